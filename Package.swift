@@ -1,0 +1,89 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// grpc++ is linked by name: SwiftPM's pkg-config walk over abseil overflows the link line.
+let grpcLinks: [LinkerSetting] = [
+    .linkedLibrary("grpc++"), .linkedLibrary("grpc"), .linkedLibrary("gpr"),
+    .linkedLibrary("absl_synchronization"),
+]
+
+let package = Package(
+    name: "VisionFleet",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "vf", targets: ["vf"]),
+        .executable(name: "vf-ingest", targets: ["vf-ingest"]),
+        .executable(name: "vf-train", targets: ["vf-train"]),
+        .executable(name: "vf-registry", targets: ["vf-registry"]),
+        .executable(name: "vf-serve", targets: ["vf-serve"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-protobuf.git", exact: "1.39.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    ],
+    targets: [
+        // C layer
+        .target(
+            name: "CGRPCShim",
+            path: "Sources/CGRPCShim",
+            cxxSettings: [.unsafeFlags(["-O2"])],
+            linkerSettings: grpcLinks
+        ),
+
+        // wire
+        .target(
+            name: "FleetProtos",
+            dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")]
+        ),
+
+        // rpc
+        .target(
+            name: "FleetRPC",
+            dependencies: [
+                "CGRPCShim",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+
+        // services
+        .target(name: "IngestService", dependencies: ["FleetRPC", "FleetProtos"]),
+        .target(name: "TrainingService", dependencies: ["FleetRPC", "FleetProtos"]),
+        .target(name: "RegistryService", dependencies: ["FleetRPC", "FleetProtos"]),
+        .target(name: "InferenceService", dependencies: ["FleetRPC", "FleetProtos"]),
+        .target(
+            name: "ServiceRuntime",
+            dependencies: [
+                "FleetRPC", "FleetProtos",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+
+        // executables
+        .executableTarget(name: "vf-ingest", dependencies: ["ServiceRuntime", "IngestService"]),
+        .executableTarget(name: "vf-train", dependencies: ["ServiceRuntime", "TrainingService"]),
+        .executableTarget(name: "vf-registry", dependencies: ["ServiceRuntime", "RegistryService"]),
+        .executableTarget(name: "vf-serve", dependencies: ["ServiceRuntime", "InferenceService"]),
+        .executableTarget(
+            name: "vf",
+            dependencies: [
+                "FleetRPC", "FleetProtos", "ServiceRuntime",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        // tests
+        .testTarget(
+            name: "FleetRPCTests",
+            dependencies: ["FleetRPC", "FleetProtos", "ServiceRuntime", "IngestService", "TrainingService", "RegistryService", "InferenceService"],
+            resources: [.copy("Python")]
+        ),
+    ],
+    swiftLanguageModes: [.v6],
+    cxxLanguageStandard: .cxx17
+)

@@ -1,0 +1,80 @@
+import SwiftProtobuf
+
+/// Typed handlers by method path. Each registration adapts one call kind onto the shim's
+/// bidirectional byte stream and enforces that kind's message counts.
+public struct RPCRouter: Sendable {
+    typealias Handler = @Sendable (ServerCall, ServerContext) async throws -> Void
+
+    private(set) var handlers: [String: Handler] = [:]
+
+    public init() {}
+
+    public var methods: [String] { handlers.keys.sorted() }
+
+    /// One request, one response.
+    public mutating func unary<Request: Message, Response: Message>(
+        _ path: String, _ handler: @escaping @Sendable (Request, ServerContext) async throws -> Response
+    ) {
+        handlers[path] = { call, context in
+            let request: Request = try await Self.readSingle(call)
+            let response = try await handler(request, context)
+            call.finish(finalMessage: try response.serializedBytes(),
+                        status: CallStatus(code: .ok, message: "", trailers: context.trailingMetadata))
+        }
+    }
+
+    /// One request, a stream of responses.
+    public mutating func serverStreaming<Request: Message, Response: Message>(
+        _ path: String,
+        _ handler: @escaping @Sendable (Request, ResponseWriter<Response>, ServerContext) async throws -> Void
+    ) {
+        handlers[path] = { call, context in
+            let request: Request = try await Self.readSingle(call)
+            try await handler(request, ResponseWriter(call: call), context)
+            call.finish(status: CallStatus(code: .ok, message: "", trailers: context.trailingMetadata))
+        }
+    }
+
+    /// A stream of requests, one response.
+    public mutating func clientStreaming<Request: Message, Response: Message>(
+        _ path: String,
+        _ handler: @escaping @Sendable (RequestStream<Request>, ServerContext) async throws -> Response
+    ) {
+        handlers[path] = { call, context in
+            let response = try await handler(RequestStream(call: call), context)
+            call.finish(finalMessage: try response.serializedBytes(),
+                        status: CallStatus(code: .ok, message: "", trailers: context.trailingMetadata))
+        }
+    }
+
+    /// Streams both ways.
+    public mutating func bidirectional<Request: Message, Response: Message>(
+        _ path: String,
+        _ handler: @escaping @Sendable (RequestStream<Request>, ResponseWriter<Response>, ServerContext) async throws -> Void
+    ) {
+        handlers[path] = { call, context in
+            try await handler(RequestStream(call: call), ResponseWriter(call: call), context)
+            call.finish(status: CallStatus(code: .ok, message: "", trailers: context.trailingMetadata))
+        }
+    }
+
+    /// Reads the single request of a unary or server-streaming call.
+    private static func readSingle<Request: Message>(_ call: ServerCall) async throws -> Request {
+        guard let data = await call.read() else {
+            throw RPCError(code: .internal, message: "the client sent no request message")
+        }
+        do {
+            return try Request(serializedBytes: data)
+        } catch {
+            throw RPCError(code: .invalidArgument,
+                           message: "the request is not a valid \(Request.protoMessageName): \(error)")
+        }
+    }
+}
+
+/// A service implementation: its full name (for health) and its handlers.
+public protocol RPCService: Sendable {
+    /// "package.Service", as in `grpc.health.v1.HealthCheckRequest.service`.
+    var serviceName: String { get }
+    func register(into router: inout RPCRouter)
+}

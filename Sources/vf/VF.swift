@@ -1,0 +1,16 @@
+import ArgumentParser
+
+/// `vf`: the VisionFleet command line.
+@main
+struct VF: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vf",
+        abstract: "VisionFleet: labelled images to a live computer-vision endpoint.",
+        subcommands: [Health.self, Bench.self])
+}
+
+struct Bench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Benchmarks that print their figures (release build: swift run -c release vf bench ...).",
+        subcommands: [RPCBench.self])
+}
