@@ -80,8 +80,12 @@ let package = Package(
         // tests
         .testTarget(
             name: "FleetRPCTests",
-            dependencies: ["FleetRPC", "FleetProtos", "ServiceRuntime", "IngestService", "TrainingService", "RegistryService", "InferenceService"],
-            resources: [.copy("Python")]
+            dependencies: [
+                "FleetRPC", "FleetProtos", "ServiceRuntime",
+                "IngestService", "TrainingService", "RegistryService", "InferenceService",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            exclude: ["Python"]
         ),
     ],
     swiftLanguageModes: [.v6],

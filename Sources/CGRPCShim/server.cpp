@@ -229,6 +229,8 @@ vfg_server *vfg_server_start(const vfg_server_config *config, vfg_new_call_callb
                               : host + ":" + std::to_string(config->port);
     builder.AddListeningPort(address, creds, &server->port);
     builder.RegisterCallbackGenericService(server->service.get());
+    // A second server on a taken port must fail, not silently share it.
+    builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
     builder.SetMaxReceiveMessageSize(
         static_cast<int>(std::min<int64_t>(vfg::OrDefault(config->max_receive_bytes, vfg::kDefaultMaxMessageBytes), INT32_MAX)));
     builder.SetMaxSendMessageSize(

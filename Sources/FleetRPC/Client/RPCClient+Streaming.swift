@@ -70,7 +70,7 @@ extension RPCClient {
     public func bidirectional<Request: Message, Response: Message, Result: Sendable>(
         _ path: String, as: Response.Type = Response.self, options: CallOptions? = nil,
         requests: @escaping @Sendable (ClientRequestWriter<Request>) async throws -> Void,
-        responses: @Sendable (ClientResponseStream<Response>) async throws -> Result
+        responses: (ClientResponseStream<Response>) async throws -> Result
     ) async throws -> Result {
         let call = openStream(path, options: options)
         defer { call.release() }
