@@ -15,14 +15,23 @@ struct RPCBench: AsyncParsableCommand {
     @Option(help: "Messages in the server-stream run.")
     var streamMessages = 200_000
 
+    @Option(help: "Benchmark an external EchoService server at host:port instead of an in-process one.")
+    var target: String?
+
     @Flag(help: "Print one JSON object.")
     var json = false
 
     func run() async throws {
-        let server = RPCServer(config: ServerConfig(host: "127.0.0.1", port: 0), services: [EchoService()])
-        let port = try await server.start()
-        defer { Task { await server.shutdown(grace: .zero) } }
-        let client = RPCClient(channel: try RPCChannel(host: "127.0.0.1", port: port))
+        var server: RPCServer?
+        let address: String
+        if let target {
+            address = target
+        } else {
+            let local = RPCServer(config: ServerConfig(host: "127.0.0.1", port: 0), services: [EchoService()])
+            address = "127.0.0.1:\(try await local.start())"
+            server = local
+        }
+        let client = RPCClient(channel: try RPCChannel(target: address))
         let request = Visionfleet_V1_EchoRequest.with { $0.text = "ping" }
 
         // Warm up the connection and the code paths.
@@ -34,7 +43,7 @@ struct RPCBench: AsyncParsableCommand {
                                                         seconds: seconds)
         }
         let streamRate = try await Self.serverStream(client: client, messages: streamMessages)
-        await server.shutdown(grace: .zero)
+        await server?.shutdown(grace: .zero)
 
         if json {
             let object: [String: Double] = [
@@ -48,7 +57,8 @@ struct RPCBench: AsyncParsableCommand {
             let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
         } else {
-            print("unary echo (Swift client -> Swift server, loopback, \(seconds) s per level)")
+            let peer = target == nil ? "Swift server" : "server at \(address)"
+            print("unary echo (Swift client -> \(peer), loopback, \(seconds) s per level)")
             print("in flight   calls/s      p50 us    p99 us")
             for c in [1, 16, 64] {
                 let r = results[c]!
