@@ -32,6 +32,18 @@ let package = Package(
             linkerSettings: grpcLinks
         ),
 
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
+
+        // compute
+        .target(
+            name: "Tensors",
+            dependencies: ["CBLAS"],
+            swiftSettings: [.unsafeFlags(["-Ounchecked"])]
+        ),
+
+        // vision
+        .target(name: "VisionModels", dependencies: ["Tensors"]),
+
         // wire
         .target(
             name: "FleetProtos",
@@ -72,12 +84,13 @@ let package = Package(
         .executableTarget(
             name: "vf",
             dependencies: [
-                "FleetRPC", "FleetProtos", "ServiceRuntime",
+                "FleetRPC", "FleetProtos", "ServiceRuntime", "Tensors", "VisionModels",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
 
         // tests
+        .testTarget(name: "TensorsTests", dependencies: ["Tensors", "VisionModels"], exclude: ["Python"]),
         .testTarget(
             name: "FleetRPCTests",
             dependencies: [

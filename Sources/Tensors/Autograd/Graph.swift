@@ -1,0 +1,91 @@
+/// The autograd tape. Ops called on a recording graph append their backward closure;
+/// `backward` runs them in exact reverse order, accumulating gradients. A graph that is not
+/// recording (`noGrad`) runs ops without saving anything. Intermediate buffers come from a
+/// pool and go back to it on `reset()`, so steady-state steps do not allocate.
+public final class Graph: @unchecked Sendable {
+    public var isRecording: Bool
+    /// Training mode for layers that behave differently (batch norm, dropout).
+    public var isTraining: Bool
+    public let pool: BufferPool
+    private var steps: [() -> Void] = []
+    private var temporaries: [TensorStorage] = []
+    private var intermediates: [Variable] = []
+
+    public init(recording: Bool = true, training: Bool = true, pool: BufferPool = BufferPool()) {
+        isRecording = recording
+        isTraining = training
+        self.pool = pool
+    }
+
+    /// A graph for inference: nothing recorded, eval-mode layers.
+    public static func inference(pool: BufferPool = BufferPool()) -> Graph { Graph(recording: false, training: false, pool: pool) }
+
+    /// A pooled tensor that lives until `reset()`.
+    public func make(_ shape: [Int]) -> Tensor {
+        let t = Tensor(uninitialized: shape, pool: pool)
+        temporaries.append(t.storage)
+        return t
+    }
+
+    public func makeZeros(_ shape: [Int]) -> Tensor {
+        let t = make(shape)
+        t.fill(0)
+        return t
+    }
+
+    /// Wraps an op result; it requires grad when recording and any input does.
+    func output(_ value: Tensor, inputs: [Variable]) -> Variable {
+        let v = Variable(intermediate: value, requiresGrad: isRecording && inputs.contains { $0.requiresGrad })
+        intermediates.append(v)
+        return v
+    }
+
+    func record(_ step: @escaping () -> Void) {
+        if isRecording { steps.append(step) }
+    }
+
+    /// The gradient buffer of `v`, created (zeroed) on first use.
+    func gradient(of v: Variable) -> Tensor {
+        if let g = v.grad { return g }
+        let g = v.isLeaf ? Tensor(zeros: v.shape) : makeZeros(v.shape)
+        v.grad = g
+        return g
+    }
+
+    /// Adds a gradient produced by `write` (which overwrites its argument) into `v`'s.
+    func accumulate(_ v: Variable, _ write: (UnsafeMutablePointer<Float>) -> Void) {
+        guard v.requiresGrad else { return }
+        if v.grad == nil {
+            let g = v.isLeaf ? Tensor(uninitialized: v.shape) : make(v.shape)
+            write(g.pointer)
+            v.grad = g
+        } else {
+            let tmp = Scratch(count: v.value.count, pool: pool)
+            write(tmp.pointer)
+            let g = v.grad!.pointer
+            for i in 0..<v.value.count { g[i] += tmp.pointer[i] }
+            tmp.release()
+        }
+    }
+
+    /// Runs the recorded steps in reverse, seeding d(loss)/d(loss) = `seed`.
+    public func backward(_ loss: Variable, seed: Float = 1) {
+        let g = gradient(of: loss)
+        g.fill(seed)
+        runRecordedSteps()
+    }
+
+    /// Runs the recorded steps in reverse with the gradients already seeded.
+    func runRecordedSteps() {
+        for step in steps.reversed() { step() }
+    }
+
+    /// Forgets the tape and returns intermediate buffers to the pool.
+    public func reset() {
+        steps.removeAll(keepingCapacity: true)
+        for v in intermediates { v.grad = nil }
+        intermediates.removeAll(keepingCapacity: true)
+        for s in temporaries { pool.recycle(s) }
+        temporaries.removeAll(keepingCapacity: true)
+    }
+}

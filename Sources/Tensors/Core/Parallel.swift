@@ -1,0 +1,43 @@
+import CBLAS
+import Foundation
+
+/// Thread settings of the engine. `threads` comes from `VISIONFLEET_THREADS` (default: the
+/// core count). Work is split statically into `threads` contiguous chunks, so results do not
+/// depend on scheduling: two runs with the same seed give bitwise-equal weights.
+public enum Parallel {
+    nonisolated(unsafe) private static var configured: Int = {
+        let env = ProcessInfo.processInfo.environment["VISIONFLEET_THREADS"].flatMap(Int.init) ?? 0
+        let n = env > 0 ? env : ProcessInfo.processInfo.activeProcessorCount
+        openblas_set_num_threads(1)  // the engine parallelises around GEMMs, not inside them
+        return n
+    }()
+
+    public static var threads: Int { configured }
+
+    /// Sets the thread count (call before training starts).
+    public static func setThreads(_ n: Int) { configured = max(1, n) }
+
+    /// Runs `body(chunk, range)` over 0..<count split into at most `threads` chunks.
+    @inline(__always)
+    public static func forEachChunk(_ count: Int, minimumPerChunk: Int = 1,
+                                    _ body: (_ chunk: Int, _ range: Range<Int>) -> Void) {
+        let chunks = max(1, min(threads, count / max(minimumPerChunk, 1)))
+        if chunks == 1 {
+            body(0, 0..<count)
+            return
+        }
+        withoutActuallyEscaping(body) { body in
+            let work = ChunkBody(body: body)
+            DispatchQueue.concurrentPerform(iterations: chunks) { c in
+                let start = count * c / chunks
+                let end = count * (c + 1) / chunks
+                work.body(c, start..<end)
+            }
+        }
+    }
+}
+
+/// Chunks write disjoint ranges (or thread-owned scratch), which the compiler cannot see.
+private struct ChunkBody: @unchecked Sendable {
+    let body: (Int, Range<Int>) -> Void
+}

@@ -1,0 +1,201 @@
+/// A compiled, tape-free forward pass for inference: batch norm folded into the preceding
+/// convolution, activation (and an optional residual add) fused into the convolution's output
+/// pass, and activation buffers assigned once per batch size and reused across calls.
+/// Results equal the eval-mode graph within float rounding.
+public final class InferencePlan: @unchecked Sendable {
+    /// A value produced by a step; slot 0 is the input.
+    public struct Slot: Hashable, Sendable { let id: Int }
+
+    enum Step {
+        case conv(FusedConv, input: Slot, residual: Slot?, output: Slot)
+        case globalAvgPool(input: Slot, output: Slot)
+        case maxPool(kernel: Int, stride: Int, padding: Int, input: Slot, output: Slot)
+        case linear(weight: Tensor, bias: Tensor?, input: Slot, output: Slot)
+    }
+
+    /// A convolution with folded batch norm and fused epilogue.
+    struct FusedConv {
+        let weight: Tensor      // (Cout, C/g, kh, kw), BN folded in
+        let bias: Tensor        // (Cout)
+        let stride: Int, padding: Int, dilation: Int, groups: Int
+        let activation: Activation
+    }
+
+    private var steps: [Step] = []
+    private var nextSlot = 1
+    public let input = Slot(id: 0)
+    private var shapes: [Int: [Int]] = [:]  // per-sample shapes (without the batch axis)
+    private var prepared: (batch: Int, buffers: [Int: Tensor])?
+    private let scratch = BufferPool()
+
+    public init(inputShape: [Int]) { shapes[0] = inputShape }
+
+    private func newSlot(_ shape: [Int]) -> Slot {
+        defer { nextSlot += 1 }
+        shapes[nextSlot] = shape
+        return Slot(id: nextSlot)
+    }
+
+    public func shape(of slot: Slot) -> [Int] { shapes[slot.id]! }
+
+    /// Multiply-adds of one sample's forward pass (convolutions and linear layers).
+    public var macsPerSample: Int {
+        steps.reduce(0) { total, step in
+            switch step {
+            case .conv(let c, _, _, let out):
+                let o = shapes[out.id]!
+                return total + o[0] * o[1] * o[2] * (c.weight.count / c.weight.shape[0])
+            case .linear(let w, _, _, _): return total + w.count
+            default: return total
+            }
+        }
+    }
+
+    /// conv (+ folded batch norm) (+ residual) (+ activation).
+    public func conv(_ x: Slot, _ conv: Conv2d, batchNorm bn: BatchNorm2d? = nil, residual: Slot? = nil,
+                     activation: Activation = .identity) throws -> Slot {
+        let inShape = shape(of: x)
+        let w = conv.weight.value
+        let outC = w.shape[0], k = w.shape[2]
+        let g = ConvGeometry(batch: 1, inChannels: inShape[0], height: inShape[1], width: inShape[2], outChannels: outC,
+                             kernel: (k, w.shape[3]), stride: conv.stride, padding: conv.padding, dilation: conv.dilation,
+                             groups: conv.groups)
+        try g.validate(op: "InferencePlan.conv")
+        let weight = w.copy()
+        let bias = conv.bias?.value.copy() ?? Tensor(zeros: [outC])
+        if let bn {
+            let perOut = weight.count / outC
+            for o in 0..<outC {
+                let scale = bn.gamma.value[o] / (bn.runningVar[o] + bn.eps).squareRoot()
+                for i in 0..<perOut { weight.pointer[o * perOut + i] *= scale }
+                bias[o] = bn.beta.value[o] + (bias[o] - bn.runningMean[o]) * scale
+            }
+        }
+        let out = newSlot([outC, g.outHeight, g.outWidth])
+        if let residual, shape(of: residual) != shape(of: out) {
+            throw TensorError.shapeMismatch(op: "InferencePlan.conv residual", expected: "\(shape(of: out))", got: shape(of: residual))
+        }
+        steps.append(.conv(FusedConv(weight: weight, bias: bias, stride: conv.stride.0, padding: conv.padding.0,
+                                     dilation: conv.dilation.0, groups: conv.groups, activation: activation),
+                           input: x, residual: residual, output: out))
+        return out
+    }
+
+    public func globalAvgPool(_ x: Slot) -> Slot {
+        let out = newSlot([shape(of: x)[0]])
+        steps.append(.globalAvgPool(input: x, output: out))
+        return out
+    }
+
+    public func maxPool(_ x: Slot, kernel: Int, stride: Int, padding: Int = 0) -> Slot {
+        let s = shape(of: x)
+        let g = ConvGeometry(batch: 1, inChannels: s[0], height: s[1], width: s[2], outChannels: s[0],
+                             kernel: (kernel, kernel), stride: (stride, stride), padding: (padding, padding))
+        let out = newSlot([s[0], g.outHeight, g.outWidth])
+        steps.append(.maxPool(kernel: kernel, stride: stride, padding: padding, input: x, output: out))
+        return out
+    }
+
+    public func linear(_ x: Slot, _ layer: Linear) -> Slot {
+        let out = newSlot([layer.weight.shape[0]])
+        steps.append(.linear(weight: layer.weight.value.copy(), bias: layer.bias?.value.copy(), input: x, output: out))
+        return out
+    }
+
+    /// Assigns buffers for `batch`: a buffer is reused once its last reader has run.
+    private func prepare(batch: Int) -> [Int: Tensor] {
+        if let p = prepared, p.batch == batch { return p.buffers }
+        var lastUse: [Int: Int] = [:]
+        for (i, step) in steps.enumerated() { for s in step.inputs { lastUse[s.id] = i } }
+        let pool = BufferPool()
+        var buffers: [Int: Tensor] = [:]
+        var live: [Int: Tensor] = [:]
+        for (i, step) in steps.enumerated() {
+            let o = step.output
+            let t = Tensor(uninitialized: [batch] + shapes[o.id]!, pool: pool)
+            buffers[o.id] = t
+            live[o.id] = t
+            for s in step.inputs where lastUse[s.id] == i && s.id != 0 {
+                if let dead = live.removeValue(forKey: s.id) { pool.recycle(dead.storage) }
+            }
+        }
+        prepared = (batch, buffers)
+        return buffers
+    }
+
+    /// The output slot's values for `input` (N, ...); the returned tensor is reused by the next call.
+    public func run(_ input: Tensor) throws -> Tensor {
+        guard Array(input.shape.dropFirst()) == shapes[0]! else {
+            throw TensorError.shapeMismatch(op: "InferencePlan.run", expected: "(N, \(shapes[0]!.map(String.init).joined(separator: ", ")))",
+                                            got: input.shape)
+        }
+        let batch = input.shape[0]
+        var buffers = prepare(batch: batch)
+        buffers[0] = input
+        for step in steps {
+            switch step {
+            case .conv(let c, let x, let residual, let out):
+                let s = shapes[x.id]!, o = shapes[out.id]!
+                let g = ConvGeometry(batch: batch, inChannels: s[0], height: s[1], width: s[2], outChannels: o[0],
+                                     kernel: (c.weight.shape[2], c.weight.shape[3]), stride: (c.stride, c.stride),
+                                     padding: (c.padding, c.padding), dilation: (c.dilation, c.dilation), groups: c.groups)
+                let y = buffers[out.id]!
+                Conv2dKernel.forward(y.pointer, buffers[x.id]!.pointer, c.weight.pointer, nil, g, scratch: scratch)
+                Self.epilogue(y.pointer, bias: c.bias.pointer, residual: residual.map { buffers[$0.id]!.pointer },
+                              activation: c.activation, batch: batch, channels: o[0], plane: o[1] * o[2])
+            case .globalAvgPool(let x, let out):
+                let s = shapes[x.id]!
+                PoolingKernel.globalAverageForward(buffers[out.id]!.pointer, buffers[x.id]!.pointer,
+                                                   rows: batch * s[0], plane: s[1] * s[2])
+            case .maxPool(let kernel, let stride, let padding, let x, let out):
+                let s = shapes[x.id]!
+                let g = ConvGeometry(batch: batch, inChannels: s[0], height: s[1], width: s[2], outChannels: s[0],
+                                     kernel: (kernel, kernel), stride: (stride, stride), padding: (padding, padding))
+                let argmax = UnsafeMutablePointer<Int32>.allocate(capacity: buffers[out.id]!.count)
+                PoolingKernel.maxForward(buffers[out.id]!.pointer, argmax: argmax, buffers[x.id]!.pointer, g)
+                argmax.deallocate()
+            case .linear(let w, let b, let x, let out):
+                LinearKernel.forward(buffers[out.id]!.pointer, buffers[x.id]!.pointer, w.pointer, b?.pointer,
+                                     batch: batch, inFeatures: w.shape[1], outFeatures: w.shape[0])
+            }
+        }
+        return buffers[steps.last!.output.id]!
+    }
+
+    /// y = act(y + bias[c] (+ residual)) in one pass over the conv output.
+    static func epilogue(_ y: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, residual: UnsafePointer<Float>?,
+                         activation: Activation, batch: Int, channels: Int, plane: Int) {
+        Parallel.forEachChunk(batch * channels, minimumPerChunk: 8) { _, rows in
+            for r in rows {
+                let b = bias[r % channels]
+                let p = y + r * plane
+                if let residual {
+                    let q = residual + r * plane
+                    if activation == .relu { for i in 0..<plane { p[i] = max(p[i] + b + q[i], 0) } }
+                    else { for i in 0..<plane { p[i] = activation.apply(p[i] + b + q[i]) } }
+                } else if activation == .relu {
+                    for i in 0..<plane { p[i] = max(p[i] + b, 0) }
+                } else if activation == .identity {
+                    for i in 0..<plane { p[i] += b }
+                } else {
+                    for i in 0..<plane { p[i] = activation.apply(p[i] + b) }
+                }
+            }
+        }
+    }
+}
+
+extension InferencePlan.Step {
+    var inputs: [InferencePlan.Slot] {
+        switch self {
+        case .conv(_, let x, let r, _): [x] + (r.map { [$0] } ?? [])
+        case .globalAvgPool(let x, _), .maxPool(_, _, _, let x, _), .linear(_, _, let x, _): [x]
+        }
+    }
+
+    var output: InferencePlan.Slot {
+        switch self {
+        case .conv(_, _, _, let o), .globalAvgPool(_, let o), .maxPool(_, _, _, _, let o), .linear(_, _, _, let o): o
+        }
+    }
+}

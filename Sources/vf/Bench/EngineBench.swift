@@ -1,0 +1,109 @@
+import ArgumentParser
+import Foundation
+import Tensors
+import VisionModels
+
+/// `vf bench engine`: CIFAR ResNet-20 on the Tensors engine — training images/s at batch 128
+/// with SGD momentum, fused inference latency at batch 1 and throughput at batch 128.
+struct EngineBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "engine", abstract: "Tensor engine speed on ResNet-20.")
+
+    @Option(help: "Threads (default: VISIONFLEET_THREADS or the core count).")
+    var threads: Int?
+
+    @Option(help: "Timed training steps at batch 128.")
+    var trainSteps = 8
+
+    @Option(help: "Timed batch-1 inferences.")
+    var inferB1 = 300
+
+    @Option(help: "Timed batch-128 inferences.")
+    var inferB128 = 8
+
+    @Flag(help: "Print one JSON object.")
+    var json = false
+
+    @Flag(help: "Print where the time goes (forward / backward / optimizer per step).")
+    var profile = false
+
+    func run() throws {
+        if let threads { Parallel.setThreads(threads) }
+        let clock = ContinuousClock()
+        func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
+
+        let model = try CIFARResNet(depth: 20, inputChannels: 3, classes: 10, seed: 1)
+        var rng = RandomState(seed: 7)
+        let batch = 128
+        let x = Variable(Tensor(normal: [batch, 3, 32, 32], std: 1, rng: &rng))
+        let labels = (0..<batch).map { _ in Int32(rng.nextInt(10)) }
+        let optimizer = SGD(parameters: model.parameters, learningRate: 0.05, momentum: 0.9, weightDecay: 5e-4)
+        let graph = Graph()
+
+        var forward = Duration.zero, backward = Duration.zero, update = Duration.zero
+        func step() throws {
+            let t0 = clock.now
+            let loss = try graph.crossEntropy(try model(x, graph), targets: labels)
+            let t1 = clock.now
+            optimizer.zeroGrad()
+            graph.backward(loss)
+            let t2 = clock.now
+            optimizer.step()
+            graph.reset()
+            let t3 = clock.now
+            forward += t1 - t0; backward += t2 - t1; update += t3 - t2
+        }
+        for _ in 0..<2 { try step() }
+        forward = .zero; backward = .zero; update = .zero
+        let trainStart = clock.now
+        for _ in 0..<trainSteps { try step() }
+        let trainSeconds = seconds(clock.now - trainStart)
+        let trainImagesPerSecond = Double(trainSteps * batch) / trainSeconds
+
+        let plan = try model.inferencePlan()
+        let one = Tensor(normal: [1, 3, 32, 32], std: 1, rng: &rng)
+        for _ in 0..<30 { _ = try plan.run(one) }
+        var samples: [Double] = []
+        for _ in 0..<inferB1 {
+            let t0 = clock.now
+            _ = try plan.run(one)
+            samples.append(seconds(clock.now - t0) * 1000)
+        }
+        samples.sort()
+        let b1Milliseconds = samples[samples.count / 2]
+
+        for _ in 0..<2 { _ = try plan.run(x.value) }
+        let inferStart = clock.now
+        for _ in 0..<inferB128 { _ = try plan.run(x.value) }
+        let b128ImagesPerSecond = Double(inferB128 * batch) / seconds(clock.now - inferStart)
+
+        let forwardFlops = 2 * Double(plan.macsPerSample)
+        let trainGflops = 3 * forwardFlops * trainImagesPerSecond / 1e9
+        let inferGflops = forwardFlops * b128ImagesPerSecond / 1e9
+
+        if json {
+            let object: [String: Double] = [
+                "train_images_per_s": (trainImagesPerSecond * 10).rounded() / 10,
+                "infer_b1_ms": (b1Milliseconds * 1000).rounded() / 1000,
+                "infer_b128_images_per_s": (b128ImagesPerSecond * 10).rounded() / 10,
+                "train_gflops": (trainGflops * 10).rounded() / 10,
+                "infer_gflops": (inferGflops * 10).rounded() / 10,
+                "threads": Double(Parallel.threads),
+            ]
+            let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+        } else {
+            print("ResNet-20 (CIFAR, 3×32×32), \(Parallel.threads) threads, \(String(format: "%.1f", forwardFlops / 1e6)) MFLOP/image forward")
+            print(String(format: "train   batch 128: %8.1f images/s  (%.1f GFLOP/s)", trainImagesPerSecond, trainGflops))
+            print(String(format: "infer   batch 1:   %8.3f ms (median of %d)", b1Milliseconds, inferB1))
+            print(String(format: "infer   batch 128: %8.1f images/s  (%.1f GFLOP/s)", b128ImagesPerSecond, inferGflops))
+        }
+        if profile {
+            let total = seconds(forward + backward + update)
+            for (name, d) in [("forward", forward), ("backward", backward), ("optimizer+reset", update)] {
+                let label = name.padding(toLength: 16, withPad: " ", startingAt: 0)
+                print("profile \(label)" + String(format: "%8.1f ms/step  %5.1f%%", seconds(d) * 1000 / Double(trainSteps),
+                                                   100 * seconds(d) / total))
+            }
+        }
+    }
+}

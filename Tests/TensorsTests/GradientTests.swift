@@ -1,0 +1,84 @@
+import XCTest
+@testable import Tensors
+
+/// Every differentiable op's gradient against central finite differences.
+final class GradientTests: XCTestCase {
+    var rng = RandomState(seed: 11)
+
+    func param(_ shape: [Int], scale: Float = 1) -> Variable {
+        Variable(Tensor(uniform: shape, low: -scale, high: scale, rng: &rng), requiresGrad: true)
+    }
+
+    /// Values kept away from 0 so ReLU-style kinks do not sit inside the finite difference.
+    func awayFromZero(_ shape: [Int]) -> Variable {
+        let v = param(shape)
+        for i in 0..<v.value.count { v.value[i] = (v.value[i] >= 0 ? 1 : -1) * (0.2 + abs(v.value[i])) }
+        return v
+    }
+
+    func testConv2d() throws {
+        let x = param([2, 4, 5, 6]), w = param([6, 2, 3, 3]), b = param([6])
+        try GradientCheck.check(inputs: [x, w, b]) { g, v in
+            try g.conv2d(v[0], weight: v[1], bias: v[2], stride: (2, 1), padding: (1, 1), groups: 2)
+        }
+    }
+
+    func testLinear() throws {
+        let x = param([3, 5]), w = param([4, 5]), b = param([4])
+        try GradientCheck.check(inputs: [x, w, b]) { g, v in try g.linear(v[0], weight: v[1], bias: v[2]) }
+    }
+
+    func testBatchNormTraining() throws {
+        let x = param([4, 3, 3, 2]), gamma = param([3]), beta = param([3])
+        let mean = Tensor(zeros: [3]), variance = Tensor(repeating: 1, shape: [3])
+        try GradientCheck.check(inputs: [x, gamma, beta], tolerance: 3e-2) { g, v in
+            try g.batchNorm(v[0], gamma: v[1], beta: v[2], runningMean: mean, runningVar: variance)
+        }
+    }
+
+    func testActivations() throws {
+        for kind in Activation.allCases {
+            let x = awayFromZero([2, 7])
+            try GradientCheck.check(inputs: [x], step: 1e-2) { g, v in g.activation(v[0], kind) }
+        }
+    }
+
+    func testAddMulReshape() throws {
+        let a = param([2, 3]), b = param([2, 3])
+        try GradientCheck.check(inputs: [a, b]) { g, v in
+            try g.reshape(try g.mul(try g.add(v[0], v[1]), v[1]), [3, 2])
+        }
+    }
+
+    func testPooling() throws {
+        let x = param([2, 2, 5, 5])
+        // Distinct values keep the max unique under the finite-difference step.
+        for i in 0..<x.value.count { x.value[i] = Float(i % 13) * 0.37 + Float(i) * 0.01 }
+        try GradientCheck.check(inputs: [x], step: 1e-3) { g, v in try g.maxPool2d(v[0], kernel: 3, stride: 2, padding: 1) }
+        let y = param([2, 3, 4, 4])
+        try GradientCheck.check(inputs: [y]) { g, v in try g.avgPool2d(v[0], kernel: 2, stride: 2) }
+        try GradientCheck.check(inputs: [y]) { g, v in try g.globalAvgPool(v[0]) }
+    }
+
+    func testSoftmaxLogSoftmaxCrossEntropy() throws {
+        let x = param([3, 5])
+        try GradientCheck.check(inputs: [x]) { g, v in try g.softmax(v[0]) }
+        try GradientCheck.check(inputs: [x]) { g, v in try g.logSoftmax(v[0]) }
+        try GradientCheck.check(inputs: [x]) { g, v in try g.crossEntropy(v[0], targets: [1, 0, 4], labelSmoothing: 0.1) }
+    }
+
+    func testGradientsAccumulateWhenAValueIsUsedTwice() throws {
+        let x = param([2, 3])
+        let g = Graph()
+        let y = try g.add(x, x)
+        let loss = try g.crossEntropy(y, targets: [0, 2])
+        g.backward(loss)
+        let gradTwice = x.grad!.scalars
+        // d(add(x, x))/dx = 2·upstream: compare with an explicit doubled input.
+        let x2 = Variable(x.value.copy(), requiresGrad: true)
+        for i in 0..<x2.value.count { x2.value[i] *= 2 }
+        let g2 = Graph()
+        g2.backward(try g2.crossEntropy(x2, targets: [0, 2]))
+        assertClose(gradTwice, x2.grad!.scalars.map { $0 * 2 }, tol: 1e-6)
+    }
+}
