@@ -70,9 +70,11 @@ struct vfg_client_call {
     if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
   }
 
+  // Declared before ctx_ so it is destroyed after it: the context's call must be released
+  // while its channel still exists. Retired, never dropped here (this may run on a grpc thread).
+  vfg::ChannelRef channel_;
   grpc::ClientContext ctx_;
   std::string method_;
-  std::shared_ptr<grpc::Channel> channel_;  // keeps the channel alive while the call runs
   vfg_event_callback callback_ = nullptr;
   void *callback_context_ = nullptr;
   std::atomic<int> refs_{2};
@@ -115,18 +117,43 @@ class StreamCall final : public vfg_client_call, public grpc::ClientBidiReactor<
 
   /// What to start once mu_ is released: grpc may run a reaction inline inside a Start*
   /// call, so none is made with mu_ held.
+  /// Ops being started outside mu_ are counted in `starting_`; the hold (which keeps grpc from
+  /// ending the call) is removed only once none is being started.
   struct Actions {
     grpc::ByteBuffer *write = nullptr;
     bool writes_done = false;
+    bool read = false;
     bool remove_hold = false;
     bool notify_writable = false;
+    int started = 0;
   };
+  int starting_ = 0;
+  bool hold_removal_pending_ = false;
 
-  void Run(const Actions &a) {
-    if (a.write) StartWrite(a.write);
-    if (a.writes_done) StartWritesDone();
-    if (a.notify_writable) vfg::Deliver(callback_, callback_context_, VFG_EVENT_WRITABLE);
-    if (a.remove_hold) RemoveHold();
+  void Run(Actions a) {
+    while (true) {
+      if (a.write) StartWrite(a.write);
+      if (a.writes_done) StartWritesDone();
+      if (a.read) StartRead(&read_buffer_);
+      if (a.notify_writable) vfg::Deliver(callback_, callback_context_, VFG_EVENT_WRITABLE);
+      if (a.remove_hold) RemoveHold();
+      if (a.started == 0) return;
+      Actions next;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        starting_ -= a.started;
+        if (starting_ == 0 && hold_removal_pending_) {
+          hold_removal_pending_ = false;
+          next.remove_hold = true;
+        }
+      }
+      a = next;
+    }
+  }
+
+  void Count(Actions &a) {
+    a.started++;
+    starting_++;
   }
 
   // Marks the call closed: no operation starts after this. Holds mu_.
@@ -134,7 +161,8 @@ class StreamCall final : public vfg_client_call, public grpc::ClientBidiReactor<
     if (closed_) return;
     closed_ = true;
     queue_.DropPending();
-    a.remove_hold = true;
+    if (starting_ > 0) hold_removal_pending_ = true;
+    else a.remove_hold = true;
     if (owe_writable_) {
       owe_writable_ = false;
       a.notify_writable = true;
@@ -145,6 +173,7 @@ class StreamCall final : public vfg_client_call, public grpc::ClientBidiReactor<
     if (writes_done_requested_ && !writes_done_started_ && queue_.Idle() && !closed_) {
       writes_done_started_ = true;
       a.writes_done = true;
+      Count(a);
     }
   }
 
@@ -155,7 +184,10 @@ class StreamCall final : public vfg_client_call, public grpc::ClientBidiReactor<
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (closed_ || writes_done_requested_) return VFG_WRITE_CLOSED;
-      if (queue_.Push(std::move(buffer), length)) a.write = queue_.StartNext();
+      if (queue_.Push(std::move(buffer), length)) {
+        a.write = queue_.StartNext();
+        Count(a);
+      }
       if (queue_.Full()) {
         owe_writable_ = true;
         result = VFG_WRITE_FULL;
@@ -176,13 +208,14 @@ class StreamCall final : public vfg_client_call, public grpc::ClientBidiReactor<
   }
 
   void RequestRead() override {
-    bool start;
+    Actions a;
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (reading_) return;
-      start = reading_ = !closed_;
+      reading_ = a.read = !closed_;
+      if (a.read) Count(a);
     }
-    if (start) StartRead(&read_buffer_);
+    if (a.read) Run(a);
     else vfg::Deliver(callback_, callback_context_, VFG_EVENT_END_OF_STREAM);
   }
 
@@ -230,6 +263,7 @@ class StreamCall final : public vfg_client_call, public grpc::ClientBidiReactor<
         writes_done_started_ = true;  // the stream is broken; no half-close to send
       } else if (!closed_) {
         a.write = queue_.StartNext();
+        if (a.write) Count(a);
       }
       if (owe_writable_ && (queue_.BelowLowWater() || !ok || closed_)) {
         owe_writable_ = false;
@@ -294,13 +328,17 @@ vfg_channel *vfg_channel_create(const vfg_channel_config *config, char *error, s
   }
 }
 
-void vfg_channel_destroy(vfg_channel *channel) { delete channel; }
+void vfg_channel_destroy(vfg_channel *channel) {
+  channel->stub.reset();
+  vfg::RetireChannel(std::move(channel->channel));
+  delete channel;
+}
 
 vfg_client_call *vfg_client_unary(vfg_channel *channel, const vfg_call_options *options,
                                   const uint8_t *request, size_t request_length,
                                   vfg_event_callback callback, void *context) {
   auto *call = new UnaryCall();
-  call->channel_ = channel->channel;
+  call->channel_.Set(channel->channel);
   call->callback_ = callback;
   call->callback_context_ = context;
   call->request_ = vfg::MakeBuffer(request, request_length);
@@ -313,7 +351,7 @@ vfg_client_call *vfg_client_unary(vfg_channel *channel, const vfg_call_options *
 vfg_client_call *vfg_client_stream(vfg_channel *channel, const vfg_call_options *options,
                                    vfg_event_callback callback, void *context) {
   auto *call = new StreamCall(channel->queue_bytes, channel->queue_messages);
-  call->channel_ = channel->channel;
+  call->channel_.Set(channel->channel);
   call->callback_ = callback;
   call->callback_context_ = context;
   call->method_ = options->method;

@@ -47,27 +47,50 @@ struct vfg_server_call final : public grpc::ServerGenericBidiReactor {
 
   /// What to start once mu_ is released. grpc may run a reaction inline inside StartWrite /
   /// StartRead / Finish, so those are never called with mu_ held.
+  /// Ops being started outside mu_ are counted in `starting_`: Finish waits for them, because
+  /// once Finish completes grpc may end the call, and an op started after that is invalid.
   struct Actions {
     grpc::ByteBuffer *write = nullptr;
+    bool read = false;
     bool finish = false;
     bool write_and_finish = false;
     bool notify_writable = false;
+    int started = 0;  // how many of write/read were counted in starting_
   };
+  int starting_ = 0;
+
+  void PlanWriteLocked(Actions &a, grpc::ByteBuffer *next) {
+    if (!next) return;
+    a.write = next;
+    a.started++;
+    starting_++;
+  }
 
   // Plans Finish if it was requested and the queue is idle. Caller holds mu_.
   void PlanFinishLocked(Actions &a) {
-    if (!finish_requested_ || finish_started_ || !queue_.Idle()) return;
+    if (!finish_requested_ || finish_started_ || !queue_.Idle() || starting_ > 0) return;
     finish_started_ = true;
     initial_metadata_sent_ = true;
     if (has_final_message_ && final_status_.ok() && !cancelled_) a.write_and_finish = true;
     else a.finish = true;
   }
 
-  void Run(const Actions &a) {
-    if (a.write) StartWrite(a.write);
-    if (a.write_and_finish) StartWriteAndFinish(&final_message_, grpc::WriteOptions(), final_status_);
-    if (a.finish) Finish(final_status_);
-    if (a.notify_writable) vfg::Deliver(callback_, callback_context_, VFG_EVENT_WRITABLE);
+  void Run(Actions a) {
+    while (true) {
+      if (a.write) StartWrite(a.write);
+      if (a.read) StartRead(&read_buffer_);
+      if (a.write_and_finish) StartWriteAndFinish(&final_message_, grpc::WriteOptions(), final_status_);
+      if (a.finish) Finish(final_status_);
+      if (a.notify_writable) vfg::Deliver(callback_, callback_context_, VFG_EVENT_WRITABLE);
+      if (a.started == 0) return;
+      Actions next;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        starting_ -= a.started;
+        PlanFinishLocked(next);  // a finish that waited for these starts
+      }
+      a = next;
+    }
   }
 
   void OnReadDone(bool ok) override {
@@ -102,7 +125,7 @@ struct vfg_server_call final : public grpc::ServerGenericBidiReactor {
         }
         cancelled_ = true;
       } else if (!finish_started_) {
-        a.write = queue_.StartNext();
+        PlanWriteLocked(a, queue_.StartNext());
       }
       if (owe_writable_ && (queue_.BelowLowWater() || cancelled_)) {
         owe_writable_ = false;
@@ -277,14 +300,19 @@ void vfg_server_call_set_callback(vfg_server_call *call, vfg_event_callback call
 }
 
 void vfg_server_call_request_read(vfg_server_call *call) {
-  bool start;
+  vfg_server_call::Actions a;
   {
     std::lock_guard<std::mutex> lock(call->mu_);
     if (call->reading_) return;  // one read at a time: the pending one will answer
-    start = call->reading_ = !call->reads_ended_ && !call->finish_started_ && !call->cancelled_;
+    call->reading_ = !call->reads_ended_ && !call->finish_started_ && !call->cancelled_;
+    if (call->reading_) {
+      a.read = true;
+      a.started++;
+      call->starting_++;
+    }
   }
-  if (start) {
-    call->StartRead(&call->read_buffer_);
+  if (a.read) {
+    call->Run(a);
     return;
   }
   // Safe after DONE too: the context lives until the RELEASE event.
@@ -307,7 +335,7 @@ vfg_write_result vfg_server_call_write(vfg_server_call *call, const uint8_t *dat
     std::lock_guard<std::mutex> lock(call->mu_);
     if (call->finish_requested_ || call->cancelled_ || call->done_) return VFG_WRITE_CLOSED;
     call->initial_metadata_sent_ = true;
-    if (call->queue_.Push(std::move(buffer), length)) a.write = call->queue_.StartNext();
+    if (call->queue_.Push(std::move(buffer), length)) call->PlanWriteLocked(a, call->queue_.StartNext());
     if (call->queue_.Full()) {
       call->owe_writable_ = true;
       result = VFG_WRITE_FULL;

@@ -128,6 +128,23 @@ class WriteQueue {
   bool in_flight_ = false;
 };
 
+/// Hands a channel reference to the reaper thread, which drops it shortly (see channel_reaper.cpp).
+void RetireChannel(std::shared_ptr<grpc::Channel> channel);
+
+/// A channel reference that is retired, not dropped, when destroyed.
+class ChannelRef {
+ public:
+  ChannelRef() = default;
+  explicit ChannelRef(std::shared_ptr<grpc::Channel> channel) : channel_(std::move(channel)) {}
+  ChannelRef(const ChannelRef &) = delete;
+  ChannelRef &operator=(const ChannelRef &) = delete;
+  ~ChannelRef() { RetireChannel(std::move(channel_)); }
+  void Set(std::shared_ptr<grpc::Channel> channel) { channel_ = std::move(channel); }
+
+ private:
+  std::shared_ptr<grpc::Channel> channel_;
+};
+
 inline void WriteError(char *error, size_t capacity, const std::string &message) {
   if (!error || capacity == 0) return;
   size_t n = std::min(capacity - 1, message.size());

@@ -73,6 +73,10 @@ final class TrainingTests: XCTestCase {
     }
 
     func testSteadyStateStepsReuseBuffers() throws {
+        // One thread: with several, which scratch buffers overlap depends on timing.
+        let saved = Parallel.threads
+        Parallel.setThreads(1)
+        defer { Parallel.setThreads(saved) }
         let model = try CIFARResNet(depth: 8, inputChannels: 1, classes: 2, seed: 1)
         var rng = RandomState(seed: 2)
         let x = Variable(Tensor(normal: [4, 1, 8, 8], std: 1, rng: &rng))
@@ -85,9 +89,8 @@ final class TrainingTests: XCTestCase {
         for _ in 0..<2 { try step() }
         let allocated = graph.pool.allocations
         for _ in 0..<6 { try step() }
-        // Worker threads may each need one more scratch buffer the first time they overlap; beyond
-        // that, steps reuse pooled buffers.
-        XCTAssertLessThanOrEqual(graph.pool.allocations - allocated, 2 * Parallel.threads, "steps allocate in steady state")
+        XCTAssertEqual(graph.pool.allocations, allocated, "steps allocate in steady state")
+        XCTAssertGreaterThan(allocated, 0)
     }
 
     func testNonFiniteLossIsReportedWithTheStep() {

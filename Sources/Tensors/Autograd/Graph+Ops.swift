@@ -124,7 +124,7 @@ extension Graph {
         let out = make(a.shape)
         let n = a.value.count
         let pa = a.value.pointer, pb = b.value.pointer, po = out.pointer
-        Parallel.forEachChunk(n, minimumPerChunk: 1 << 14) { _, r in for i in r { po[i] = pa[i] + pb[i] } }
+        Parallel.forEachChunk(n, minimumPerChunk: Parallel.elementsPerChunk) { _, r in for i in r { po[i] = pa[i] + pb[i] } }
         let y = output(out, inputs: [a, b])
         if y.requiresGrad {
             record { [unowned self] in

@@ -14,6 +14,17 @@ public enum Parallel {
 
     public static var threads: Int { configured }
 
+    /// Smallest streaming pass (in floats) worth a second thread: below it, waking a worker
+    /// costs more than it saves.
+    public static let elementsPerChunk = 1 << 15
+
+    /// Rows of `rowLength` floats that make one chunk of at least `elementsPerChunk`.
+    @inline(__always)
+    public static func rowsPerChunk(_ rowLength: Int) -> Int { max(1, elementsPerChunk / max(rowLength, 1)) }
+
+    /// Smallest GEMM (multiply-adds) worth splitting across threads.
+    public static let minimumSplitMACs = 16_000_000
+
     /// Sets the thread count (call before training starts).
     public static func setThreads(_ n: Int) { configured = max(1, n) }
 

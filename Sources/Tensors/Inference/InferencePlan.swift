@@ -165,7 +165,7 @@ public final class InferencePlan: @unchecked Sendable {
     /// y = act(y + bias[c] (+ residual)) in one pass over the conv output.
     static func epilogue(_ y: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, residual: UnsafePointer<Float>?,
                          activation: Activation, batch: Int, channels: Int, plane: Int) {
-        Parallel.forEachChunk(batch * channels, minimumPerChunk: 8) { _, rows in
+        Parallel.forEachChunk(batch * channels, minimumPerChunk: Parallel.rowsPerChunk(plane)) { _, rows in
             for r in rows {
                 let b = bias[r % channels]
                 let p = y + r * plane

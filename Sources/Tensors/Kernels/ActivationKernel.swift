@@ -40,24 +40,24 @@ public enum Activation: String, Sendable, Codable, CaseIterable {
 
     public func forward(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, count: Int) {
         if self == .relu {
-            Parallel.forEachChunk(count, minimumPerChunk: 1 << 14) { _, r in
+            Parallel.forEachChunk(count, minimumPerChunk: Parallel.elementsPerChunk) { _, r in
                 for i in r { y[i] = max(x[i], 0) }
             }
             return
         }
-        Parallel.forEachChunk(count, minimumPerChunk: 1 << 12) { _, r in
+        Parallel.forEachChunk(count, minimumPerChunk: Parallel.elementsPerChunk / 8) { _, r in
             for i in r { y[i] = apply(x[i]) }
         }
     }
 
     public func backward(_ dx: UnsafeMutablePointer<Float>, _ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, count: Int) {
         if self == .relu {
-            Parallel.forEachChunk(count, minimumPerChunk: 1 << 14) { _, r in
+            Parallel.forEachChunk(count, minimumPerChunk: Parallel.elementsPerChunk) { _, r in
                 for i in r { dx[i] = x[i] > 0 ? dy[i] : 0 }
             }
             return
         }
-        Parallel.forEachChunk(count, minimumPerChunk: 1 << 12) { _, r in
+        Parallel.forEachChunk(count, minimumPerChunk: Parallel.elementsPerChunk / 8) { _, r in
             for i in r { dx[i] = dy[i] * derivative(x[i]) }
         }
     }

@@ -9,7 +9,7 @@ public enum BatchNormKernel {
                                        savedMean: UnsafeMutablePointer<Float>, savedInvStd: UnsafeMutablePointer<Float>,
                                        batch: Int, channels: Int, plane: Int, momentum: Float, eps: Float) {
         let m = batch * plane
-        Parallel.forEachChunk(channels) { _, cs in
+        Parallel.forEachChunk(channels, minimumPerChunk: Parallel.rowsPerChunk(batch * plane)) { _, cs in
             for c in cs {
                 var sum: Double = 0
                 for b in 0..<batch {
@@ -47,7 +47,7 @@ public enum BatchNormKernel {
                                         gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>,
                                         runningMean: UnsafePointer<Float>, runningVar: UnsafePointer<Float>,
                                         batch: Int, channels: Int, plane: Int, eps: Float) {
-        Parallel.forEachChunk(batch * channels, minimumPerChunk: 8) { _, rows in
+        Parallel.forEachChunk(batch * channels, minimumPerChunk: Parallel.rowsPerChunk(plane)) { _, rows in
             for r in rows {
                 let c = r % channels
                 let scale = gamma[c] / (runningVar[c] + eps).squareRoot()
@@ -64,7 +64,7 @@ public enum BatchNormKernel {
                                 gamma: UnsafePointer<Float>, savedMean: UnsafePointer<Float>,
                                 savedInvStd: UnsafePointer<Float>, batch: Int, channels: Int, plane: Int) {
         let m = Float(batch * plane)
-        Parallel.forEachChunk(channels) { _, cs in
+        Parallel.forEachChunk(channels, minimumPerChunk: Parallel.rowsPerChunk(batch * plane)) { _, cs in
             for c in cs {
                 let mean = savedMean[c], invStd = savedInvStd[c]
                 var sumDy: Float = 0, sumDyXhat: Float = 0

@@ -86,7 +86,9 @@ public enum Conv2dKernel {
                                scratch: BufferPool? = nil) {
         let m = g.outPerGroup, k = g.patch, n = g.outPlane
         let threads = Parallel.threads
-        if g.batch >= threads || threads == 1 {
+        // Splitting one GEMM across threads pays a wake-up per call and packs the weights twice:
+        // worth it only for large products.
+        if g.batch >= threads || threads == 1 || m * n * k < Parallel.minimumSplitMACs {
             Parallel.forEachChunk(g.batch) { _, images in
                 let col = Scratch(count: scratchCount(g), pool: scratch)
                 for b in images {
@@ -173,7 +175,7 @@ public enum Conv2dKernel {
 
     /// out[n, c, :] += bias[c]
     static func addBias(_ out: UnsafeMutablePointer<Float>, _ bias: UnsafePointer<Float>, batch: Int, channels: Int, plane: Int) {
-        Parallel.forEachChunk(batch * channels, minimumPerChunk: 16) { _, rows in
+        Parallel.forEachChunk(batch * channels, minimumPerChunk: Parallel.rowsPerChunk(plane)) { _, rows in
             for r in rows {
                 let v = bias[r % channels]
                 let p = out + r * plane

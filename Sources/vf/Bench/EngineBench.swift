@@ -27,6 +27,7 @@ struct EngineBench: AsyncParsableCommand {
     var profile = false
 
     func run() throws {
+        BLASCore.reexecIfMisdetected()
         if let threads { Parallel.setThreads(threads) }
         let clock = ContinuousClock()
         func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
@@ -92,7 +93,8 @@ struct EngineBench: AsyncParsableCommand {
             let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
         } else {
-            print("ResNet-20 (CIFAR, 3×32×32), \(Parallel.threads) threads, \(String(format: "%.1f", forwardFlops / 1e6)) MFLOP/image forward")
+            print("ResNet-20 (CIFAR, 3×32×32), \(Parallel.threads) threads, OpenBLAS core \(BLASCore.current), "
+                  + String(format: "%.1f MFLOP/image forward", forwardFlops / 1e6))
             print(String(format: "train   batch 128: %8.1f images/s  (%.1f GFLOP/s)", trainImagesPerSecond, trainGflops))
             print(String(format: "infer   batch 1:   %8.3f ms (median of %d)", b1Milliseconds, inferB1))
             print(String(format: "infer   batch 128: %8.1f images/s  (%.1f GFLOP/s)", b128ImagesPerSecond, inferGflops))
