@@ -82,3 +82,77 @@ final class GradientTests: XCTestCase {
         assertClose(gradTwice, x2.grad!.scalars.map { $0 * 2 }, tol: 1e-6)
     }
 }
+
+final class MoreGradientTests: XCTestCase {
+    var rng = RandomState(seed: 21)
+
+    func param(_ shape: [Int]) -> Variable {
+        Variable(Tensor(uniform: shape, low: -1, high: 1, rng: &rng), requiresGrad: true)
+    }
+
+    func testLayerNorm() throws {
+        let x = param([3, 6]), g = param([6]), b = param([6])
+        try GradientCheck.check(inputs: [x, g, b]) { graph, v in try graph.layerNorm(v[0], gamma: v[1], beta: v[2]) }
+    }
+
+    func testUpsampleConcatSlicePermute() throws {
+        let a = param([2, 2, 3, 3]), b = param([2, 1, 3, 3])
+        try GradientCheck.check(inputs: [a]) { g, v in try g.upsample2x(v[0]) }
+        try GradientCheck.check(inputs: [a, b]) { g, v in try g.concat([v[0], v[1]], axis: 1) }
+        try GradientCheck.check(inputs: [a]) { g, v in try g.slice(v[0], axis: 2, start: 1, end: 3) }
+        try GradientCheck.check(inputs: [a]) { g, v in try g.permute(v[0], [0, 2, 3, 1]) }
+    }
+
+    func testPermuteMatchesIndexing() throws {
+        let x = try Tensor(shape: [2, 3, 4], values: (0..<24).map(Float.init))
+        let y = try Graph(recording: false).permute(Variable(x), [2, 0, 1]).value
+        XCTAssertEqual(y.shape, [4, 2, 3])
+        for i in 0..<2 { for j in 0..<3 { for k in 0..<4 { XCTAssertEqual(y[(k * 2 + i) * 3 + j], x[(i * 3 + j) * 4 + k]) } } }
+    }
+
+    func testDropout() throws {
+        var local = RandomState(seed: 1)
+        let x = Variable(Tensor(repeating: 1, shape: [10_000]), requiresGrad: true)
+        let g = Graph()
+        let y = try g.dropout(x, probability: 0.25, rng: &local)
+        let kept = y.value.scalars.filter { $0 != 0 }
+        XCTAssertEqual(Double(kept.count) / 10_000, 0.75, accuracy: 0.02)
+        XCTAssertTrue(kept.allSatisfy { abs($0 - 4.0 / 3.0) < 1e-6 })
+        let eval = Graph(recording: false, training: false)
+        XCTAssertTrue(try eval.dropout(x, probability: 0.25, rng: &local) === x)
+    }
+
+    func testBCEAndSmoothL1() throws {
+        let x = param([4, 3])
+        let t = Tensor(uniform: [4, 3], low: 0, high: 1, rng: &rng)
+        try GradientCheck.check(inputs: [x]) { g, v in try g.bceWithLogits(v[0], targets: t) }
+        let target = Tensor(uniform: [4, 3], low: -1, high: 1, rng: &rng)
+        try GradientCheck.check(inputs: [x], step: 1e-3) { g, v in try g.smoothL1(v[0], targets: target, beta: 0.5) }
+        // Reference values.
+        let z = Variable(try Tensor(shape: [2], values: [0, 100]))
+        let bce = try Graph(recording: false).bceWithLogits(z, targets: try Tensor(shape: [2], values: [1, 1])).value[0]
+        XCTAssertEqual(bce, Float(log(2.0)) / 2, accuracy: 1e-6)
+    }
+
+    func testIoUAndGIoULosses() throws {
+        let boxes = Variable(try Tensor(shape: [3, 4], values: [0, 0, 2, 2, 1, 1, 4, 5, 0, 0, 1, 1]), requiresGrad: true)
+        let targets = try Tensor(shape: [3, 4], values: [1, 1, 3, 3, 0, 2, 3, 4, 2, 2, 3, 3])
+        // Box 0: inter 1, union 7 → IoU 1/7; enclosing 9 → GIoU 1/7 − 2/9.
+        let iou = try Graph(recording: false).boxLoss(Variable(try Tensor(shape: [1, 4], values: [0, 0, 2, 2])),
+                                                      targets: try Tensor(shape: [1, 4], values: [1, 1, 3, 3]), generalized: false)
+        XCTAssertEqual(iou.value[0], 1 - 1.0 / 7, accuracy: 1e-5)
+        let giou = try Graph(recording: false).boxLoss(Variable(try Tensor(shape: [1, 4], values: [0, 0, 2, 2])),
+                                                       targets: try Tensor(shape: [1, 4], values: [1, 1, 3, 3]))
+        XCTAssertEqual(giou.value[0], 1 - (1.0 / 7 - 2.0 / 9), accuracy: 1e-5)
+        for generalized in [false, true] {
+            try GradientCheck.check(inputs: [boxes], step: 1e-3) { g, v in try g.boxLoss(v[0], targets: targets, generalized: generalized) }
+        }
+        // Degenerate boxes stay finite.
+        let zero = Variable(Tensor(zeros: [1, 4]), requiresGrad: true)
+        let g = Graph()
+        let loss = try g.boxLoss(zero, targets: Tensor(zeros: [1, 4]))
+        g.backward(loss)
+        XCTAssertTrue(loss.value[0].isFinite)
+        XCTAssertTrue(zero.grad!.scalars.allSatisfy(\.isFinite))
+    }
+}

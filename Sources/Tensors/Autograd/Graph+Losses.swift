@@ -1,0 +1,49 @@
+/// Losses beyond cross-entropy: BCE with logits, smooth L1, IoU and GIoU for boxes.
+/// Targets are constants; each returns a scalar mean.
+extension Graph {
+    public func bceWithLogits(_ logits: Variable, targets: Tensor) throws -> Variable {
+        guard logits.shape == targets.shape else {
+            throw TensorError.shapeMismatch(op: "bceWithLogits", expected: "targets \(logits.shape)", got: targets.shape)
+        }
+        let n = logits.value.count
+        return scalarLoss(logits, LossKernel.bceWithLogits(logits.value.pointer, targets.pointer, count: n)) { d, scale in
+            LossKernel.bceWithLogitsBackward(d, logits.value.pointer, targets.pointer, count: n, scale: scale)
+        }
+    }
+
+    public func smoothL1(_ x: Variable, targets: Tensor, beta: Float = 1) throws -> Variable {
+        guard x.shape == targets.shape else {
+            throw TensorError.shapeMismatch(op: "smoothL1", expected: "targets \(x.shape)", got: targets.shape)
+        }
+        guard beta > 0 else { throw TensorError.invalidArgument(op: "smoothL1", message: "beta must be positive, got \(beta)") }
+        let n = x.value.count
+        return scalarLoss(x, LossKernel.smoothL1(x.value.pointer, targets.pointer, count: n, beta: beta)) { d, scale in
+            LossKernel.smoothL1Backward(d, x.value.pointer, targets.pointer, count: n, beta: beta, scale: scale)
+        }
+    }
+
+    /// mean(1 − IoU) (or 1 − GIoU when `generalized`) of (N, 4) xyxy boxes.
+    public func boxLoss(_ boxes: Variable, targets: Tensor, generalized: Bool = true) throws -> Variable {
+        guard boxes.shape.count == 2, boxes.shape[1] == 4, boxes.shape == targets.shape else {
+            throw TensorError.shapeMismatch(op: generalized ? "giouLoss" : "iouLoss", expected: "boxes and targets (N, 4)", got: boxes.shape)
+        }
+        let n = boxes.shape[0]
+        return scalarLoss(boxes, LossKernel.boxLoss(boxes.value.pointer, targets.pointer, count: n, generalized: generalized)) { d, scale in
+            LossKernel.boxLossBackward(d, boxes.value.pointer, targets.pointer, count: n, generalized: generalized, scale: scale)
+        }
+    }
+
+    private func scalarLoss(_ x: Variable, _ value: Float,
+                            backward: @escaping (UnsafeMutablePointer<Float>, Float) -> Void) -> Variable {
+        let out = make([1])
+        out[0] = value
+        let y = output(out, inputs: [x])
+        if y.requiresGrad {
+            record { [unowned self] in
+                guard let dy = y.grad else { return }
+                self.accumulate(x) { backward($0, dy[0]) }
+            }
+        }
+        return y
+    }
+}
