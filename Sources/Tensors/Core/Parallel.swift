@@ -14,16 +14,28 @@ public enum Parallel {
 
     public static var threads: Int { configured }
 
+    /// Workers for up to the configured thread count (the caller is the first thread).
+    nonisolated(unsafe) private static var workers: WorkerPool?
+    private static let poolLock = NSLock()
+    static var pool: WorkerPool {
+        poolLock.lock()
+        defer { poolLock.unlock() }
+        if let workers, workers.workerCount >= configured - 1 { return workers }
+        let fresh = WorkerPool(workers: max(configured - 1, 1))
+        workers = fresh
+        return fresh
+    }
+
     /// Smallest streaming pass (in floats) worth a second thread: below it, waking a worker
     /// costs more than it saves.
-    public static let elementsPerChunk = 1 << 15
+    public static let elementsPerChunk = 1 << 13
 
     /// Rows of `rowLength` floats that make one chunk of at least `elementsPerChunk`.
     @inline(__always)
     public static func rowsPerChunk(_ rowLength: Int) -> Int { max(1, elementsPerChunk / max(rowLength, 1)) }
 
     /// Smallest GEMM (multiply-adds) worth splitting across threads.
-    public static let minimumSplitMACs = 16_000_000
+    public static let minimumSplitMACs = 1_000_000
 
     /// Sets the thread count (call before training starts).
     public static func setThreads(_ n: Int) { configured = max(1, n) }
@@ -38,17 +50,7 @@ public enum Parallel {
             return
         }
         withoutActuallyEscaping(body) { body in
-            let work = ChunkBody(body: body)
-            DispatchQueue.concurrentPerform(iterations: chunks) { c in
-                let start = count * c / chunks
-                let end = count * (c + 1) / chunks
-                work.body(c, start..<end)
-            }
+            pool.run(count: count, chunks: chunks, body)
         }
     }
-}
-
-/// Chunks write disjoint ranges (or thread-owned scratch), which the compiler cannot see.
-private struct ChunkBody: @unchecked Sendable {
-    let body: (Int, Range<Int>) -> Void
 }

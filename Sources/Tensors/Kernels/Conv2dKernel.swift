@@ -7,16 +7,23 @@ public enum Conv2dKernel {
     /// Writes the (C/g·kh·kw, Ho·Wo) patch matrix of one group of one image.
     @inline(__always)
     static func im2col(_ col: UnsafeMutablePointer<Float>, _ input: UnsafePointer<Float>, _ g: ConvGeometry) {
-        let ho = g.outHeight, wo = g.outWidth
+        im2col(col, input, g, rows: 0..<g.outHeight)
+    }
+
+    /// The patch matrix restricted to output rows `rows`: (C/g·kh·kw, rows.count·Wo).
+    @inline(__always)
+    static func im2col(_ col: UnsafeMutablePointer<Float>, _ input: UnsafePointer<Float>, _ g: ConvGeometry, rows: Range<Int>) {
+        let wo = g.outWidth
+        let band = rows.count * wo
         var row = 0
         for c in 0..<g.inPerGroup {
             let plane = input + c * g.inPlane
             for ki in 0..<g.kernelH {
                 for kj in 0..<g.kernelW {
-                    let dst = col + row * ho * wo
-                    for oy in 0..<ho {
+                    let dst = col + row * band
+                    for oy in rows {
                         let iy = oy * g.strideH - g.padH + ki * g.dilationH
-                        let line = dst + oy * wo
+                        let line = dst + (oy - rows.lowerBound) * wo
                         if iy < 0 || iy >= g.height {
                             line.update(repeating: 0, count: wo)
                             continue
@@ -104,22 +111,28 @@ public enum Conv2dKernel {
                 col.release()
             }
         } else {
-            // Fewer images than threads (batch-1 inference): split each GEMM's columns.
-            let col = Scratch(count: scratchCount(g), pool: scratch)
+            // Fewer images than threads (batch-1 inference): each thread builds the patch matrix
+            // of a band of output rows and multiplies it, writing its band of the output.
             for b in 0..<g.batch {
                 for grp in 0..<g.groups {
                     let src = input + (b * g.inChannels + grp * g.inPerGroup) * g.inPlane
                     let dst = out + (b * g.outChannels + grp * m) * n
-                    let operand: UnsafePointer<Float>
-                    if g.isPointwise { operand = src } else { im2col(col.pointer, src, g); operand = UnsafePointer(col.pointer) }
-                    Parallel.forEachChunk(n, minimumPerChunk: 64) { _, cols in
-                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(cols.count), Int32(k), 1,
-                                    weight + grp * m * k, Int32(k), operand + cols.lowerBound, Int32(n), 0,
-                                    dst + cols.lowerBound, Int32(n))
+                    Parallel.forEachChunk(g.outHeight) { _, rows in
+                        let cols = rows.count * g.outWidth, first = rows.lowerBound * g.outWidth
+                        let col = Scratch(count: g.isPointwise ? 0 : k * cols, pool: scratch)
+                        let operand: UnsafePointer<Float>
+                        let ldb: Int
+                        if g.isPointwise { operand = src + first; ldb = n } else {
+                            im2col(col.pointer, src, g, rows: rows)
+                            operand = UnsafePointer(col.pointer)
+                            ldb = cols
+                        }
+                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(cols), Int32(k), 1,
+                                    weight + grp * m * k, Int32(k), operand, Int32(ldb), 0, dst + first, Int32(n))
+                        col.release()
                     }
                 }
             }
-            col.release()
         }
         if let bias { addBias(out, bias, batch: g.batch, channels: g.outChannels, plane: n) }
     }
