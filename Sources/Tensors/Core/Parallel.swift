@@ -49,8 +49,6 @@ public enum Parallel {
             body(0, 0..<count)
             return
         }
-        withoutActuallyEscaping(body) { body in
-            pool.run(count: count, chunks: chunks, body)
-        }
+        pool.run(count: count, chunks: chunks, body)
     }
 }

@@ -8,14 +8,18 @@ import Synchronization
 final class WorkerPool: @unchecked Sendable {
     /// One parallel region: chunks are claimed from its own counter, so a late worker can never
     /// run a chunk of a newer job with an older body.
+    /// The body is reached through a pointer to the caller's (non-escaping) closure: a worker
+    /// that still holds a finished job holds no reference to the closure, and never calls it,
+    /// because no chunk is left to claim.
     final class Job: @unchecked Sendable {
-        let body: (Int, Range<Int>) -> Void
+        typealias Body = (Int, Range<Int>) -> Void
+        let body: UnsafePointer<Body>
         let count: Int
         let chunks: Int
         let next = Atomic<Int>(0)
         let done = Atomic<Int>(0)
 
-        init(body: @escaping (Int, Range<Int>) -> Void, count: Int, chunks: Int) {
+        init(body: UnsafePointer<Body>, count: Int, chunks: Int) {
             self.body = body
             self.count = count
             self.chunks = chunks
@@ -26,9 +30,14 @@ final class WorkerPool: @unchecked Sendable {
             while true {
                 let c = next.add(1, ordering: .relaxed).oldValue
                 if c >= chunks { return }
-                body(c, count * c / chunks..<count * (c + 1) / chunks)
+                call(c)
                 done.add(1, ordering: .releasing)
             }
+        }
+
+        @inline(never)
+        private func call(_ c: Int) {
+            body.pointee(c, count * c / chunks..<count * (c + 1) / chunks)
         }
     }
 
@@ -53,7 +62,7 @@ final class WorkerPool: @unchecked Sendable {
     }
 
     /// Runs `body` over `chunks` chunks of 0..<count; returns when all are done.
-    func run(count: Int, chunks: Int, _ body: @escaping (Int, Range<Int>) -> Void) {
+    func run(count: Int, chunks: Int, _ body: (Int, Range<Int>) -> Void) {
         let acquired = submit.withLock { busy -> Bool in
             if busy { return false }
             busy = true
@@ -63,7 +72,15 @@ final class WorkerPool: @unchecked Sendable {
             for c in 0..<chunks { body(c, count * c / chunks..<count * (c + 1) / chunks) }
             return
         }
-        let job = Job(body: body, count: count, chunks: chunks)
+        withoutActuallyEscaping(body) { escapable in
+            var closure: Job.Body = escapable
+            withUnsafePointer(to: &closure) { runPublished(Job(body: $0, count: count, chunks: chunks)) }
+        }
+        submit.withLock { $0 = false }
+    }
+
+    private func runPublished(_ job: Job) {
+        let chunks = job.chunks
         current.withLock { $0 = job }
         generation.add(1, ordering: .sequentiallyConsistent)
         if sleepers.load(ordering: .sequentiallyConsistent) > 0 {
@@ -78,7 +95,6 @@ final class WorkerPool: @unchecked Sendable {
             if spins > Self.spinLimit { sched_yield() }
         }
         current.withLock { $0 = nil }
-        submit.withLock { $0 = false }
     }
 
     private func workerLoop() {

@@ -123,6 +123,10 @@ public final class InferencePlan: @unchecked Sendable {
         return buffers
     }
 
+    /// Per-step wall time of the last `run` when `profiling` is on: (step description, seconds).
+    public var profiling = false
+    public private(set) var lastProfile: [(String, Double)] = []
+
     /// The output slot's values for `input` (N, ...); the returned tensor is reused by the next call.
     public func run(_ input: Tensor) throws -> Tensor {
         guard Array(input.shape.dropFirst()) == shapes[0]! else {
@@ -132,7 +136,16 @@ public final class InferencePlan: @unchecked Sendable {
         let batch = input.shape[0]
         var buffers = prepare(batch: batch)
         buffers[0] = input
+        lastProfile.removeAll(keepingCapacity: true)
+        let clock = ContinuousClock()
         for step in steps {
+            let started = profiling ? clock.now : nil
+            defer {
+                if let started {
+                    let d = clock.now - started
+                    lastProfile.append((step.label(shapes), Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18))
+                }
+            }
             switch step {
             case .conv(let c, let x, let residual, let out):
                 let s = shapes[x.id]!, o = shapes[out.id]!
@@ -186,6 +199,18 @@ public final class InferencePlan: @unchecked Sendable {
 }
 
 extension InferencePlan.Step {
+    func label(_ shapes: [Int: [Int]]) -> String {
+        switch self {
+        case .conv(let c, let x, let r, let o):
+            let k = c.weight.shape[2]
+            return "conv\(k)x\(k)/\(c.stride) \(shapes[x.id]![0])→\(shapes[o.id]![0]) @\(shapes[o.id]![1])x\(shapes[o.id]![2])"
+                + (r == nil ? "" : " +res") + (c.activation == .identity ? "" : " +\(c.activation)")
+        case .globalAvgPool: return "global avg pool"
+        case .maxPool: return "max pool"
+        case .linear(let w, _, _, _): return "linear \(w.shape[1])→\(w.shape[0])"
+        }
+    }
+
     var inputs: [InferencePlan.Slot] {
         switch self {
         case .conv(_, let x, let r, _): [x] + (r.map { [$0] } ?? [])

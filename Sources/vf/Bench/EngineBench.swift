@@ -100,6 +100,22 @@ struct EngineBench: AsyncParsableCommand {
             print(String(format: "infer   batch 128: %8.1f images/s  (%.1f GFLOP/s)", b128ImagesPerSecond, inferGflops))
         }
         if profile {
+            plan.profiling = true
+            var perStep: [String: (Double, Int)] = [:]
+            var order: [String] = []
+            for _ in 0..<50 {
+                _ = try plan.run(one)
+                for (label, s) in plan.lastProfile {
+                    if perStep[label] == nil { order.append(label) }
+                    perStep[label, default: (0, 0)].0 += s
+                    perStep[label, default: (0, 0)].1 += 1
+                }
+            }
+            print("profile: batch-1 inference, mean per op kind (50 runs)")
+            for label in order {
+                let (s, n) = perStep[label]!
+                print("  " + label.padding(toLength: 36, withPad: " ", startingAt: 0) + String(format: "%8.1f µs × %d", s / Double(n) * 1e6 * Double(n) / 50, n / 50))
+            }
             let total = seconds(forward + backward + update)
             for (name, d) in [("forward", forward), ("backward", backward), ("optimizer+reset", update)] {
                 let label = name.padding(toLength: 16, withPad: " ", startingAt: 0)
