@@ -22,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "5.0.1"),
     ],
     targets: [
         // C layer
@@ -33,6 +34,8 @@ let package = Package(
         ),
 
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL"),
 
         // compute
         .target(
@@ -42,7 +45,12 @@ let package = Package(
         ),
 
         // vision
-        .target(name: "VisionModels", dependencies: ["Tensors"]),
+        .target(
+            name: "VisionModels",
+            dependencies: ["Tensors", "COpenSSL", .product(name: "Yams", package: "Yams")]
+        ),
+        .target(name: "VisionData", dependencies: ["Tensors", "CZlib"]),
+        .target(name: "VisionEval"),
 
         // wire
         .target(
@@ -63,7 +71,10 @@ let package = Package(
 
         // services
         .target(name: "IngestService", dependencies: ["FleetRPC", "FleetProtos"]),
-        .target(name: "TrainingService", dependencies: ["FleetRPC", "FleetProtos"]),
+        .target(
+            name: "TrainingService",
+            dependencies: ["FleetRPC", "FleetProtos", "Tensors", "VisionData", "VisionModels", "VisionEval"]
+        ),
         .target(name: "RegistryService", dependencies: ["FleetRPC", "FleetProtos"]),
         .target(name: "InferenceService", dependencies: ["FleetRPC", "FleetProtos"]),
         .target(
@@ -84,13 +95,15 @@ let package = Package(
         .executableTarget(
             name: "vf",
             dependencies: [
-                "FleetRPC", "FleetProtos", "ServiceRuntime", "Tensors", "VisionModels",
+                "FleetRPC", "FleetProtos", "ServiceRuntime", "Tensors", "VisionModels", "VisionData", "VisionEval",
+                "TrainingService",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
 
         // tests
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "VisionModels"], exclude: ["Python"]),
+        .testTarget(name: "VisionTests", dependencies: ["Tensors", "VisionModels", "VisionData", "VisionEval", "TrainingService"]),
         .testTarget(
             name: "FleetRPCTests",
             dependencies: [

@@ -6,11 +6,11 @@ struct VF: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vf",
         abstract: "VisionFleet: labelled images to a live computer-vision endpoint.",
-        subcommands: [Health.self, Bench.self])
+        subcommands: [Health.self, TrainLocal.self, Bench.self])
 }
 
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks that print their figures (release build: swift run -c release vf bench ...).",
-        subcommands: [RPCBench.self, EngineBench.self])
+        subcommands: [RPCBench.self, EngineBench.self, FashionMNISTBench.self])
 }

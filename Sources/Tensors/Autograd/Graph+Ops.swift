@@ -93,12 +93,14 @@ extension Graph {
             record { [unowned self] in
                 guard let dy = y.grad else { return }
                 let dgamma = self.gradient(of: gamma), dbeta = self.gradient(of: beta)
-                let dxTmp = Scratch(count: x.value.count, pool: self.pool)
-                BatchNormKernel.backward(dx: dxTmp.pointer, dgamma: dgamma.pointer, dbeta: dbeta.pointer, dy: dy.pointer,
-                                         x: x.value.pointer, gamma: gamma.value.pointer, savedMean: mean.pointer,
-                                         savedInvStd: invStd.pointer, batch: n, channels: c, plane: plane)
-                self.accumulate(x) { $0.update(from: dxTmp.pointer, count: x.value.count) }
-                dxTmp.release()
+                // The kernel always runs (dgamma, dbeta); dx goes to a throwaway buffer when x needs none.
+                let sink = x.requiresGrad ? nil : Scratch(count: x.value.count, pool: self.pool)
+                let run = { (dx: UnsafeMutablePointer<Float>) in
+                    BatchNormKernel.backward(dx: dx, dgamma: dgamma.pointer, dbeta: dbeta.pointer, dy: dy.pointer,
+                                             x: x.value.pointer, gamma: gamma.value.pointer, savedMean: mean.pointer,
+                                             savedInvStd: invStd.pointer, batch: n, channels: c, plane: plane)
+                }
+                if let sink { run(sink.pointer); sink.release() } else { self.accumulate(x, run) }
             }
         }
         return y

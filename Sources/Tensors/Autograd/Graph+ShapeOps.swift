@@ -14,12 +14,13 @@ extension Graph {
             record { [unowned self] in
                 guard let dy = y.grad else { return }
                 let dgamma = self.gradient(of: gamma), dbeta = self.gradient(of: beta)
-                let dxTmp = Scratch(count: x.value.count, pool: self.pool)
-                LayerNormKernel.backward(dx: dxTmp.pointer, dgamma: dgamma.pointer, dbeta: dbeta.pointer, dy: dy.pointer,
-                                         x: x.value.pointer, gamma: gamma.value.pointer, savedMean: mean.pointer,
-                                         savedInvStd: invStd.pointer, rows: rows, features: features)
-                self.accumulate(x) { $0.update(from: dxTmp.pointer, count: x.value.count) }
-                dxTmp.release()
+                let sink = x.requiresGrad ? nil : Scratch(count: x.value.count, pool: self.pool)
+                let run = { (dx: UnsafeMutablePointer<Float>) in
+                    LayerNormKernel.backward(dx: dx, dgamma: dgamma.pointer, dbeta: dbeta.pointer, dy: dy.pointer,
+                                             x: x.value.pointer, gamma: gamma.value.pointer, savedMean: mean.pointer,
+                                             savedInvStd: invStd.pointer, rows: rows, features: features)
+                }
+                if let sink { run(sink.pointer); sink.release() } else { self.accumulate(x, run) }
             }
         }
         return y

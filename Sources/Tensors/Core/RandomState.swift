@@ -35,7 +35,8 @@ public struct RandomState: Sendable, Equatable, Codable {
     }
 
     /// Uniform integer in 0..<n.
-    public mutating func nextInt(_ n: Int) -> Int { Int(UInt64(next()) * UInt64(n) >> 32) }
+    /// (In Swift `>>` binds tighter than `*`: the product is parenthesised on purpose.)
+    public mutating func nextInt(_ n: Int) -> Int { Int((UInt64(next()) &* UInt64(n)) >> 32) }
 }
 
 import Foundation

@@ -1,0 +1,146 @@
+import Foundation
+import Tensors
+import VisionData
+import VisionEval
+import VisionModels
+
+/// Trains a classification model from an ExperimentConfig: SGD or AdamW with warm-up + cosine
+/// (or step) schedule, label smoothing, augmentation, evaluation every N epochs keeping the
+/// best weights by top-1, NaN/Inf detection with the step.
+public final class ClassificationTrainer {
+    public let config: ExperimentConfig
+    public let model: CIFARResNet
+    public private(set) var bestTop1 = -1.0
+    public private(set) var bestMetrics: [String: Double] = [:]
+    private var bestState: [String: Tensor] = [:]
+
+    public struct Result: Sendable {
+        public let metrics: [String: Double]
+        public let perClassAccuracy: [Double]
+        public let confusion: [[Int]]
+        public let wallSeconds: Double
+        public let trainImagesPerSecond: Double
+    }
+
+    public init(config: ExperimentConfig, classes: Int) throws {
+        self.config = config
+        model = try CIFARResNet(depth: config.backbone.depth, inputChannels: config.channels, classes: classes, seed: config.seed)
+    }
+
+    /// Trains on `train`, evaluates on `validation`, and leaves the best weights in `model`.
+    /// With `checkpoints`, a checkpoint is written there after every epoch, and a run that finds
+    /// one continues from it exactly. `stopAfterEpoch` ends the run early (as a crash would).
+    public func run(train: ClassificationSet, validation: ClassificationSet, checkpoints: URL? = nil,
+                    stopAfterEpoch: Int? = nil, progress: (TrainerEvent) -> Void = { _ in }) throws -> Result {
+        guard train.channels == config.channels, train.height == config.height, train.width == config.width else {
+            throw ConfigError("data.input", "config says \(config.channels)×\(config.height)×\(config.width), data is \(train.channels)×\(train.height)×\(train.width)")
+        }
+        let loader = try BatchLoader(data: train, batchSize: config.batchSize, shuffle: true, dropLast: true,
+                                     augmentation: Augmentation(padCrop: config.padCrop, horizontalFlip: config.horizontalFlip),
+                                     mean: config.mean, std: config.std, seed: config.seed)
+        let stepsPerEpoch = loader.batchesPerEpoch
+        let schedule = config.schedule(stepsPerEpoch: stepsPerEpoch)
+        let named = model.namedParameters()
+        // No weight decay on batch-norm parameters and biases.
+        let noDecay = Set(named.enumerated().filter { $0.element.0.hasSuffix("bias") || $0.element.1.shape.count == 1 }.map(\.offset))
+        let parameters = named.map(\.1)
+        let optimizer: any Optimizer = config.optimizer.type == "adamw"
+            ? AdamW(parameters: parameters, learningRate: config.optimizer.lr, weightDecay: config.optimizer.weightDecay, noDecay: noDecay)
+            : SGD(parameters: parameters, learningRate: config.optimizer.lr, momentum: config.optimizer.momentum,
+                  weightDecay: config.optimizer.weightDecay, nesterov: config.optimizer.nesterov, noDecay: noDecay)
+        let graph = Graph()
+        let clock = ContinuousClock()
+        let start = clock.now
+        var trained = 0
+        var trainSeconds = 0.0
+        var step = 0
+        let totalSteps = config.epochs * stepsPerEpoch
+        var firstEpoch = 0
+        if let checkpoints, let saved = try TrainingCheckpoint.read(from: checkpoints) {
+            try model.load(stateDict: Dictionary(uniqueKeysWithValues: saved.model))
+            let state = Dictionary(uniqueKeysWithValues: saved.optimizer)
+            for (name, tensor) in optimizer.stateTensors() {
+                guard let source = state[name], source.shape == tensor.shape else {
+                    throw TensorError.io(path: checkpoints.path, message: "checkpoint lacks optimizer state '\(name)'")
+                }
+                tensor.copy(from: source)
+            }
+            optimizer.stepCount = saved.optimizerSteps
+            firstEpoch = saved.nextEpoch
+            step = saved.step
+            bestTop1 = saved.bestTop1
+            bestMetrics = saved.bestMetrics
+            bestState = Dictionary(uniqueKeysWithValues: saved.best)
+        }
+
+        for epoch in firstEpoch..<config.epochs {
+            let epochStart = clock.now
+            var window = (images: 0, start: clock.now, loss: 0.0, steps: 0)
+            for batch in loader.epoch(epoch) {
+                optimizer.learningRate = schedule.rate(base: config.optimizer.lr, step: step)
+                let logits = try model(Variable(batch.images), graph)
+                let loss = try graph.crossEntropy(logits, targets: batch.labels, labelSmoothing: config.labelSmoothing)
+                let value = loss.value[0]
+                try LossGuard.check(value, step: step)
+                optimizer.zeroGrad()
+                graph.backward(loss)
+                optimizer.step()
+                graph.reset()
+                step += 1
+                trained += batch.labels.count
+                window.images += batch.labels.count
+                window.loss += Double(value)
+                window.steps += 1
+                if window.steps == 20 || step == totalSteps {
+                    let seconds = Self.seconds(clock.now - window.start)
+                    let rate = Double(window.images) / seconds
+                    progress(.step(epoch: epoch, step: step, totalSteps: totalSteps, loss: window.loss / Double(window.steps),
+                                   learningRate: Double(optimizer.learningRate), imagesPerSecond: rate,
+                                   etaSeconds: Double((totalSteps - step) * config.batchSize) / rate))
+                    window = (0, clock.now, 0, 0)
+                }
+            }
+            trainSeconds += Self.seconds(clock.now - epochStart)
+            if (epoch + 1) % config.evalEvery == 0 || epoch + 1 == config.epochs {
+                let metrics = try evaluate(validation)
+                let isBest = metrics.top1 > bestTop1
+                var summary = ["top1": metrics.top1, "top5": metrics.top5]
+                summary["epoch"] = Double(epoch + 1)
+                if isBest {
+                    bestTop1 = metrics.top1
+                    bestMetrics = summary
+                    bestState = Dictionary(uniqueKeysWithValues: model.stateDict().map { ($0.0, $0.1.copy()) })
+                }
+                progress(.epoch(epoch: epoch, metrics: summary, isBest: isBest, wallSeconds: Self.seconds(clock.now - epochStart)))
+            }
+            if let checkpoints {
+                try TrainingCheckpoint(nextEpoch: epoch + 1, step: step, optimizerSteps: optimizer.stepCount, bestTop1: bestTop1,
+                                       bestMetrics: bestMetrics, model: model.stateDict(), optimizer: optimizer.stateTensors(),
+                                       best: bestState.sorted { $0.key < $1.key }).write(to: checkpoints)
+            }
+            if let stopAfterEpoch, epoch + 1 >= stopAfterEpoch, epoch + 1 < config.epochs { break }
+        }
+        if !bestState.isEmpty { try model.load(stateDict: bestState) }
+        // The full report (per class, confusion) of the weights the run keeps.
+        let final = try evaluate(validation)
+        var metrics = bestMetrics
+        metrics["top1"] = final.top1
+        metrics["top5"] = final.top5
+        return Result(metrics: metrics, perClassAccuracy: final.perClassAccuracy, confusion: final.confusion,
+                      wallSeconds: Self.seconds(clock.now - start), trainImagesPerSecond: Double(trained) / max(trainSeconds, 1e-9))
+    }
+
+    /// Top-1/top-5, per-class accuracy and confusion on `data`, with the fused inference plan.
+    public func evaluate(_ data: ClassificationSet) throws -> ClassificationMetrics {
+        let plan = try model.inferencePlan(height: data.height, width: data.width)
+        let loader = try BatchLoader(data: data, batchSize: 250, shuffle: false, mean: config.mean, std: config.std, seed: 0)
+        var metrics = ClassificationMetrics(classes: data.classNames.count)
+        for batch in loader.epoch(0) {
+            let logits = try plan.run(batch.images)
+            metrics.add(scores: logits.pointer, labels: batch.labels)
+        }
+        return metrics
+    }
+
+    static func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
+}

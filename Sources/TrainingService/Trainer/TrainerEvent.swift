@@ -1,0 +1,5 @@
+/// Progress of a training run, as the Trainer reports it (the training service streams these).
+public enum TrainerEvent: Sendable {
+    case step(epoch: Int, step: Int, totalSteps: Int, loss: Double, learningRate: Double, imagesPerSecond: Double, etaSeconds: Double)
+    case epoch(epoch: Int, metrics: [String: Double], isBest: Bool, wallSeconds: Double)
+}

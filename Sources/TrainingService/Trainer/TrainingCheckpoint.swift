@@ -1,0 +1,52 @@
+import Foundation
+import Tensors
+
+/// Everything needed to continue a run exactly where it stopped, written atomically after each
+/// epoch: model parameters and buffers, optimizer state and step count, the position (next
+/// epoch, global step), and the best weights and metric so far. Data order and augmentation
+/// need no state: they are a pure function of (seed, epoch, batch index).
+struct TrainingCheckpoint {
+    static let fileName = "checkpoint.safetensors"
+
+    var nextEpoch: Int
+    var step: Int
+    var optimizerSteps: Int
+    var bestTop1: Double
+    var bestMetrics: [String: Double]
+    var model: [(String, Tensor)]
+    var optimizer: [(String, Tensor)]
+    var best: [(String, Tensor)]
+
+    func write(to directory: URL) throws {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        var tensors = model.map { ("model.\($0.0)", $0.1) }
+        tensors += optimizer.map { ("optimizer.\($0.0)", $0.1) }
+        tensors += best.map { ("best.\($0.0)", $0.1) }
+        var metadata = ["next_epoch": "\(nextEpoch)", "step": "\(step)", "optimizer_steps": "\(optimizerSteps)",
+                        "best_top1": "\(bestTop1)"]
+        for (k, v) in bestMetrics { metadata["best_metric.\(k)"] = "\(v)" }
+        try SafeTensors.write(tensors, to: directory.appendingPathComponent(Self.fileName), metadata: metadata)
+    }
+
+    /// Reads a checkpoint, or nil when the directory has none.
+    static func read(from directory: URL) throws -> TrainingCheckpoint? {
+        let url = directory.appendingPathComponent(fileName)
+        guard FileManager.default.fileExists(atPath: url.path) else { return nil }
+        let contents = try SafeTensors.read(url)
+        func number(_ key: String) throws -> Double {
+            guard let raw = contents.metadata[key], let v = Double(raw) else {
+                throw TensorError.io(path: url.path, message: "checkpoint metadata '\(key)' is missing or not a number")
+            }
+            return v
+        }
+        func group(_ prefix: String) -> [(String, Tensor)] {
+            contents.tensors.filter { $0.key.hasPrefix(prefix) }.map { (String($0.key.dropFirst(prefix.count)), $0.value) }
+        }
+        var bestMetrics: [String: Double] = [:]
+        for (k, v) in contents.metadata where k.hasPrefix("best_metric.") { bestMetrics[String(k.dropFirst(12))] = Double(v) }
+        return TrainingCheckpoint(
+            nextEpoch: Int(try number("next_epoch")), step: Int(try number("step")),
+            optimizerSteps: Int(try number("optimizer_steps")), bestTop1: try number("best_top1"), bestMetrics: bestMetrics,
+            model: group("model."), optimizer: group("optimizer."), best: group("best."))
+    }
+}

@@ -1,0 +1,133 @@
+import Foundation
+import Tensors
+
+/// One batch: images (N, C, H, W), normalised, and their class labels.
+public struct Batch: @unchecked Sendable {
+    public let images: Tensor
+    public let labels: [Int32]
+}
+
+/// Shuffles with a seed, batches, augments and normalises on a worker thread that stays
+/// `prefetch` batches ahead of the consumer. The order and the augmentation of every batch are a
+/// pure function of (seed, epoch, batch index), so runs and resumed runs see identical data.
+public final class BatchLoader: @unchecked Sendable {
+    public let data: ClassificationSet
+    public let batchSize: Int
+    public let shuffle: Bool
+    public let dropLast: Bool
+    public let augmentation: Augmentation
+    public let seed: UInt64
+    public let prefetch: Int
+    private let scale: [Float], shift: [Float]
+
+    /// `mean` and `std` are per channel, in [0, 1] pixel units.
+    public init(data: ClassificationSet, batchSize: Int, shuffle: Bool, dropLast: Bool = false, augmentation: Augmentation = .none,
+                mean: [Float], std: [Float], seed: UInt64, prefetch: Int = 2) throws {
+        guard batchSize > 0 else { throw DatasetError.invalidValue(item: "loader", field: "batch_size", reason: "must be positive") }
+        guard mean.count == data.channels, std.count == data.channels, std.allSatisfy({ $0 > 0 }) else {
+            throw DatasetError.invalidValue(item: "loader", field: "mean/std",
+                                            reason: "need \(data.channels) values each, std > 0")
+        }
+        self.data = data
+        self.batchSize = batchSize
+        self.shuffle = shuffle
+        self.dropLast = dropLast
+        self.augmentation = augmentation
+        self.seed = seed
+        self.prefetch = max(1, prefetch)
+        scale = std.map { 1 / (255 * $0) }
+        shift = zip(mean, std).map { -$0 / $1 }
+    }
+
+    public var batchesPerEpoch: Int { dropLast ? data.count / batchSize : (data.count + batchSize - 1) / batchSize }
+
+    /// The sample order of `epoch`.
+    public func order(epoch: Int) -> [Int] {
+        var indices = Array(0..<data.count)
+        guard shuffle else { return indices }
+        var rng = RandomState(seed: seed &+ UInt64(epoch) &* 0x9E37_79B9)
+        for i in stride(from: indices.count - 1, to: 0, by: -1) { indices.swapAt(i, rng.nextInt(i + 1)) }
+        return indices
+    }
+
+    /// Builds batch `index` of `epoch` (used by the prefetch thread, and directly by tests).
+    public func makeBatch(epoch: Int, index: Int, order: [Int]) -> Batch {
+        let start = index * batchSize
+        let n = min(batchSize, data.count - start)
+        let size = data.imageSize
+        let images = Tensor(uninitialized: [n, data.channels, data.height, data.width])
+        var labels = [Int32](repeating: 0, count: n)
+        var rng = RandomState(seed: seed ^ (UInt64(epoch) << 32) ^ UInt64(index) &* 0xD1B5_4A32_D192_ED03)
+        data.pixels.withUnsafeBufferPointer { pixels in
+            for j in 0..<n {
+                let item = order[start + j]
+                labels[j] = data.labels[item]
+                augmentation.apply(pixels.baseAddress! + item * size, into: images.pointer + j * size, channels: data.channels,
+                                   height: data.height, width: data.width, scale: scale, shift: shift, rng: &rng)
+            }
+        }
+        return Batch(images: images, labels: labels)
+    }
+
+    /// The batches of `epoch`, from `startBatch` on, produced ahead on a worker thread.
+    public func epoch(_ epoch: Int, startBatch: Int = 0) -> PrefetchingBatches {
+        PrefetchingBatches(loader: self, epoch: epoch, range: startBatch..<batchesPerEpoch)
+    }
+}
+
+/// Batches made on a worker thread, at most `prefetch` ahead of the consumer. Dropping the
+/// iterator early stops the worker.
+public final class PrefetchingBatches: Sequence, IteratorProtocol, @unchecked Sendable {
+    /// What the worker and the consumer share; the worker never holds the iterator itself.
+    final class Shared: @unchecked Sendable {
+        let condition = NSCondition()
+        var ready: [Int: Batch] = [:]
+        var nextToTake: Int
+        var stopped = false
+        init(start: Int) { nextToTake = start }
+    }
+
+    private let shared: Shared
+    private let end: Int
+
+    init(loader: BatchLoader, epoch: Int, range: Range<Int>) {
+        let shared = Shared(start: range.lowerBound)
+        self.shared = shared
+        end = range.upperBound
+        let order = loader.order(epoch: epoch)
+        let thread = Thread {
+            for index in range {
+                shared.condition.lock()
+                while !shared.stopped && index - shared.nextToTake >= loader.prefetch { shared.condition.wait() }
+                let stop = shared.stopped
+                shared.condition.unlock()
+                if stop { return }
+                let batch = loader.makeBatch(epoch: epoch, index: index, order: order)
+                shared.condition.lock()
+                shared.ready[index] = batch
+                shared.condition.broadcast()
+                shared.condition.unlock()
+            }
+        }
+        thread.name = "vf-loader"
+        thread.start()
+    }
+
+    deinit {
+        shared.condition.lock()
+        shared.stopped = true
+        shared.condition.broadcast()
+        shared.condition.unlock()
+    }
+
+    public func next() -> Batch? {
+        shared.condition.lock()
+        defer { shared.condition.unlock() }
+        guard shared.nextToTake < end else { return nil }
+        while shared.ready[shared.nextToTake] == nil { shared.condition.wait() }
+        let batch = shared.ready.removeValue(forKey: shared.nextToTake)
+        shared.nextToTake += 1
+        shared.condition.broadcast()
+        return batch
+    }
+}

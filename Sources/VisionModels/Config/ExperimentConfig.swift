@@ -1,0 +1,146 @@
+import Foundation
+import Tensors
+import Yams
+
+/// A classification experiment, parsed from YAML under `configs/`. Every part is chosen by
+/// `type:` from the registry; unknown keys and bad values fail with their key path.
+public struct ExperimentConfig: Sendable, Equatable {
+    public static let supportedVersion = 1
+
+    public struct Backbone: Sendable, Equatable {
+        public var type: String
+        public var depth: Int
+    }
+
+    public struct Optimizer: Sendable, Equatable {
+        public var type: String          // sgd | adamw
+        public var lr: Float
+        public var momentum: Float
+        public var weightDecay: Float
+        public var nesterov: Bool
+    }
+
+    public struct Scheduler: Sendable, Equatable {
+        public var type: String          // cosine | step | constant
+        public var warmupEpochs: Double
+        public var minLR: Float
+        public var milestones: [Int]     // epochs, for step
+        public var gamma: Float
+    }
+
+    public var task: String
+    public var backbone: Backbone
+    public var channels: Int, height: Int, width: Int
+    public var mean: [Float], std: [Float]
+    public var padCrop: Int
+    public var horizontalFlip: Bool
+    public var epochs: Int
+    public var batchSize: Int
+    public var labelSmoothing: Float
+    public var seed: UInt64
+    public var evalEvery: Int
+    public var optimizer: Optimizer
+    public var scheduler: Scheduler
+    /// The YAML text after overrides (what a package records).
+    public var resolvedYAML: String
+
+    /// Registered backbone types and what they accept.
+    public static let backbones: [String: [Int]] = ["resnet_cifar": [20, 32, 56]]
+
+    public static func load(path: String, overrides: [String] = []) throws -> ExperimentConfig {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw ConfigError("", "\(path): cannot read the config") }
+        return try parse(yaml: text, overrides: overrides)
+    }
+
+    public static func parse(yaml text: String, overrides: [String] = []) throws -> ExperimentConfig {
+        let loaded: Any?
+        do { loaded = try Yams.load(yaml: text) } catch { throw ConfigError("", "not valid YAML: \(error)") }
+        guard var root = loaded as? [String: Any] else { throw ConfigError("", "the config must be a mapping") }
+        for override in overrides { try apply(override, to: &root) }
+        let resolved = try Yams.dump(object: root, sortKeys: true)
+        let node = ConfigNode(path: "", value: root)
+        let version = try node.int("configVersion")
+        guard version == supportedVersion else { throw ConfigError("configVersion", "expected \(supportedVersion), got \(version)") }
+        let task = try node.oneOf("task", ["classification"])
+
+        let model = try node.node("model")
+        let bb = try model.node("backbone")
+        let type = try bb.oneOf("type", backbones.keys.sorted())
+        let backbone = Backbone(type: type, depth: try bb.oneOf("depth", backbones[type]!))
+        let head = try model.node("head", required: false)
+        _ = try head.oneOf("type", ["linear"], default: "linear")
+
+        let data = try node.node("data")
+        let input = try data.node("input")
+        let channels = try input.int("channels", range: 1...4)
+        let height = try input.int("height", range: 8...1024), width = try input.int("width", range: 8...1024)
+        let mean = try data.doubles("mean", count: channels).map(Float.init)
+        let std = try data.doubles("std", count: channels).map(Float.init)
+        if let bad = std.firstIndex(where: { $0 <= 0 }) { throw ConfigError("data.std[\(bad)]", "must be positive") }
+        let augment = try data.node("augment", required: false)
+        let padCrop = try augment.int("pad_crop", default: 0, range: 0...64)
+        let flip = try augment.bool("horizontal_flip", default: false)
+
+        let train = try node.node("train")
+        let epochs = try train.int("epochs", range: 1...10_000)
+        let batchSize = try train.int("batch_size", range: 1...65_536)
+        let smoothing = Float(try train.double("label_smoothing", default: 0, range: 0...0.99))
+        let seed = UInt64(try train.int("seed", default: 0, range: 0...Int.max))
+        let evalEvery = try train.int("eval_every", default: 1, range: 1...10_000)
+
+        let opt = try node.node("optimizer")
+        let optType = try opt.oneOf("type", ["sgd", "adamw"])
+        let optimizer = Optimizer(
+            type: optType, lr: Float(try opt.double("lr", range: 1e-8...10)),
+            momentum: Float(try opt.double("momentum", default: optType == "sgd" ? 0.9 : 0, range: 0...0.999)),
+            weightDecay: Float(try opt.double("weight_decay", default: 0, range: 0...1)),
+            nesterov: try opt.bool("nesterov", default: false))
+
+        let sch = try node.node("scheduler", required: false)
+        let schType = try sch.oneOf("type", ["cosine", "step", "constant"], default: "cosine")
+        let scheduler = Scheduler(
+            type: schType, warmupEpochs: try sch.double("warmup_epochs", default: 0, range: 0...1000),
+            minLR: Float(try sch.double("min_lr", default: 0, range: 0...10)),
+            milestones: try sch.doubles("milestones", default: []).map { Int($0) },
+            gamma: Float(try sch.double("gamma", default: 0.1, range: 0...1)))
+        try node.finish()
+
+        return ExperimentConfig(
+            task: task, backbone: backbone, channels: channels, height: height, width: width, mean: mean, std: std,
+            padCrop: padCrop, horizontalFlip: flip, epochs: epochs, batchSize: batchSize, labelSmoothing: smoothing,
+            seed: seed, evalEvery: evalEvery, optimizer: optimizer, scheduler: scheduler, resolvedYAML: resolved)
+    }
+
+    /// Applies `a.b.c=value` (value parsed as YAML) to the mapping.
+    static func apply(_ override: String, to root: inout [String: Any]) throws {
+        guard let eq = override.firstIndex(of: "=") else { throw ConfigError(override, "overrides look like key.path=value") }
+        let path = override[..<eq].split(separator: ".").map(String.init)
+        guard !path.isEmpty else { throw ConfigError(override, "empty key path") }
+        let raw = String(override[override.index(after: eq)...])
+        let value = (try? Yams.load(yaml: raw)).flatMap { $0 } ?? raw
+        func set(_ dict: inout [String: Any], _ keys: ArraySlice<String>) throws {
+            let k = keys.first!
+            if keys.count == 1 { dict[k] = value; return }
+            var child = dict[k] as? [String: Any] ?? [:]
+            if dict[k] != nil && !(dict[k] is [String: Any]) {
+                throw ConfigError(path.joined(separator: "."), "\(k) is not a mapping")
+            }
+            try set(&child, keys.dropFirst())
+            dict[k] = child
+        }
+        try set(&root, path[...])
+    }
+
+    /// The learning-rate schedule in steps.
+    public func schedule(stepsPerEpoch: Int) -> LearningRateSchedule {
+        let total = epochs * stepsPerEpoch
+        let warmup = Int(scheduler.warmupEpochs * Double(stepsPerEpoch))
+        let main: LearningRateSchedule
+        switch scheduler.type {
+        case "step": main = .step(milestones: scheduler.milestones.map { $0 * stepsPerEpoch }, gamma: scheduler.gamma)
+        case "constant": main = .constant
+        default: main = .cosine(totalSteps: total, minimum: scheduler.minLR)
+        }
+        return warmup > 0 ? .warmup(steps: warmup, startFactor: 0.1, then: main) : main
+    }
+}

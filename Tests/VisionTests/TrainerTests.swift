@@ -1,0 +1,98 @@
+import Foundation
+import XCTest
+@testable import Tensors
+@testable import TrainingService
+@testable import VisionData
+@testable import VisionModels
+
+final class TrainerTests: XCTestCase {
+    static let fashion = URL(fileURLWithPath: "/usr/share/datasets/fashion-mnist")
+
+    /// Two epochs on 500 Fashion-MNIST images must beat chance (10%) by a wide margin.
+    func testTwoEpochsOnAFashionMNISTSubsetBeatChance() throws {
+        try XCTSkipUnless(FileManager.default.fileExists(atPath: Self.fashion.appendingPathComponent("train-images-idx3-ubyte.gz").path),
+                          "dataset-fashion-mnist is not installed (scripts/install-deps.sh installs it)")
+        let sets = try IDXReader.fashionMNIST(directory: Self.fashion)
+        let config = try ExperimentConfig.load(path: ConfigTests.shipped, overrides: [
+            "train.epochs=2", "train.batch_size=20", "model.backbone.depth=20", "scheduler.warmup_epochs=0",
+            "optimizer.lr=0.05", "train.label_smoothing=0", "data.augment.pad_crop=0", "data.augment.horizontal_flip=false",
+        ])
+        let trainer = try ClassificationTrainer(config: config, classes: 10)
+        var events = 0
+        let result = try trainer.run(train: sets.train.prefix(500), validation: sets.test.prefix(1000)) { _ in events += 1 }
+        XCTAssertGreaterThan(result.metrics["top1"] ?? 0, 0.45, "top-1 \(result.metrics)")
+        XCTAssertGreaterThan(events, 2)
+        XCTAssertEqual(result.perClassAccuracy.count, 10)
+
+        // The package alone rebuilds the same model.
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vf-pkg-\(UUID().uuidString)")
+        let manifest = ModelManifest(
+            formatVersion: 1, task: "classification",
+            architecture: .init(backbone: "resnet_cifar", depth: 20, inputChannels: 1, classes: 10),
+            classNames: IDXReader.fashionMNISTClasses,
+            preprocessing: .init(channels: 1, height: 28, width: 28, mean: config.mean, std: config.std),
+            inputs: [.init(name: "images", dtype: "float32", shape: [-1, 1, 28, 28])],
+            outputs: [.init(name: "logits", dtype: "float32", shape: [-1, 10])],
+            metrics: result.metrics, lineage: .init(dataset: "fashion-mnist", jobId: "test", configDigest: "x"),
+            config: config.resolvedYAML, files: [:])
+        try ModelPackage.write(model: trainer.model, manifest: manifest, to: dir)
+        let (readManifest, rebuilt) = try ModelPackage.read(from: dir)
+        XCTAssertEqual(readManifest.classNames, IDXReader.fashionMNISTClasses)
+        for ((a, x), (b, y)) in zip(trainer.model.stateDict(), rebuilt.stateDict()) {
+            XCTAssertEqual(a, b)
+            XCTAssertEqual(x.scalars, y.scalars, a)
+        }
+        // A tampered weights file is refused.
+        let weights = dir.appendingPathComponent(ModelPackage.weightsFile)
+        var bytes = try Data(contentsOf: weights)
+        bytes[bytes.count - 1] ^= 0xFF
+        try bytes.write(to: weights)
+        XCTAssertThrowsError(try ModelPackage.read(from: dir)) { XCTAssertTrue("\($0)".contains("digest"), "\($0)") }
+    }
+
+    func testShapeMismatchBetweenConfigAndDataIsReported() throws {
+        let config = try ExperimentConfig.load(path: ConfigTests.shipped)
+        let trainer = try ClassificationTrainer(config: config, classes: 3)
+        let data = ClassificationSet(pixels: [UInt8](repeating: 0, count: 4 * 8 * 8), labels: [0, 1, 2, 0], count: 4,
+                                     channels: 1, height: 8, width: 8, classNames: ["a", "b", "c"])
+        XCTAssertThrowsError(try trainer.run(train: data, validation: data)) { XCTAssertTrue("\($0)".contains("data.input"), "\($0)") }
+    }
+}
+
+final class ResumeTests: XCTestCase {
+    /// Deterministic mode: a run stopped after epoch 1 and resumed from its checkpoint ends with
+    /// bitwise the same weights as an uninterrupted run.
+    func testResumeGivesTheSameWeights() throws {
+        let saved = Parallel.threads
+        Parallel.setThreads(2)
+        defer { Parallel.setThreads(saved) }
+        var rng = RandomState(seed: 3)
+        let n = 96
+        let data = ClassificationSet(pixels: (0..<(n * 64)).map { _ in UInt8(rng.nextInt(256)) },
+                                     labels: (0..<n).map { Int32($0 % 3) }, count: n, channels: 1, height: 8, width: 8,
+                                     classNames: ["a", "b", "c"])
+        let yaml = """
+        configVersion: 1
+        task: classification
+        model: {backbone: {type: resnet_cifar, depth: 20}}
+        data: {input: {channels: 1, height: 8, width: 8}, mean: [0.5], std: [0.25], augment: {pad_crop: 1, horizontal_flip: true}}
+        train: {epochs: 3, batch_size: 16, label_smoothing: 0.1, seed: 5}
+        optimizer: {type: sgd, lr: 0.05, momentum: 0.9, weight_decay: 0.0005, nesterov: true}
+        scheduler: {type: cosine, warmup_epochs: 1}
+        """
+        let config = try ExperimentConfig.parse(yaml: yaml)
+
+        let straight = try ClassificationTrainer(config: config, classes: 3)
+        _ = try straight.run(train: data, validation: data)
+
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vf-ckpt-\(UUID().uuidString)")
+        let first = try ClassificationTrainer(config: config, classes: 3)
+        _ = try first.run(train: data, validation: data, checkpoints: dir, stopAfterEpoch: 1)
+        let resumed = try ClassificationTrainer(config: config, classes: 3)
+        _ = try resumed.run(train: data, validation: data, checkpoints: dir)
+
+        for ((name, a), (_, b)) in zip(straight.model.stateDict(), resumed.model.stateDict()) {
+            XCTAssertTrue(a.scalars.elementsEqual(b.scalars) { $0.bitPattern == $1.bitPattern }, "\(name) differs after resume")
+        }
+    }
+}
