@@ -25,15 +25,9 @@ extension Graph {
                 let dw = self.gradient(of: weight)
                 let db = bias.flatMap { $0.requiresGrad ? self.gradient(of: $0) : nil }
                 if x.requiresGrad {
-                    let needsAdd = x.grad != nil
-                    let dx = needsAdd ? Scratch(count: x.value.count, pool: self.pool) : nil
-                    let target = dx?.pointer ?? self.gradient(of: x).pointer
-                    Conv2dKernel.backward(dInput: target, dWeight: dw.pointer, dBias: db?.pointer, dOut: dy.pointer,
-                                          input: x.value.pointer, weight: weight.value.pointer, g, scratch: self.pool)
-                    if let dx {
-                        let acc = x.grad!.pointer
-                        for i in 0..<x.value.count { acc[i] += dx.pointer[i] }
-                        dx.release()
+                    self.accumulate(x) { dx in
+                        Conv2dKernel.backward(dInput: dx, dWeight: dw.pointer, dBias: db?.pointer, dOut: dy.pointer,
+                                              input: x.value.pointer, weight: weight.value.pointer, g, scratch: self.pool)
                     }
                 } else {
                     Conv2dKernel.backward(dInput: nil, dWeight: dw.pointer, dBias: db?.pointer, dOut: dy.pointer,
@@ -93,14 +87,11 @@ extension Graph {
             record { [unowned self] in
                 guard let dy = y.grad else { return }
                 let dgamma = self.gradient(of: gamma), dbeta = self.gradient(of: beta)
-                // The kernel always runs (dgamma, dbeta); dx goes to a throwaway buffer when x needs none.
-                let sink = x.requiresGrad ? nil : Scratch(count: x.value.count, pool: self.pool)
-                let run = { (dx: UnsafeMutablePointer<Float>) in
+                self.accumulate(x, always: true) { dx in  // always: dgamma and dbeta come from the same pass
                     BatchNormKernel.backward(dx: dx, dgamma: dgamma.pointer, dbeta: dbeta.pointer, dy: dy.pointer,
                                              x: x.value.pointer, gamma: gamma.value.pointer, savedMean: mean.pointer,
                                              savedInvStd: invStd.pointer, batch: n, channels: c, plane: plane)
                 }
-                if let sink { run(sink.pointer); sink.release() } else { self.accumulate(x, run) }
             }
         }
         return y

@@ -14,13 +14,11 @@ extension Graph {
             record { [unowned self] in
                 guard let dy = y.grad else { return }
                 let dgamma = self.gradient(of: gamma), dbeta = self.gradient(of: beta)
-                let sink = x.requiresGrad ? nil : Scratch(count: x.value.count, pool: self.pool)
-                let run = { (dx: UnsafeMutablePointer<Float>) in
+                self.accumulate(x, always: true) { dx in  // always: dgamma and dbeta come from the same pass
                     LayerNormKernel.backward(dx: dx, dgamma: dgamma.pointer, dbeta: dbeta.pointer, dy: dy.pointer,
                                              x: x.value.pointer, gamma: gamma.value.pointer, savedMean: mean.pointer,
                                              savedInvStd: invStd.pointer, rows: rows, features: features)
                 }
-                if let sink { run(sink.pointer); sink.release() } else { self.accumulate(x, run) }
             }
         }
         return y

@@ -53,8 +53,17 @@ public final class Graph: @unchecked Sendable {
     }
 
     /// Adds a gradient produced by `write` (which overwrites its argument) into `v`'s.
-    func accumulate(_ v: Variable, _ write: (UnsafeMutablePointer<Float>) -> Void) {
-        guard v.requiresGrad else { return }
+    /// With `always`, `write` runs even when `v` needs no gradient (into a throwaway buffer):
+    /// for kernels that produce parameter gradients in the same pass.
+    func accumulate(_ v: Variable, always: Bool = false, _ write: (UnsafeMutablePointer<Float>) -> Void) {
+        guard v.requiresGrad else {
+            if always {
+                let sink = Scratch(count: v.value.count, pool: pool)
+                write(sink.pointer)
+                sink.release()
+            }
+            return
+        }
         if v.grad == nil {
             let g = v.isLeaf ? Tensor(uninitialized: v.shape) : make(v.shape)
             write(g.pointer)

@@ -13,6 +13,8 @@ public final class ClassificationTrainer {
     public private(set) var bestTop1 = -1.0
     public private(set) var bestMetrics: [String: Double] = [:]
     private var bestState: [String: Tensor] = [:]
+    /// The evaluation of the best weights, when this run made it (not after a resume).
+    private var bestReport: ClassificationMetrics?
 
     public struct Result: Sendable {
         public let metrics: [String: Double]
@@ -110,6 +112,7 @@ public final class ClassificationTrainer {
                     bestTop1 = metrics.top1
                     bestMetrics = summary
                     bestState = Dictionary(uniqueKeysWithValues: model.stateDict().map { ($0.0, $0.1.copy()) })
+                    bestReport = metrics
                 }
                 progress(.epoch(epoch: epoch, metrics: summary, isBest: isBest, wallSeconds: Self.seconds(clock.now - epochStart)))
             }
@@ -121,8 +124,9 @@ public final class ClassificationTrainer {
             if let stopAfterEpoch, epoch + 1 >= stopAfterEpoch, epoch + 1 < config.epochs { break }
         }
         if !bestState.isEmpty { try model.load(stateDict: bestState) }
-        // The full report (per class, confusion) of the weights the run keeps.
-        let final = try evaluate(validation)
+        // The full report (per class, confusion) of the weights the run keeps; evaluated again
+        // only when the best epoch came from before a resume.
+        let final = try bestReport ?? evaluate(validation)
         var metrics = bestMetrics
         metrics["top1"] = final.top1
         metrics["top5"] = final.top5
