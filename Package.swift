@@ -36,6 +36,12 @@ let package = Package(
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL"),
+        .target(
+            name: "CImageCodecs",
+            path: "Sources/CImageCodecs",
+            cSettings: [.unsafeFlags(["-O2"])],
+            linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("turbojpeg")]
+        ),
 
         // compute
         .target(
@@ -47,9 +53,12 @@ let package = Package(
         // vision
         .target(
             name: "VisionModels",
-            dependencies: ["Tensors", "COpenSSL", .product(name: "Yams", package: "Yams")]
+            dependencies: ["Tensors", "VisionData", .product(name: "Yams", package: "Yams")]
         ),
-        .target(name: "VisionData", dependencies: ["Tensors", "CZlib"]),
+        .target(
+            name: "VisionData",
+            dependencies: ["Tensors", "CZlib", "CImageCodecs", "COpenSSL", .product(name: "Yams", package: "Yams")]
+        ),
         .target(name: "VisionEval"),
 
         // wire
@@ -103,7 +112,10 @@ let package = Package(
 
         // tests
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "VisionModels"], exclude: ["Python"]),
-        .testTarget(name: "VisionTests", dependencies: ["Tensors", "VisionModels", "VisionData", "VisionEval", "TrainingService"]),
+        .testTarget(
+            name: "VisionTests",
+            dependencies: ["Tensors", "VisionModels", "VisionData", "VisionEval", "TrainingService", "CZlib"]
+        ),
         .testTarget(
             name: "FleetRPCTests",
             dependencies: [

@@ -1,4 +1,5 @@
 import Foundation
+import VisionData
 import Tensors
 
 /// Writes and reads a model package directory: `manifest.json` + `weights.safetensors`.
