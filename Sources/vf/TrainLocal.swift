@@ -16,7 +16,7 @@ struct TrainLocal: AsyncParsableCommand {
     @Option(help: "Dataset directory.")
     var data: String
 
-    @Option(help: "Dataset format: idx (more formats arrive with the dataset readers).")
+    @Option(help: "Dataset format: idx, coco, yolo, voc, imagefolder, csv, labelstudio.")
     var format = "idx"
 
     @Option(help: "Output directory for the model package and metrics.json.")
@@ -34,7 +34,7 @@ struct TrainLocal: AsyncParsableCommand {
     func run() throws {
         BLASCore.reexecIfMisdetected()
         let experiment = try ExperimentConfig.load(path: config, overrides: overrides)
-        let (train, validation) = try FashionData.load(format: format, directory: data, limit: limit)
+        let (train, validation) = try FashionData.load(format: format, directory: data, limit: limit, config: experiment)
         let outcome = try FashionData.train(experiment, train: train, validation: validation, datasetName: data,
                                             checkpoints: checkpoints.map { URL(fileURLWithPath: $0) })
         try FashionData.write(outcome, to: URL(fileURLWithPath: out))
@@ -53,12 +53,28 @@ enum FashionData {
         let classNames: [String]
     }
 
-    static func load(format: String, directory: String, limit: Int?) throws -> (ClassificationSet, ClassificationSet) {
-        guard format == "idx" else {
-            throw ValidationError("--format \(format): only idx is readable so far (coco, yolo, voc, imagefolder, csv, labelstudio are not yet)")
+    /// Train and validation sets in the config's input size. IDX folders with Fashion-MNIST's
+    /// file names load directly; every other format goes through its reader, whose per-item
+    /// problems are printed and left out.
+    static func load(format: String, directory: String, limit: Int?, config: ExperimentConfig) throws -> (ClassificationSet, ClassificationSet) {
+        guard let kind = DatasetFormat(rawValue: format) else {
+            throw ValidationError("--format \(format): expected one of \(DatasetFormat.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        let sets = try IDXReader.fashionMNIST(directory: URL(fileURLWithPath: directory))
-        return (limit.map { sets.train.prefix($0) } ?? sets.train, sets.test)
+        let url = URL(fileURLWithPath: directory)
+        if kind == .idx, let sets = try? IDXReader.fashionMNIST(directory: url) {
+            return (limit.map { sets.train.prefix($0) } ?? sets.train, sets.test)
+        }
+        let read = try kind.read(url)
+        for problem in read.problems.prefix(20) { FileHandle.standardError.write(Data("skipped \(problem)\n".utf8)) }
+        if read.problems.count > 20 { FileHandle.standardError.write(Data("… and \(read.problems.count - 20) more problems\n".utf8)) }
+        var (train, validation) = read.dataset.trainValidationSplit()
+        if let limit { train = Array(train.prefix(limit)) }
+        guard !train.isEmpty, !validation.isEmpty else {
+            throw ValidationError("\(directory): \(train.count) training and \(validation.count) validation images; both must be non-empty")
+        }
+        FileHandle.standardError.write(Data("\(format): \(train.count) training, \(validation.count) validation images, \(read.dataset.categories.count) classes, \(read.problems.count) problems\n".utf8))
+        return (try ClassificationSet(dataset: read.dataset, images: train, channels: config.channels, height: config.height, width: config.width),
+                try ClassificationSet(dataset: read.dataset, images: validation, channels: config.channels, height: config.height, width: config.width))
     }
 
     static func train(_ config: ExperimentConfig, train: ClassificationSet, validation: ClassificationSet,

@@ -26,7 +26,7 @@ struct FashionMNISTBench: AsyncParsableCommand {
     func run() throws {
         BLASCore.reexecIfMisdetected()
         let experiment = try ExperimentConfig.load(path: config, overrides: overrides)
-        let (train, test) = try FashionData.load(format: "idx", directory: data, limit: nil)
+        let (train, test) = try FashionData.load(format: "idx", directory: data, limit: nil, config: experiment)
         let outcome = try FashionData.train(experiment, train: train, validation: test, datasetName: "fashion-mnist")
         if let out { try FashionData.write(outcome, to: URL(fileURLWithPath: out)) }
         let r = outcome.result
