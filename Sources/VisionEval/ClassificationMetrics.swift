@@ -40,4 +40,11 @@ public struct ClassificationMetrics: Sendable, Equatable {
             return total == 0 ? 0 : Double(row[c]) / Double(total)
         }
     }
+
+    /// Mean of the per-class accuracies over classes that have samples (balanced accuracy).
+    public var meanClassAccuracy: Double {
+        let present = confusion.enumerated().filter { $0.element.reduce(0, +) > 0 }
+        guard !present.isEmpty else { return 0 }
+        return present.map { c, row in Double(row[c]) / Double(row.reduce(0, +)) }.reduce(0, +) / Double(present.count)
+    }
 }

@@ -90,12 +90,13 @@ enum FashionData {
                 let line = String(format: "epoch %d done in %.0f s: top1 %.4f top5 %.4f%@\n", epoch + 1, wall,
                                   metrics["top1"] ?? 0, metrics["top5"] ?? 0, isBest ? " (best)" : "")
                 FileHandle.standardError.write(Data(line.utf8))
+            case let .stopped(epoch, reason):
+                FileHandle.standardError.write(Data("stopped after epoch \(epoch + 1): \(reason)\n".utf8))
             }
         }
         let manifest = ModelManifest(
             formatVersion: ModelManifest.currentFormatVersion, task: "classification",
-            architecture: .init(backbone: config.backbone.type, depth: config.backbone.depth, inputChannels: config.channels,
-                                classes: train.classNames.count),
+            architecture: .init(config.backbone, inputChannels: config.channels, classes: train.classNames.count),
             classNames: train.classNames,
             preprocessing: .init(channels: config.channels, height: config.height, width: config.width, mean: config.mean, std: config.std),
             inputs: [.init(name: "images", dtype: "float32", shape: [-1, config.channels, config.height, config.width])],

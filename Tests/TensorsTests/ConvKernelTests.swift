@@ -12,6 +12,12 @@ final class ConvKernelTests: XCTestCase {
         ConvGeometry(batch: 3, inChannels: 5, height: 4, width: 3, outChannels: 7, kernel: (1, 1)),
         ConvGeometry(batch: 2, inChannels: 4, height: 8, width: 8, outChannels: 3, kernel: (1, 1), stride: (2, 2)),
         ConvGeometry(batch: 1, inChannels: 2, height: 11, width: 13, outChannels: 3, kernel: (5, 5), stride: (3, 2), padding: (2, 1)),
+        // Large enough to take the threaded paths: depthwise stride 2 split by batch and by rows.
+        ConvGeometry(batch: 8, inChannels: 96, height: 32, width: 32, outChannels: 96, kernel: (3, 3), stride: (2, 2),
+                     padding: (1, 1), groups: 96),
+        ConvGeometry(batch: 1, inChannels: 192, height: 64, width: 64, outChannels: 192, kernel: (3, 3), stride: (2, 2),
+                     padding: (1, 1), groups: 192),
+        ConvGeometry(batch: 1, inChannels: 64, height: 40, width: 40, outChannels: 64, kernel: (3, 3), padding: (1, 1), groups: 64),
     ]
 
     func testForwardMatchesNaiveReference() throws {

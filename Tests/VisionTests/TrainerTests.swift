@@ -59,9 +59,71 @@ final class TrainerTests: XCTestCase {
     }
 }
 
+final class TrainerOptionTests: XCTestCase {
+    static func data(_ n: Int = 48, seed: UInt64 = 3) -> ClassificationSet {
+        var rng = RandomState(seed: seed)
+        return ClassificationSet(pixels: (0..<(n * 64)).map { _ in UInt8(rng.nextInt(256)) }, labels: (0..<n).map { Int32($0 % 3) },
+                                 count: n, channels: 1, height: 8, width: 8, classNames: ["a", "b", "c"])
+    }
+
+    static func config(_ train: String, epochs: Int = 3, lr: Double = 0.05) throws -> ExperimentConfig {
+        try ExperimentConfig.parse(yaml: """
+        configVersion: 1
+        task: classification
+        model: {backbone: {type: resnet_cifar, depth: 20}}
+        data: {input: {channels: 1, height: 8, width: 8}, mean: [0.5], std: [0.25]}
+        train: {epochs: \(epochs), batch_size: 16, seed: 5\(train)}
+        optimizer: {type: sgd, lr: \(lr), momentum: 0.9}
+        """)
+    }
+
+    func testEarlyStoppingEndsTheRunAfterPatienceEvaluations() throws {
+        // A learning rate too small to change predictions: no evaluation improves on the first.
+        let config = try Self.config(", early_stopping: {patience: 2}", epochs: 10, lr: 1e-8)
+        let trainer = try ClassificationTrainer(config: config, classes: 3)
+        var epochs: [Int] = [], stops: [String] = []
+        _ = try trainer.run(train: Self.data(), validation: Self.data()) { event in
+            if case .epoch(let e, _, _, _) = event { epochs.append(e) }
+            if case .stopped(_, let reason) = event { stops.append(reason) }
+        }
+        XCTAssertEqual(epochs, [0, 1, 2])
+        XCTAssertEqual(stops.count, 1)
+        XCTAssertTrue(stops[0].contains("top1 did not improve for 2 evaluations"), stops[0])
+    }
+
+    func testFrozenLayersDoNotMoveUntilTheirEpoch() throws {
+        let config = try Self.config(", freeze: [{prefix: conv1, until_epoch: 2}, {prefix: layer1.0, until_epoch: 1}]", epochs: 1)
+        let trainer = try ClassificationTrainer(config: config, classes: 3)
+        let before = Dictionary(uniqueKeysWithValues: trainer.model.namedParameters().map { ($0.0, $0.1.value.scalars) })
+        XCTAssertEqual(trainer.frozenParameters(epoch: 1).count, 1)
+        XCTAssertEqual(trainer.frozenParameters(epoch: 2), [])
+        _ = try trainer.run(train: Self.data(), validation: Self.data())
+        for (name, p) in trainer.model.namedParameters() {
+            let frozen = name.hasPrefix("conv1") || name.hasPrefix("layer1.0")
+            XCTAssertEqual(p.value.scalars == before[name], frozen, name)
+        }
+        XCTAssertThrowsError(try ClassificationTrainer(config: try Self.config(", freeze: [{prefix: backbone, until_epoch: 1}]"), classes: 3)) {
+            XCTAssertTrue("\($0)".hasPrefix("train.freeze[0].prefix: backbone matches no parameter; names start with bn1, conv1, fc, layer1"), "\($0)")
+        }
+    }
+
+    func testEMAWeightsAreTheOnesEvaluatedAndKept() throws {
+        let config = try Self.config(", ema: {decay: 0.9}, best_metric: mean_class_accuracy", epochs: 2)
+        let trainer = try ClassificationTrainer(config: config, classes: 3)
+        let result = try trainer.run(train: Self.data(), validation: Self.data())
+        // The kept weights evaluate to the reported metrics (they are the EMA weights, which
+        // differ from the raw weights after training).
+        let again = try trainer.evaluate(Self.data())
+        XCTAssertEqual(again.top1, result.metrics["top1"])
+        XCTAssertEqual(again.meanClassAccuracy, result.metrics["mean_class_accuracy"])
+        XCTAssertNotNil(result.metrics["epoch"])
+    }
+}
+
 final class ResumeTests: XCTestCase {
     /// Deterministic mode: a run stopped after epoch 1 and resumed from its checkpoint ends with
-    /// bitwise the same weights as an uninterrupted run.
+    /// bitwise the same weights as an uninterrupted run (EMA, early-stopping count and freezing
+    /// across the resume point included).
     func testResumeGivesTheSameWeights() throws {
         let saved = Parallel.threads
         Parallel.setThreads(2)
@@ -76,7 +138,8 @@ final class ResumeTests: XCTestCase {
         task: classification
         model: {backbone: {type: resnet_cifar, depth: 20}}
         data: {input: {channels: 1, height: 8, width: 8}, mean: [0.5], std: [0.25], augment: {pad_crop: 1, horizontal_flip: true}}
-        train: {epochs: 3, batch_size: 16, label_smoothing: 0.1, seed: 5}
+        train: {epochs: 3, batch_size: 16, label_smoothing: 0.1, seed: 5, ema: {decay: 0.95}, early_stopping: {patience: 5},
+                freeze: [{prefix: conv1, until_epoch: 2}]}
         optimizer: {type: sgd, lr: 0.05, momentum: 0.9, weight_decay: 0.0005, nesterov: true}
         scheduler: {type: cosine, warmup_epochs: 1}
         """
@@ -91,6 +154,7 @@ final class ResumeTests: XCTestCase {
         let resumed = try ClassificationTrainer(config: config, classes: 3)
         _ = try resumed.run(train: data, validation: data, checkpoints: dir)
 
+        XCTAssertEqual(straight.bestMetrics, resumed.bestMetrics)
         for ((name, a), (_, b)) in zip(straight.model.stateDict(), resumed.model.stateDict()) {
             XCTAssertTrue(a.scalars.elementsEqual(b.scalars) { $0.bitPattern == $1.bitPattern }, "\(name) differs after resume")
         }

@@ -3,7 +3,7 @@ import Foundation
 /// Pointwise activations, forward and backward side by side. Backward reads the forward
 /// input `x` (or output `y` where cheaper) and writes dx = dy·f'(x).
 public enum Activation: String, Sendable, Codable, CaseIterable {
-    case identity, relu, silu, leakyRelu, sigmoid, gelu
+    case identity, relu, relu6, silu, leakyRelu, sigmoid, gelu
 
     public static let leakySlope: Float = 0.01
     static let invSqrt2: Float = 1 / Float(2).squareRoot()
@@ -14,6 +14,7 @@ public enum Activation: String, Sendable, Codable, CaseIterable {
         switch self {
         case .identity: x
         case .relu: max(x, 0)
+        case .relu6: min(max(x, 0), 6)
         case .silu: x / (1 + expf(-x))
         case .leakyRelu: x > 0 ? x : Self.leakySlope * x
         case .sigmoid: 1 / (1 + expf(-x))
@@ -26,6 +27,7 @@ public enum Activation: String, Sendable, Codable, CaseIterable {
         switch self {
         case .identity: return 1
         case .relu: return x > 0 ? 1 : 0
+        case .relu6: return x > 0 && x < 6 ? 1 : 0
         case .silu:
             let s = 1 / (1 + expf(-x))
             return s * (1 + x * (1 - s))

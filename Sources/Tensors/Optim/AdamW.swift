@@ -7,6 +7,7 @@ public final class AdamW: Optimizer {
     public var beta1: Float, beta2: Float, eps: Float, weightDecay: Float
     public var noDecay: Set<Int>
     public var stepCount = 0
+    public var frozen: Set<Int> = []
     private let m: [Tensor], v: [Tensor]
 
     public init(parameters: [Variable], learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999,
@@ -24,7 +25,7 @@ public final class AdamW: Optimizer {
         let t = Float(stepCount)
         let c1 = 1 - powf(beta1, t), c2 = 1 - powf(beta2, t)
         for (index, p) in parameters.enumerated() {
-            guard let grad = p.grad else { continue }
+            guard let grad = p.grad, !frozen.contains(index) else { continue }
             let decay = noDecay.contains(index) ? 0 : learningRate * weightDecay
             let w = p.value.pointer, g = grad.pointer, mm = m[index].pointer, vv = v[index].pointer
             for i in 0..<p.value.count {

@@ -3,7 +3,8 @@
 /// as min(decay, (1+t)/(10+t)).
 public final class ExponentialMovingAverage {
     public let decay: Float
-    public private(set) var updates = 0
+    /// Updates so far (settable to restore a checkpoint).
+    public var updates = 0
     public let shadow: [(String, Tensor)]
     private let sources: [(String, Tensor)]
 

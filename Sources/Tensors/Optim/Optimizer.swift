@@ -7,6 +7,8 @@ public protocol Optimizer: AnyObject {
     /// Named optimizer state tensors, for checkpoints ("momentum.3", "exp_avg.3", ...).
     func stateTensors() -> [(String, Tensor)]
     var stepCount: Int { get set }
+    /// Parameters (by index) that `step()` leaves untouched, state included: frozen layers.
+    var frozen: Set<Int> { get set }
 }
 
 extension Optimizer {

@@ -7,6 +7,7 @@ public final class SGD: Optimizer {
     /// Parameters excluded from weight decay (e.g. biases and norms), by index.
     public var noDecay: Set<Int>
     public var stepCount = 0
+    public var frozen: Set<Int> = []
     private let velocity: [Tensor]
 
     public init(parameters: [Variable], learningRate: Float, momentum: Float = 0.9, weightDecay: Float = 0,
@@ -24,7 +25,7 @@ public final class SGD: Optimizer {
         stepCount += 1
         let lr = learningRate, mu = momentum
         for (index, p) in parameters.enumerated() {
-            guard let grad = p.grad else { continue }
+            guard let grad = p.grad, !frozen.contains(index) else { continue }
             let wd = noDecay.contains(index) ? 0 : weightDecay
             let w = p.value.pointer, g = grad.pointer, v = velocity[index].pointer
             for i in 0..<p.value.count {

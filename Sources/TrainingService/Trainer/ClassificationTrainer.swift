@@ -6,12 +6,16 @@ import VisionModels
 
 /// Trains a classification model from an ExperimentConfig: SGD or AdamW with warm-up + cosine
 /// (or step) schedule, label smoothing, augmentation, evaluation every N epochs keeping the
-/// best weights by top-1, NaN/Inf detection with the step.
+/// best weights by the configured metric, early stopping, layer freezing by epoch, EMA weights,
+/// NaN/Inf detection with the step, and exact resume from per-epoch checkpoints.
 public final class ClassificationTrainer {
     public let config: ExperimentConfig
-    public let model: CIFARResNet
-    public private(set) var bestTop1 = -1.0
+    public let model: any ClassificationNetwork
+    /// The best value of `config.bestMetric` so far.
+    public private(set) var bestScore = -1.0
     public private(set) var bestMetrics: [String: Double] = [:]
+    /// Evaluations since the best one (early stopping counts these).
+    public private(set) var evaluationsWithoutImprovement = 0
     private var bestState: [String: Tensor] = [:]
     /// The evaluation of the best weights, when this run made it (not after a resume).
     private var bestReport: ClassificationMetrics?
@@ -26,7 +30,19 @@ public final class ClassificationTrainer {
 
     public init(config: ExperimentConfig, classes: Int) throws {
         self.config = config
-        model = try CIFARResNet(depth: config.backbone.depth, inputChannels: config.channels, classes: classes, seed: config.seed)
+        model = try BackboneRegistry.build(config.backbone, inputChannels: config.channels, classes: classes, seed: config.seed)
+        let names = model.namedParameters().map(\.0)
+        for (i, rule) in config.freeze.enumerated() where !names.contains(where: { $0.hasPrefix(rule.prefix) }) {
+            let tops = Array(Set(names.map { String($0.split(separator: ".").first ?? "") })).sorted()
+            throw ConfigError("train.freeze[\(i)].prefix", "\(rule.prefix) matches no parameter; names start with \(tops.joined(separator: ", "))")
+        }
+    }
+
+    /// Indices of the parameters frozen during `epoch`.
+    func frozenParameters(epoch: Int) -> Set<Int> {
+        let rules = config.freeze.filter { epoch < $0.untilEpoch }
+        guard !rules.isEmpty else { return [] }
+        return Set(model.namedParameters().enumerated().filter { p in rules.contains { p.element.0.hasPrefix($0.prefix) } }.map(\.offset))
     }
 
     /// Trains on `train`, evaluates on `validation`, and leaves the best weights in `model`.
@@ -50,6 +66,7 @@ public final class ClassificationTrainer {
             ? AdamW(parameters: parameters, learningRate: config.optimizer.lr, weightDecay: config.optimizer.weightDecay, noDecay: noDecay)
             : SGD(parameters: parameters, learningRate: config.optimizer.lr, momentum: config.optimizer.momentum,
                   weightDecay: config.optimizer.weightDecay, nesterov: config.optimizer.nesterov, noDecay: noDecay)
+        let ema = config.emaDecay.map { ExponentialMovingAverage(module: model, decay: $0) }
         let graph = Graph()
         let clock = ContinuousClock()
         let start = clock.now
@@ -70,13 +87,27 @@ public final class ClassificationTrainer {
             optimizer.stepCount = saved.optimizerSteps
             firstEpoch = saved.nextEpoch
             step = saved.step
-            bestTop1 = saved.bestTop1
+            bestScore = saved.bestScore
             bestMetrics = saved.bestMetrics
+            evaluationsWithoutImprovement = saved.evaluationsWithoutImprovement
             bestState = Dictionary(uniqueKeysWithValues: saved.best)
+            if let ema {
+                let shadow = Dictionary(uniqueKeysWithValues: saved.ema)
+                for (name, tensor) in ema.shadow {
+                    guard let source = shadow[name], source.shape == tensor.shape else {
+                        throw TensorError.io(path: checkpoints.path, message: "checkpoint lacks EMA weights '\(name)'")
+                    }
+                    tensor.copy(from: source)
+                }
+                ema.updates = saved.emaUpdates
+            }
+            if saved.stopped { firstEpoch = config.epochs }
         }
 
+        var stopped = false
         for epoch in firstEpoch..<config.epochs {
             let epochStart = clock.now
+            optimizer.frozen = frozenParameters(epoch: epoch)
             var window = (images: 0, start: clock.now, loss: 0.0, steps: 0)
             for batch in loader.epoch(epoch) {
                 optimizer.learningRate = schedule.rate(base: config.optimizer.lr, step: step)
@@ -87,6 +118,7 @@ public final class ClassificationTrainer {
                 optimizer.zeroGrad()
                 graph.backward(loss)
                 optimizer.step()
+                ema?.update()
                 graph.reset()
                 step += 1
                 trained += batch.labels.count
@@ -104,23 +136,38 @@ public final class ClassificationTrainer {
             }
             trainSeconds += Self.seconds(clock.now - epochStart)
             if (epoch + 1) % config.evalEvery == 0 || epoch + 1 == config.epochs {
+                // With EMA, the averaged weights are the ones evaluated and kept.
+                let raw = ema.map { _ in model.stateDict().map { ($0.0, $0.1.copy()) } }
+                if let ema { try model.load(stateDict: ema.stateDict) }
                 let metrics = try evaluate(validation)
-                let isBest = metrics.top1 > bestTop1
-                var summary = ["top1": metrics.top1, "top5": metrics.top5]
+                var summary = ["top1": metrics.top1, "top5": metrics.top5, "mean_class_accuracy": metrics.meanClassAccuracy]
+                let score = summary[config.bestMetric] ?? metrics.top1
+                let isBest = score > bestScore + (config.earlyStopping?.minDelta ?? 0) || bestScore < 0
                 summary["epoch"] = Double(epoch + 1)
                 if isBest {
-                    bestTop1 = metrics.top1
+                    bestScore = score
                     bestMetrics = summary
                     bestState = Dictionary(uniqueKeysWithValues: model.stateDict().map { ($0.0, $0.1.copy()) })
                     bestReport = metrics
+                    evaluationsWithoutImprovement = 0
+                } else {
+                    evaluationsWithoutImprovement += 1
                 }
+                if let raw { try model.load(stateDict: Dictionary(uniqueKeysWithValues: raw)) }
                 progress(.epoch(epoch: epoch, metrics: summary, isBest: isBest, wallSeconds: Self.seconds(clock.now - epochStart)))
+                if let patience = config.earlyStopping?.patience, evaluationsWithoutImprovement >= patience, epoch + 1 < config.epochs {
+                    stopped = true
+                    progress(.stopped(epoch: epoch, reason: "early stopping: \(config.bestMetric) did not improve for \(patience) evaluations (best \(String(format: "%.4f", bestScore)))"))
+                }
             }
             if let checkpoints {
-                try TrainingCheckpoint(nextEpoch: epoch + 1, step: step, optimizerSteps: optimizer.stepCount, bestTop1: bestTop1,
-                                       bestMetrics: bestMetrics, model: model.stateDict(), optimizer: optimizer.stateTensors(),
-                                       best: bestState.sorted { $0.key < $1.key }).write(to: checkpoints)
+                try TrainingCheckpoint(nextEpoch: epoch + 1, step: step, optimizerSteps: optimizer.stepCount, bestScore: bestScore,
+                                       bestMetrics: bestMetrics, evaluationsWithoutImprovement: evaluationsWithoutImprovement,
+                                       stopped: stopped, emaUpdates: ema?.updates ?? 0, model: model.stateDict(),
+                                       optimizer: optimizer.stateTensors(), best: bestState.sorted { $0.key < $1.key },
+                                       ema: ema?.shadow ?? []).write(to: checkpoints)
             }
+            if stopped { break }
             if let stopAfterEpoch, epoch + 1 >= stopAfterEpoch, epoch + 1 < config.epochs { break }
         }
         if !bestState.isEmpty { try model.load(stateDict: bestState) }
@@ -130,6 +177,7 @@ public final class ClassificationTrainer {
         var metrics = bestMetrics
         metrics["top1"] = final.top1
         metrics["top5"] = final.top5
+        metrics["mean_class_accuracy"] = final.meanClassAccuracy
         return Result(metrics: metrics, perClassAccuracy: final.perClassAccuracy, confusion: final.confusion,
                       wallSeconds: Self.seconds(clock.now - start), trainImagesPerSecond: Double(trained) / max(trainSeconds, 1e-9))
     }

@@ -2,4 +2,6 @@
 public enum TrainerEvent: Sendable {
     case step(epoch: Int, step: Int, totalSteps: Int, loss: Double, learningRate: Double, imagesPerSecond: Double, etaSeconds: Double)
     case epoch(epoch: Int, metrics: [String: Double], isBest: Bool, wallSeconds: Double)
+    /// The run ended before its last epoch (early stopping).
+    case stopped(epoch: Int, reason: String)
 }

@@ -3,7 +3,8 @@ import Tensors
 
 /// Everything needed to continue a run exactly where it stopped, written atomically after each
 /// epoch: model parameters and buffers, optimizer state and step count, the position (next
-/// epoch, global step), and the best weights and metric so far. Data order and augmentation
+/// epoch, global step), the best weights and metric so far, the early-stopping count, and the
+/// EMA weights. Data order and augmentation
 /// need no state: they are a pure function of (seed, epoch, batch index).
 struct TrainingCheckpoint {
     static let fileName = "checkpoint.safetensors"
@@ -11,19 +12,26 @@ struct TrainingCheckpoint {
     var nextEpoch: Int
     var step: Int
     var optimizerSteps: Int
-    var bestTop1: Double
+    var bestScore: Double
     var bestMetrics: [String: Double]
+    var evaluationsWithoutImprovement: Int
+    /// Early stopping ended the run.
+    var stopped: Bool
+    var emaUpdates: Int
     var model: [(String, Tensor)]
     var optimizer: [(String, Tensor)]
     var best: [(String, Tensor)]
+    var ema: [(String, Tensor)]
 
     func write(to directory: URL) throws {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var tensors = model.map { ("model.\($0.0)", $0.1) }
         tensors += optimizer.map { ("optimizer.\($0.0)", $0.1) }
         tensors += best.map { ("best.\($0.0)", $0.1) }
+        tensors += ema.map { ("ema.\($0.0)", $0.1) }
         var metadata = ["next_epoch": "\(nextEpoch)", "step": "\(step)", "optimizer_steps": "\(optimizerSteps)",
-                        "best_top1": "\(bestTop1)"]
+                        "best_score": "\(bestScore)", "evaluations_without_improvement": "\(evaluationsWithoutImprovement)",
+                        "stopped": stopped ? "1" : "0", "ema_updates": "\(emaUpdates)"]
         for (k, v) in bestMetrics { metadata["best_metric.\(k)"] = "\(v)" }
         try SafeTensors.write(tensors, to: directory.appendingPathComponent(Self.fileName), metadata: metadata)
     }
@@ -46,7 +54,9 @@ struct TrainingCheckpoint {
         for (k, v) in contents.metadata where k.hasPrefix("best_metric.") { bestMetrics[String(k.dropFirst(12))] = Double(v) }
         return TrainingCheckpoint(
             nextEpoch: Int(try number("next_epoch")), step: Int(try number("step")),
-            optimizerSteps: Int(try number("optimizer_steps")), bestTop1: try number("best_top1"), bestMetrics: bestMetrics,
-            model: group("model."), optimizer: group("optimizer."), best: group("best."))
+            optimizerSteps: Int(try number("optimizer_steps")), bestScore: try number("best_score"), bestMetrics: bestMetrics,
+            evaluationsWithoutImprovement: Int(try number("evaluations_without_improvement")), stopped: try number("stopped") != 0,
+            emaUpdates: Int(try number("ema_updates")), model: group("model."), optimizer: group("optimizer."),
+            best: group("best."), ema: group("ema."))
     }
 }

@@ -3,7 +3,7 @@ import Tensors
 /// The CIFAR ResNet of He et al. (2016), depth 6n+2 (20, 32, 56): a 3×3 conv to 16 channels,
 /// three stages of n basic blocks with 16/32/64 channels (stride 2 at the start of stages 2 and
 /// 3, with a 1×1 conv + BN shortcut there), global average pooling, and a linear classifier.
-public final class CIFARResNet: Layer {
+public final class CIFARResNet: ClassificationNetwork {
     public let stem: Conv2d
     public let stemNorm: BatchNorm2d
     public let stages: [[BasicBlock]]

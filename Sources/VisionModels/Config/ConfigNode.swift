@@ -32,6 +32,18 @@ public final class ConfigNode {
         return child
     }
 
+    /// The list of mappings at `k` (empty when absent), each a node with its index in the path.
+    public func nodes(_ k: String) throws -> [ConfigNode] {
+        read.insert(k)
+        guard let v = try dictionary[k] else { return [] }
+        guard let list = v as? [Any] else { throw ConfigError(key(k), "expected a list") }
+        return list.enumerated().map { i, item in
+            let child = ConfigNode(path: "\(key(k))[\(i)]", value: item)
+            children.append(child)
+            return child
+        }
+    }
+
     public func string(_ k: String, default fallback: String? = nil) throws -> String {
         read.insert(k)
         guard let v = try dictionary[k] else {

@@ -8,8 +8,15 @@ public struct ExperimentConfig: Sendable, Equatable {
     public static let supportedVersion = 1
 
     public struct Backbone: Sendable, Equatable {
-        public var type: String
-        public var depth: Int
+        public var type: String          // resnet_cifar | resnet | mobilenet_v2
+        public var depth: Int            // resnet_cifar, resnet (0 for mobilenet_v2)
+        public var stem: String = "conv7"  // resnet: conv7 | conv3
+        public var width: Double = 1     // mobilenet_v2 width multiplier
+        public var stemStride: Int = 2   // mobilenet_v2
+
+        public init(type: String, depth: Int, stem: String = "conv7", width: Double = 1, stemStride: Int = 2) {
+            self.type = type; self.depth = depth; self.stem = stem; self.width = width; self.stemStride = stemStride
+        }
     }
 
     public struct Optimizer: Sendable, Equatable {
@@ -28,6 +35,19 @@ public struct ExperimentConfig: Sendable, Equatable {
         public var gamma: Float
     }
 
+    /// Parameters whose names start with `prefix` are not updated before `untilEpoch`.
+    public struct FreezeRule: Sendable, Equatable {
+        public var prefix: String
+        public var untilEpoch: Int
+    }
+
+    public struct EarlyStopping: Sendable, Equatable {
+        public var patience: Int         // evaluations without improvement
+        public var minDelta: Double
+    }
+
+    public static let metricNames = ["mean_class_accuracy", "top1", "top5"]
+
     public var task: String
     public var backbone: Backbone
     public var channels: Int, height: Int, width: Int
@@ -39,13 +59,17 @@ public struct ExperimentConfig: Sendable, Equatable {
     public var labelSmoothing: Float
     public var seed: UInt64
     public var evalEvery: Int
+    public var bestMetric: String
+    public var earlyStopping: EarlyStopping?
+    public var emaDecay: Float?
+    public var freeze: [FreezeRule]
     public var optimizer: Optimizer
     public var scheduler: Scheduler
     /// The YAML text after overrides (what a package records).
     public var resolvedYAML: String
 
-    /// Registered backbone types and what they accept.
-    public static let backbones: [String: [Int]] = ["resnet_cifar": [20, 32, 56]]
+    /// Registered backbone types.
+    public static let backboneTypes = ["mobilenet_v2", "resnet", "resnet_cifar"]
 
     public static func load(path: String, overrides: [String] = []) throws -> ExperimentConfig {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw ConfigError("", "\(path): cannot read the config") }
@@ -65,8 +89,17 @@ public struct ExperimentConfig: Sendable, Equatable {
 
         let model = try node.node("model")
         let bb = try model.node("backbone")
-        let type = try bb.oneOf("type", backbones.keys.sorted())
-        let backbone = Backbone(type: type, depth: try bb.oneOf("depth", backbones[type]!))
+        let type = try bb.oneOf("type", backboneTypes)
+        let backbone: Backbone
+        switch type {
+        case "resnet_cifar": backbone = Backbone(type: type, depth: try bb.oneOf("depth", [20, 32, 56]))
+        case "resnet":
+            backbone = Backbone(type: type, depth: try bb.oneOf("depth", [18, 34]),
+                                stem: try bb.oneOf("stem", ResNet.Stem.allCases.map(\.rawValue), default: "conv7"))
+        default:
+            backbone = Backbone(type: type, depth: 0, width: try bb.double("width", default: 1, range: 0.25...2),
+                                stemStride: try bb.oneOf("stem_stride", [1, 2], default: 2))
+        }
         let head = try model.node("head", required: false)
         _ = try head.oneOf("type", ["linear"], default: "linear")
 
@@ -87,6 +120,20 @@ public struct ExperimentConfig: Sendable, Equatable {
         let smoothing = Float(try train.double("label_smoothing", default: 0, range: 0...0.99))
         let seed = UInt64(try train.int("seed", default: 0, range: 0...Int.max))
         let evalEvery = try train.int("eval_every", default: 1, range: 1...10_000)
+        let bestMetric = try train.oneOf("best_metric", metricNames, default: "top1")
+        var earlyStopping: EarlyStopping?
+        if try train.has("early_stopping") {
+            let es = try train.node("early_stopping")
+            earlyStopping = EarlyStopping(patience: try es.int("patience", range: 1...10_000),
+                                          minDelta: try es.double("min_delta", default: 0, range: 0...1))
+        }
+        var emaDecay: Float?
+        if try train.has("ema") {
+            emaDecay = Float(try train.node("ema").double("decay", default: 0.9998, range: 0.5...0.999999))
+        }
+        let freeze = try train.nodes("freeze").map { rule in
+            FreezeRule(prefix: try rule.string("prefix"), untilEpoch: try rule.int("until_epoch", range: 1...10_000))
+        }
 
         let opt = try node.node("optimizer")
         let optType = try opt.oneOf("type", ["sgd", "adamw"])
@@ -108,7 +155,8 @@ public struct ExperimentConfig: Sendable, Equatable {
         return ExperimentConfig(
             task: task, backbone: backbone, channels: channels, height: height, width: width, mean: mean, std: std,
             padCrop: padCrop, horizontalFlip: flip, epochs: epochs, batchSize: batchSize, labelSmoothing: smoothing,
-            seed: seed, evalEvery: evalEvery, optimizer: optimizer, scheduler: scheduler, resolvedYAML: resolved)
+            seed: seed, evalEvery: evalEvery, bestMetric: bestMetric, earlyStopping: earlyStopping, emaDecay: emaDecay,
+            freeze: freeze, optimizer: optimizer, scheduler: scheduler, resolvedYAML: resolved)
     }
 
     /// Applies `a.b.c=value` (value parsed as YAML) to the mapping.

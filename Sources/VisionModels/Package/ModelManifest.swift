@@ -9,9 +9,22 @@ public struct ModelManifest: Codable, Sendable, Equatable {
         public var depth: Int
         public var inputChannels: Int
         public var classes: Int
+        public var stem: String?           // resnet
+        public var width: Double?          // mobilenet_v2
+        public var stemStride: Int?        // mobilenet_v2
 
-        public init(backbone: String, depth: Int, inputChannels: Int, classes: Int) {
+        public init(backbone: String, depth: Int, inputChannels: Int, classes: Int, stem: String? = nil, width: Double? = nil,
+                    stemStride: Int? = nil) {
             self.backbone = backbone; self.depth = depth; self.inputChannels = inputChannels; self.classes = classes
+            self.stem = stem; self.width = width; self.stemStride = stemStride
+        }
+
+        /// The architecture of a config's backbone.
+        public init(_ backbone: ExperimentConfig.Backbone, inputChannels: Int, classes: Int) {
+            self.init(backbone: backbone.type, depth: backbone.depth, inputChannels: inputChannels, classes: classes,
+                      stem: backbone.type == "resnet" ? backbone.stem : nil,
+                      width: backbone.type == "mobilenet_v2" ? backbone.width : nil,
+                      stemStride: backbone.type == "mobilenet_v2" ? backbone.stemStride : nil)
         }
     }
 

@@ -7,7 +7,7 @@ public enum ModelPackage {
     public static let weightsFile = "weights.safetensors"
     public static let manifestFile = "manifest.json"
 
-    public static func write(model: CIFARResNet, manifest: ModelManifest, to directory: URL) throws {
+    public static func write(model: any ClassificationNetwork, manifest: ModelManifest, to directory: URL) throws {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let weights = try SafeTensors.encode(model.stateDict(), metadata: ["format": "pt", "producer": "visionfleet"])
         var manifest = manifest
@@ -19,7 +19,7 @@ public enum ModelPackage {
     }
 
     /// Reads a package, checks every file digest, and rebuilds the model.
-    public static func read(from directory: URL) throws -> (manifest: ModelManifest, model: CIFARResNet) {
+    public static func read(from directory: URL) throws -> (manifest: ModelManifest, model: any ClassificationNetwork) {
         let manifestURL = directory.appendingPathComponent(manifestFile)
         guard let manifestData = try? Data(contentsOf: manifestURL) else {
             throw TensorError.io(path: manifestURL.path, message: "cannot read the manifest")
@@ -41,8 +41,7 @@ public enum ModelPackage {
         guard manifest.files[weightsFile] == digest else {
             throw TensorError.io(path: weightsURL.path, message: "digest \(digest) does not match the manifest's \(manifest.files[weightsFile] ?? "none")")
         }
-        let a = manifest.architecture
-        let model = try CIFARResNet(depth: a.depth, inputChannels: a.inputChannels, classes: a.classes)
+        let model = try BackboneRegistry.build(manifest.architecture)
         try model.load(stateDict: try SafeTensors.decode(weights).tensors)
         return (manifest, model)
     }
