@@ -54,7 +54,7 @@ public final class ClassificationTrainer {
             throw ConfigError("data.input", "config says \(config.channels)×\(config.height)×\(config.width), data is \(train.channels)×\(train.height)×\(train.width)")
         }
         let loader = try BatchLoader(data: train, batchSize: config.batchSize, shuffle: true, dropLast: true,
-                                     augmentation: Augmentation(padCrop: config.padCrop, horizontalFlip: config.horizontalFlip),
+                                     augmentation: config.augmentation,
                                      mean: config.mean, std: config.std, seed: config.seed)
         let stepsPerEpoch = loader.batchesPerEpoch
         let schedule = config.schedule(stepsPerEpoch: stepsPerEpoch)

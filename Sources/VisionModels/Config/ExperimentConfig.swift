@@ -1,5 +1,6 @@
 import Foundation
 import Tensors
+import VisionData
 import Yams
 
 /// A classification experiment, parsed from YAML under `configs/`. Every part is chosen by
@@ -52,8 +53,9 @@ public struct ExperimentConfig: Sendable, Equatable {
     public var backbone: Backbone
     public var channels: Int, height: Int, width: Int
     public var mean: [Float], std: [Float]
-    public var padCrop: Int
-    public var horizontalFlip: Bool
+    public var augmentation: Augmentation
+    public var padCrop: Int { augmentation.padCrop }
+    public var horizontalFlip: Bool { augmentation.horizontalFlip }
     public var epochs: Int
     public var batchSize: Int
     public var labelSmoothing: Float
@@ -111,8 +113,24 @@ public struct ExperimentConfig: Sendable, Equatable {
         let std = try data.doubles("std", count: channels).map(Float.init)
         if let bad = std.firstIndex(where: { $0 <= 0 }) { throw ConfigError("data.std[\(bad)]", "must be positive") }
         let augment = try data.node("augment", required: false)
-        let padCrop = try augment.int("pad_crop", default: 0, range: 0...64)
-        let flip = try augment.bool("horizontal_flip", default: false)
+        var augmentation = Augmentation(padCrop: try augment.int("pad_crop", default: 0, range: 0...64),
+                                        horizontalFlip: try augment.bool("horizontal_flip", default: false))
+        if try augment.has("random_resized_crop") {
+            let rc = try augment.node("random_resized_crop")
+            augmentation.resizedCrop = .init(scale: try range(rc, "scale", default: 0.08...1, within: 0.01...1),
+                                             ratio: try range(rc, "ratio", default: 0.75...(4.0 / 3), within: 0.1...10))
+        }
+        if try augment.has("random_affine") {
+            let af = try augment.node("random_affine")
+            augmentation.affine = .init(scale: try range(af, "scale", default: 0.9...1.1, within: 0.1...4),
+                                        translate: try af.double("translate", default: 0.1, range: 0...0.5))
+        }
+        if try augment.has("color_jitter") {
+            let cj = try augment.node("color_jitter")
+            augmentation.colorJitter = .init(brightness: try cj.double("brightness", default: 0.4, range: 0...1),
+                                             contrast: try cj.double("contrast", default: 0.4, range: 0...1),
+                                             saturation: try cj.double("saturation", default: 0.4, range: 0...1))
+        }
 
         let train = try node.node("train")
         let epochs = try train.int("epochs", range: 1...10_000)
@@ -154,9 +172,21 @@ public struct ExperimentConfig: Sendable, Equatable {
 
         return ExperimentConfig(
             task: task, backbone: backbone, channels: channels, height: height, width: width, mean: mean, std: std,
-            padCrop: padCrop, horizontalFlip: flip, epochs: epochs, batchSize: batchSize, labelSmoothing: smoothing,
+            augmentation: augmentation, epochs: epochs, batchSize: batchSize, labelSmoothing: smoothing,
             seed: seed, evalEvery: evalEvery, bestMetric: bestMetric, earlyStopping: earlyStopping, emaDecay: emaDecay,
             freeze: freeze, optimizer: optimizer, scheduler: scheduler, resolvedYAML: resolved)
+    }
+
+    /// A `[low, high]` pair inside `within`.
+    static func range(_ node: ConfigNode, _ key: String, default fallback: ClosedRange<Double>,
+                      within: ClosedRange<Double>) throws -> ClosedRange<Double> {
+        let v = try node.doubles(key, count: 2, default: [fallback.lowerBound, fallback.upperBound])
+        let path = node.path.isEmpty ? key : "\(node.path).\(key)"
+        guard v[0] <= v[1] else { throw ConfigError(path, "expected [low, high] with low ≤ high, got \(v)") }
+        guard within.contains(v[0]), within.contains(v[1]) else {
+            throw ConfigError(path, "expected values in \(within.lowerBound)...\(within.upperBound), got \(v)")
+        }
+        return v[0]...v[1]
     }
 
     /// Applies `a.b.c=value` (value parsed as YAML) to the mapping.
