@@ -111,16 +111,18 @@ let package = Package(
         ),
 
         // tests
-        .testTarget(name: "TensorsTests", dependencies: ["Tensors", "VisionModels"], exclude: ["Python"]),
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "TensorsTests", dependencies: ["Tensors", "VisionModels", "TestSupport"], exclude: ["Python"]),
         .testTarget(
             name: "VisionTests",
-            dependencies: ["Tensors", "VisionModels", "VisionData", "VisionEval", "TrainingService", "CZlib"]
+            dependencies: ["Tensors", "VisionModels", "VisionData", "VisionEval", "TrainingService", "CZlib", "TestSupport"],
+            exclude: ["Python"]
         ),
         .testTarget(
             name: "FleetRPCTests",
             dependencies: [
                 "FleetRPC", "FleetProtos", "ServiceRuntime",
-                "IngestService", "TrainingService", "RegistryService", "InferenceService",
+                "IngestService", "TrainingService", "RegistryService", "InferenceService", "TestSupport",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             exclude: ["Python"]

@@ -1,3 +1,4 @@
+import TestSupport
 import FleetRPC
 import Foundation
 import ServiceRuntime

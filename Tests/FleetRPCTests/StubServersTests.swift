@@ -1,3 +1,4 @@
+import TestSupport
 import FleetProtos
 import FleetRPC
 import InferenceService
