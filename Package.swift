@@ -60,6 +60,7 @@ let package = Package(
             dependencies: ["Tensors", "CZlib", "CImageCodecs", "COpenSSL", .product(name: "Yams", package: "Yams")]
         ),
         .target(name: "VisionEval"),
+        .target(name: "VectorIndex", dependencies: ["CBLAS"]),
 
         // wire
         .target(
@@ -115,7 +116,7 @@ let package = Package(
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "VisionModels", "TestSupport"], exclude: ["Python"]),
         .testTarget(
             name: "VisionTests",
-            dependencies: ["Tensors", "VisionModels", "VisionData", "VisionEval", "TrainingService", "CZlib", "TestSupport"],
+            dependencies: ["Tensors", "VisionModels", "VisionData", "VisionEval", "TrainingService", "CZlib", "TestSupport", "VectorIndex"],
             exclude: ["Python"]
         ),
         .testTarget(
