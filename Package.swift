@@ -83,7 +83,7 @@ let package = Package(
         .target(name: "IngestService", dependencies: ["FleetRPC", "FleetProtos"]),
         .target(
             name: "TrainingService",
-            dependencies: ["FleetRPC", "FleetProtos", "Tensors", "VisionData", "VisionModels", "VisionEval"]
+            dependencies: ["FleetRPC", "FleetProtos", "Tensors", "VisionData", "VisionModels", "VisionEval", "VectorIndex"]
         ),
         .target(name: "RegistryService", dependencies: ["FleetRPC", "FleetProtos"]),
         .target(name: "InferenceService", dependencies: ["FleetRPC", "FleetProtos"]),

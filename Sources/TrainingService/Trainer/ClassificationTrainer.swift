@@ -105,10 +105,11 @@ public final class ClassificationTrainer {
         }
 
         var stopped = false
+        // Progress windows of 20 steps run across epoch boundaries.
+        var window = (images: 0, start: clock.now, loss: 0.0, steps: 0)
         for epoch in firstEpoch..<config.epochs {
             let epochStart = clock.now
             optimizer.frozen = frozenParameters(epoch: epoch)
-            var window = (images: 0, start: clock.now, loss: 0.0, steps: 0)
             for batch in loader.epoch(epoch) {
                 optimizer.learningRate = schedule.rate(base: config.optimizer.lr, step: step)
                 let logits = try model(Variable(batch.images), graph)

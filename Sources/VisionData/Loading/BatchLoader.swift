@@ -7,6 +7,15 @@ public struct Batch: @unchecked Sendable {
     public let labels: [Int32]
 }
 
+/// How a loader orders samples each epoch.
+public enum BatchSampler: Sendable, Equatable {
+    /// A seeded shuffle of everything (or the stored order when the loader does not shuffle).
+    case random
+    /// P classes × K images per batch (metric learning): classes drawn at random without
+    /// repeats inside a batch, images cycled per class (repeated when a class has fewer than K).
+    case classBalanced(p: Int, k: Int)
+}
+
 /// Shuffles with a seed, batches, augments and normalises on a worker thread that stays
 /// `prefetch` batches ahead of the consumer. The order and the augmentation of every batch are a
 /// pure function of (seed, epoch, batch index), so runs and resumed runs see identical data.
@@ -18,12 +27,23 @@ public final class BatchLoader: @unchecked Sendable {
     public let augmentation: Augmentation
     public let seed: UInt64
     public let prefetch: Int
+    public let sampler: BatchSampler
     private let scale: [Float], shift: [Float]
 
     /// `mean` and `std` are per channel, in [0, 1] pixel units.
     public init(data: ClassificationSet, batchSize: Int, shuffle: Bool, dropLast: Bool = false, augmentation: Augmentation = .none,
-                mean: [Float], std: [Float], seed: UInt64, prefetch: Int = 2) throws {
+                mean: [Float], std: [Float], seed: UInt64, prefetch: Int = 2, sampler: BatchSampler = .random) throws {
         guard batchSize > 0 else { throw DatasetError.invalidValue(item: "loader", field: "batch_size", reason: "must be positive") }
+        if case .classBalanced(let p, let k) = sampler {
+            guard p * k == batchSize, p >= 2, k >= 1 else {
+                throw DatasetError.invalidValue(item: "loader", field: "sampler", reason: "p × k must equal the batch size \(batchSize)")
+            }
+            let present = Set(data.labels).count
+            guard present >= p else {
+                throw DatasetError.invalidValue(item: "loader", field: "sampler.p", reason: "\(p) classes per batch, the data has \(present)")
+            }
+        }
+        self.sampler = sampler
         guard mean.count == data.channels, std.count == data.channels, std.allSatisfy({ $0 > 0 }) else {
             throw DatasetError.invalidValue(item: "loader", field: "mean/std",
                                             reason: "need \(data.channels) values each, std > 0")
@@ -39,15 +59,47 @@ public final class BatchLoader: @unchecked Sendable {
         shift = zip(mean, std).map { -$0 / $1 }
     }
 
-    public var batchesPerEpoch: Int { dropLast ? data.count / batchSize : (data.count + batchSize - 1) / batchSize }
+    public var batchesPerEpoch: Int {
+        if case .classBalanced = sampler { return data.count / batchSize }
+        return dropLast ? data.count / batchSize : (data.count + batchSize - 1) / batchSize
+    }
 
     /// The sample order of `epoch`.
     public func order(epoch: Int) -> [Int] {
+        var rng = RandomState(seed: seed &+ UInt64(epoch) &* 0x9E37_79B9)
+        if case .classBalanced(let p, let k) = sampler { return classBalancedOrder(p: p, k: k, rng: &rng) }
         var indices = Array(0..<data.count)
         guard shuffle else { return indices }
-        var rng = RandomState(seed: seed &+ UInt64(epoch) &* 0x9E37_79B9)
         for i in stride(from: indices.count - 1, to: 0, by: -1) { indices.swapAt(i, rng.nextInt(i + 1)) }
         return indices
+    }
+
+    private func classBalancedOrder(p: Int, k: Int, rng: inout RandomState) -> [Int] {
+        var byClass: [Int32: [Int]] = [:]
+        for (i, label) in data.labels.enumerated() { byClass[label, default: []].append(i) }
+        let classes = byClass.keys.sorted()
+        var queues = classes.map { byClass[$0]! }
+        var cursor = [Int](repeating: 0, count: classes.count)
+        func shuffled(_ a: [Int], _ rng: inout RandomState) -> [Int] {
+            var a = a
+            for i in stride(from: a.count - 1, to: 0, by: -1) { a.swapAt(i, rng.nextInt(i + 1)) }
+            return a
+        }
+        for c in queues.indices { queues[c] = shuffled(queues[c], &rng) }
+        var order: [Int] = []
+        order.reserveCapacity(batchesPerEpoch * batchSize)
+        for _ in 0..<batchesPerEpoch {
+            var pool = Array(classes.indices)
+            for _ in 0..<p {
+                let c = pool.remove(at: rng.nextInt(pool.count))
+                for _ in 0..<k {
+                    if cursor[c] == queues[c].count { queues[c] = shuffled(queues[c], &rng); cursor[c] = 0 }
+                    order.append(queues[c][cursor[c]])
+                    cursor[c] += 1
+                }
+            }
+        }
+        return order
     }
 
     /// Builds batch `index` of `epoch` (used by the prefetch thread, and directly by tests).

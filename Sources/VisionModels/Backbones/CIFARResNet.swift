@@ -47,25 +47,29 @@ public final class CIFARResNet: ClassificationNetwork {
         return out
     }
 
-    /// Features before the classifier: (N, 64).
-    public func features(_ x: Variable, _ graph: Graph) throws -> Variable {
+    public var featureWidth: Int { 64 }
+    public var classifierNames: Set<String> { ["fc"] }
+
+    public func featureMap(_ x: Variable, _ graph: Graph) throws -> Variable {
         var h = graph.relu(try stemNorm(try stem(x, graph), graph))
         for stage in stages { for block in stage { h = try block(h, graph) } }
-        return try graph.globalAvgPool(h)
+        return h
     }
 
-    public func callAsFunction(_ x: Variable, _ graph: Graph) throws -> Variable {
-        try classifier(try features(x, graph), graph)
-    }
+    public func classify(_ pooled: Variable, _ graph: Graph) throws -> Variable { try classifier(pooled, graph) }
 
-    /// The fused inference graph for inputs (C, H, W).
-    public func inferencePlan(height: Int = 32, width: Int = 32) throws -> InferencePlan {
-        let plan = InferencePlan(inputShape: [inputChannels, height, width])
+    public func lowerTrunk(into plan: InferencePlan) throws -> InferencePlan.Slot {
         var h = try plan.conv(plan.input, stem, batchNorm: stemNorm, activation: .relu)
         for stage in stages { for block in stage { h = try block.lower(into: plan, input: h) } }
-        _ = plan.linear(plan.globalAvgPool(h), classifier)
-        return plan
+        return h
     }
+
+    public func lowerClassifier(into plan: InferencePlan, pooled: InferencePlan.Slot) -> InferencePlan.Slot {
+        plan.linear(pooled, classifier)
+    }
+
+    /// The fused plan at the CIFAR default size.
+    public func inferencePlan() throws -> InferencePlan { try inferencePlan(height: 32, width: 32) }
 }
 
 /// conv3×3 → BN → ReLU → conv3×3 → BN, plus the shortcut, then ReLU.

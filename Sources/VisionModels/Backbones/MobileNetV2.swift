@@ -68,24 +68,25 @@ public final class MobileNetV2: ClassificationNetwork {
         return out
     }
 
-    public func features(_ x: Variable, _ graph: Graph) throws -> Variable {
+    public var featureWidth: Int { headConv.weight.shape[0] }
+    public var classifierNames: Set<String> { ["classifier"] }
+
+    public func featureMap(_ x: Variable, _ graph: Graph) throws -> Variable {
         var h = graph.activation(try stemNorm(try stemConv(x, graph), graph), .relu6)
         for block in blocks { h = try block(h, graph) }
-        h = graph.activation(try headNorm(try headConv(h, graph), graph), .relu6)
-        return try graph.globalAvgPool(h)
+        return graph.activation(try headNorm(try headConv(h, graph), graph), .relu6)
     }
 
-    public func callAsFunction(_ x: Variable, _ graph: Graph) throws -> Variable {
-        try classifier(try features(x, graph), graph)
-    }
+    public func classify(_ pooled: Variable, _ graph: Graph) throws -> Variable { try classifier(pooled, graph) }
 
-    public func inferencePlan(height: Int, width: Int) throws -> InferencePlan {
-        let plan = InferencePlan(inputShape: [inputChannels, height, width])
+    public func lowerTrunk(into plan: InferencePlan) throws -> InferencePlan.Slot {
         var h = try plan.conv(plan.input, stemConv, batchNorm: stemNorm, activation: .relu6)
         for block in blocks { h = try block.lower(into: plan, input: h) }
-        h = try plan.conv(h, headConv, batchNorm: headNorm, activation: .relu6)
-        _ = plan.linear(plan.globalAvgPool(h), classifier)
-        return plan
+        return try plan.conv(h, headConv, batchNorm: headNorm, activation: .relu6)
+    }
+
+    public func lowerClassifier(into plan: InferencePlan, pooled: InferencePlan.Slot) -> InferencePlan.Slot {
+        plan.linear(pooled, classifier)
     }
 }
 

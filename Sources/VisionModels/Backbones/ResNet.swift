@@ -53,23 +53,26 @@ public final class ResNet: ClassificationNetwork {
         return out
     }
 
-    public func features(_ x: Variable, _ graph: Graph) throws -> Variable {
+    public var featureWidth: Int { 512 }
+    public var classifierNames: Set<String> { ["fc"] }
+
+    public func featureMap(_ x: Variable, _ graph: Graph) throws -> Variable {
         var h = graph.relu(try stemNorm(try stemConv(x, graph), graph))
         if stem == .conv7 { h = try graph.maxPool2d(h, kernel: 3, stride: 2, padding: 1) }
         for stage in stages { for block in stage { h = try block(h, graph) } }
-        return try graph.globalAvgPool(h)
+        return h
     }
 
-    public func callAsFunction(_ x: Variable, _ graph: Graph) throws -> Variable {
-        try classifier(try features(x, graph), graph)
-    }
+    public func classify(_ pooled: Variable, _ graph: Graph) throws -> Variable { try classifier(pooled, graph) }
 
-    public func inferencePlan(height: Int, width: Int) throws -> InferencePlan {
-        let plan = InferencePlan(inputShape: [inputChannels, height, width])
+    public func lowerTrunk(into plan: InferencePlan) throws -> InferencePlan.Slot {
         var h = try plan.conv(plan.input, stemConv, batchNorm: stemNorm, activation: .relu)
         if stem == .conv7 { h = plan.maxPool(h, kernel: 3, stride: 2, padding: 1) }
         for stage in stages { for block in stage { h = try block.lower(into: plan, input: h) } }
-        _ = plan.linear(plan.globalAvgPool(h), classifier)
-        return plan
+        return h
+    }
+
+    public func lowerClassifier(into plan: InferencePlan, pooled: InferencePlan.Slot) -> InferencePlan.Slot {
+        plan.linear(pooled, classifier)
     }
 }

@@ -49,7 +49,27 @@ public struct ExperimentConfig: Sendable, Equatable {
 
     public static let metricNames = ["mean_class_accuracy", "top1", "top5"]
 
+    /// The retrieval task's parts: pooling, projection neck, metric-learning loss, sampler.
+    public struct Retrieval: Sendable, Equatable {
+        public var pooling: String           // avg | max | gem
+        public var gemP: Float
+        public var dimension: Int
+        public var loss: String              // arcface | supcon | triplet
+        public var scale: Float              // arcface s
+        public var margin: Float             // arcface m (radians) or triplet margin
+        public var temperature: Float        // supcon τ
+        /// P classes × K images per batch (required by supcon and triplet).
+        public var sampler: (p: Int, k: Int)?
+
+        public static func == (a: Retrieval, b: Retrieval) -> Bool {
+            a.pooling == b.pooling && a.gemP == b.gemP && a.dimension == b.dimension && a.loss == b.loss && a.scale == b.scale
+                && a.margin == b.margin && a.temperature == b.temperature && a.sampler?.p == b.sampler?.p && a.sampler?.k == b.sampler?.k
+        }
+    }
+
     public var task: String
+    /// Set when `task` is retrieval.
+    public var retrieval: Retrieval?
     public var backbone: Backbone
     public var channels: Int, height: Int, width: Int
     public var mean: [Float], std: [Float]
@@ -87,7 +107,7 @@ public struct ExperimentConfig: Sendable, Equatable {
         let node = ConfigNode(path: "", value: root)
         let version = try node.int("configVersion")
         guard version == supportedVersion else { throw ConfigError("configVersion", "expected \(supportedVersion), got \(version)") }
-        let task = try node.oneOf("task", ["classification"])
+        let task = try node.oneOf("task", ["classification", "retrieval"])
 
         let model = try node.node("model")
         let bb = try model.node("backbone")
@@ -102,8 +122,30 @@ public struct ExperimentConfig: Sendable, Equatable {
             backbone = Backbone(type: type, depth: 0, width: try bb.double("width", default: 1, range: 0.25...2),
                                 stemStride: try bb.oneOf("stem_stride", [1, 2], default: 2))
         }
-        let head = try model.node("head", required: false)
-        _ = try head.oneOf("type", ["linear"], default: "linear")
+        var retrieval: Retrieval?
+        if task == "classification" {
+            let head = try model.node("head", required: false)
+            _ = try head.oneOf("type", ["linear"], default: "linear")
+        } else {
+            let pooling = try model.node("pooling", required: false)
+            let poolType = try pooling.oneOf("type", ["avg", "gem", "max"], default: "avg")
+            let gemP = poolType == "gem" ? Float(try pooling.double("p", default: 3, range: 1...16)) : 3
+            let neck = try model.node("neck")
+            _ = try neck.oneOf("type", ["projection"])
+            let dimension = try neck.int("dim", range: 2...4096)
+            let loss = try node.node("loss")
+            let lossType = try loss.oneOf("type", ["arcface", "supcon", "triplet"])
+            var r = Retrieval(pooling: poolType, gemP: gemP, dimension: dimension, loss: lossType, scale: 30, margin: 0.5,
+                              temperature: 0.1, sampler: nil)
+            switch lossType {
+            case "arcface":
+                r.scale = Float(try loss.double("scale", default: 30, range: 1...128))
+                r.margin = Float(try loss.double("margin", default: 0.5, range: 0...1.5))
+            case "triplet": r.margin = Float(try loss.double("margin", default: 0.3, range: 0...2))
+            default: r.temperature = Float(try loss.double("temperature", default: 0.1, range: 0.01...10))
+            }
+            retrieval = r
+        }
 
         let data = try node.node("data")
         let input = try data.node("input")
@@ -138,6 +180,17 @@ public struct ExperimentConfig: Sendable, Equatable {
         let smoothing = Float(try train.double("label_smoothing", default: 0, range: 0...0.99))
         let seed = UInt64(try train.int("seed", default: 0, range: 0...Int.max))
         let evalEvery = try train.int("eval_every", default: 1, range: 1...10_000)
+        if task == "retrieval" {
+            if try train.has("sampler") {
+                let sampler = try train.node("sampler")
+                _ = try sampler.oneOf("type", ["pk"])
+                let p = try sampler.int("p", range: 2...4096), k = try sampler.int("k", range: 2...1024)
+                guard p * k == batchSize else { throw ConfigError("train.sampler", "p × k = \(p * k) must equal train.batch_size \(batchSize)") }
+                retrieval?.sampler = (p, k)
+            } else if retrieval?.loss != "arcface" {
+                throw ConfigError("train.sampler", "missing (required): \(retrieval!.loss) needs P×K batches, e.g. {type: pk, p: 16, k: 8}")
+            }
+        }
         let bestMetric = try train.oneOf("best_metric", metricNames, default: "top1")
         var earlyStopping: EarlyStopping?
         if try train.has("early_stopping") {
@@ -171,7 +224,7 @@ public struct ExperimentConfig: Sendable, Equatable {
         try node.finish()
 
         return ExperimentConfig(
-            task: task, backbone: backbone, channels: channels, height: height, width: width, mean: mean, std: std,
+            task: task, retrieval: retrieval, backbone: backbone, channels: channels, height: height, width: width, mean: mean, std: std,
             augmentation: augmentation, epochs: epochs, batchSize: batchSize, labelSmoothing: smoothing,
             seed: seed, evalEvery: evalEvery, bestMetric: bestMetric, earlyStopping: earlyStopping, emaDecay: emaDecay,
             freeze: freeze, optimizer: optimizer, scheduler: scheduler, resolvedYAML: resolved)
