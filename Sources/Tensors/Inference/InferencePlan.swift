@@ -19,7 +19,12 @@ public final class InferencePlan: @unchecked Sendable {
         let bias: Tensor        // (Cout)
         let stride: Int, padding: Int, dilation: Int, groups: Int
         let activation: Activation
+        /// Winograd-transformed weights (16, Cout, Cin) for 3×3 stride-1 convolutions.
+        let winograd: Tensor?
     }
+
+    /// Batches up to this size run 3×3 stride-1 convolutions by Winograd F(2×2, 3×3).
+    public static let winogradMaxBatch = 8
 
     private var steps: [Step] = []
     private var nextSlot = 1
@@ -75,8 +80,12 @@ public final class InferencePlan: @unchecked Sendable {
         if let residual, shape(of: residual) != shape(of: out) {
             throw TensorError.shapeMismatch(op: "InferencePlan.conv residual", expected: "\(shape(of: out))", got: shape(of: residual))
         }
+        // Few input channels (an RGB stem) leave too little work per transform: direct is faster.
+        let winograd = WinogradKernel.applies(kernel: k, stride: conv.stride.0, padding: conv.padding.0, dilation: conv.dilation.0,
+                                              groups: conv.groups) && w.shape[3] == 3 && inShape[0] >= 8
+            ? WinogradKernel.transformFilter(weight.pointer, outChannels: outC, inChannels: inShape[0]) : nil
         steps.append(.conv(FusedConv(weight: weight, bias: bias, stride: conv.stride.0, padding: conv.padding.0,
-                                     dilation: conv.dilation.0, groups: conv.groups, activation: activation),
+                                     dilation: conv.dilation.0, groups: conv.groups, activation: activation, winograd: winograd),
                            input: x, residual: residual, output: out))
         return out
     }
@@ -123,6 +132,9 @@ public final class InferencePlan: @unchecked Sendable {
         return buffers
     }
 
+    /// Turns the Winograd path off (for comparisons and tests).
+    public var useWinograd = true
+
     /// Per-step wall time of the last `run` when `profiling` is on: (step description, seconds).
     public var profiling = false
     public private(set) var lastProfile: [(String, Double)] = []
@@ -153,7 +165,14 @@ public final class InferencePlan: @unchecked Sendable {
                                      kernel: (c.weight.shape[2], c.weight.shape[3]), stride: (c.stride, c.stride),
                                      padding: (c.padding, c.padding), dilation: (c.dilation, c.dilation), groups: c.groups)
                 let y = buffers[out.id]!
-                Conv2dKernel.forward(y.pointer, buffers[x.id]!.pointer, c.weight.pointer, nil, g, scratch: scratch)
+                if let u = c.winograd, batch <= Self.winogradMaxBatch, useWinograd {
+                    for n in 0..<batch {
+                        WinogradKernel.forward(y.pointer + n * o[0] * o[1] * o[2], buffers[x.id]!.pointer + n * s[0] * s[1] * s[2], u.pointer,
+                                               inChannels: s[0], outChannels: o[0], height: s[1], width: s[2], pool: scratch)
+                    }
+                } else {
+                    Conv2dKernel.forward(y.pointer, buffers[x.id]!.pointer, c.weight.pointer, nil, g, scratch: scratch)
+                }
                 Self.epilogue(y.pointer, bias: c.bias.pointer, residual: residual.map { buffers[$0.id]!.pointer },
                               activation: c.activation, batch: batch, channels: o[0], plane: o[1] * o[2])
             case .globalAvgPool(let x, let out):
