@@ -94,9 +94,14 @@ enum FashionData {
                 FileHandle.standardError.write(Data("stopped after epoch \(epoch + 1): \(reason)\n".utf8))
             }
         }
+        var architecture = ModelManifest.Architecture(config.backbone, inputChannels: config.channels, classes: train.classNames.count)
+        if config.pooling != "avg" {
+            architecture.pooling = config.pooling
+            architecture.gemP = config.pooling == "gem" ? config.gemP : nil
+        }
         let manifest = ModelManifest(
             formatVersion: ModelManifest.currentFormatVersion, task: "classification",
-            architecture: .init(config.backbone, inputChannels: config.channels, classes: train.classNames.count),
+            architecture: architecture,
             classNames: train.classNames,
             preprocessing: .init(channels: config.channels, height: config.height, width: config.width, mean: config.mean, std: config.std),
             inputs: [.init(name: "images", dtype: "float32", shape: [-1, config.channels, config.height, config.width])],

@@ -55,7 +55,8 @@ public final class ClassificationTrainer {
         }
         let loader = try BatchLoader(data: train, batchSize: config.batchSize, shuffle: true, dropLast: true,
                                      augmentation: config.augmentation,
-                                     mean: config.mean, std: config.std, seed: config.seed)
+                                     mean: config.mean, std: config.std, seed: config.seed,
+                                     prefetch: config.prefetch, workers: config.loaderWorkers)
         let stepsPerEpoch = loader.batchesPerEpoch
         let schedule = config.schedule(stepsPerEpoch: stepsPerEpoch)
         let named = model.namedParameters()
@@ -112,7 +113,7 @@ public final class ClassificationTrainer {
             optimizer.frozen = frozenParameters(epoch: epoch)
             for batch in loader.epoch(epoch) {
                 optimizer.learningRate = schedule.rate(base: config.optimizer.lr, step: step)
-                let logits = try model(Variable(batch.images), graph)
+                let logits = try forward(Variable(batch.images), graph)
                 let loss = try graph.crossEntropy(logits, targets: batch.labels, labelSmoothing: config.labelSmoothing)
                 let value = loss.value[0]
                 try LossGuard.check(value, step: step)
@@ -183,14 +184,29 @@ public final class ClassificationTrainer {
                       wallSeconds: Self.seconds(clock.now - start), trainImagesPerSecond: Double(trained) / max(trainSeconds, 1e-9))
     }
 
-    /// Top-1/top-5, per-class accuracy and confusion on `data`, with the fused inference plan.
+    /// Logits through the configured pooling (average pooling is the backbone's own).
+    func forward(_ x: Variable, _ graph: Graph) throws -> Variable {
+        switch config.pooling {
+        case "max": try model.classify(try graph.globalMaxPool(try model.featureMap(x, graph)), graph)
+        case "gem": try model.classify(try graph.gemPool(try model.featureMap(x, graph), p: config.gemP), graph)
+        default: try model(x, graph)
+        }
+    }
+
+    /// Top-1/top-5, per-class accuracy and confusion on `data`: through the fused inference plan
+    /// for average pooling, the eval-mode graph otherwise.
     public func evaluate(_ data: ClassificationSet) throws -> ClassificationMetrics {
-        let plan = try model.inferencePlan(height: data.height, width: data.width)
+        let plan = config.pooling == "avg" ? try model.inferencePlan(height: data.height, width: data.width) : nil
         let loader = try BatchLoader(data: data, batchSize: 250, shuffle: false, mean: config.mean, std: config.std, seed: 0)
         var metrics = ClassificationMetrics(classes: data.classNames.count)
+        let graph = Graph.inference()
         for batch in loader.epoch(0) {
-            let logits = try plan.run(batch.images)
-            metrics.add(scores: logits.pointer, labels: batch.labels)
+            if let plan {
+                metrics.add(scores: try plan.run(batch.images).pointer, labels: batch.labels)
+            } else {
+                metrics.add(scores: try forward(Variable(batch.images), graph).value.pointer, labels: batch.labels)
+                graph.reset()
+            }
         }
         return metrics
     }

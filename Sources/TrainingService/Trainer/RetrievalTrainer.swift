@@ -47,7 +47,7 @@ public final class RetrievalTrainer {
         let sampler: BatchSampler = retrieval.sampler.map { .classBalanced(p: $0.p, k: $0.k) } ?? .random
         let loader = try BatchLoader(data: train, batchSize: config.batchSize, shuffle: true, dropLast: true,
                                      augmentation: config.augmentation, mean: config.mean, std: config.std, seed: config.seed,
-                                     sampler: sampler)
+                                     prefetch: config.prefetch, workers: config.loaderWorkers, sampler: sampler)
         let stepsPerEpoch = loader.batchesPerEpoch
         let schedule = config.schedule(stepsPerEpoch: stepsPerEpoch)
         var named = model.namedParameters()

@@ -16,7 +16,7 @@ public enum BatchSampler: Sendable, Equatable {
     case classBalanced(p: Int, k: Int)
 }
 
-/// Shuffles with a seed, batches, augments and normalises on a worker thread that stays
+/// Shuffles with a seed, batches, augments and normalises on worker threads that stay
 /// `prefetch` batches ahead of the consumer. The order and the augmentation of every batch are a
 /// pure function of (seed, epoch, batch index), so runs and resumed runs see identical data.
 public final class BatchLoader: @unchecked Sendable {
@@ -27,12 +27,20 @@ public final class BatchLoader: @unchecked Sendable {
     public let augmentation: Augmentation
     public let seed: UInt64
     public let prefetch: Int
+    /// Threads building batches ahead (each takes every `workers`-th batch; the result does not
+    /// depend on the count).
+    public let workers: Int
     public let sampler: BatchSampler
     private let scale: [Float], shift: [Float]
 
     /// `mean` and `std` are per channel, in [0, 1] pixel units.
     public init(data: ClassificationSet, batchSize: Int, shuffle: Bool, dropLast: Bool = false, augmentation: Augmentation = .none,
-                mean: [Float], std: [Float], seed: UInt64, prefetch: Int = 2, sampler: BatchSampler = .random) throws {
+                mean: [Float], std: [Float], seed: UInt64, prefetch: Int = 2, workers: Int = 1,
+                sampler: BatchSampler = .random) throws {
+        guard (1...64).contains(workers) else {
+            throw DatasetError.invalidValue(item: "loader", field: "workers", reason: "expected 1...64, got \(workers)")
+        }
+        self.workers = workers
         guard batchSize > 0 else { throw DatasetError.invalidValue(item: "loader", field: "batch_size", reason: "must be positive") }
         if case .classBalanced(let p, let k) = sampler {
             guard p * k == batchSize, p >= 2, k >= 1 else {
@@ -54,7 +62,7 @@ public final class BatchLoader: @unchecked Sendable {
         self.dropLast = dropLast
         self.augmentation = augmentation
         self.seed = seed
-        self.prefetch = max(1, prefetch)
+        self.prefetch = max(workers, prefetch)
         scale = std.map { 1 / (255 * $0) }
         shift = zip(mean, std).map { -$0 / $1 }
     }
@@ -127,8 +135,8 @@ public final class BatchLoader: @unchecked Sendable {
     }
 }
 
-/// Batches made on a worker thread, at most `prefetch` ahead of the consumer. Dropping the
-/// iterator early stops the worker.
+/// Batches made on worker threads, at most `prefetch` ahead of the consumer. Dropping the
+/// iterator early stops the workers.
 public final class PrefetchingBatches: Sequence, IteratorProtocol, @unchecked Sendable {
     /// What the worker and the consumer share; the worker never holds the iterator itself.
     final class Shared: @unchecked Sendable {
@@ -147,22 +155,24 @@ public final class PrefetchingBatches: Sequence, IteratorProtocol, @unchecked Se
         self.shared = shared
         end = range.upperBound
         let order = loader.order(epoch: epoch)
-        let thread = Thread {
-            for index in range {
-                shared.condition.lock()
-                while !shared.stopped && index - shared.nextToTake >= loader.prefetch { shared.condition.wait() }
-                let stop = shared.stopped
-                shared.condition.unlock()
-                if stop { return }
-                let batch = loader.makeBatch(epoch: epoch, index: index, order: order)
-                shared.condition.lock()
-                shared.ready[index] = batch
-                shared.condition.broadcast()
-                shared.condition.unlock()
+        for worker in 0..<loader.workers {
+            let thread = Thread {
+                for index in stride(from: range.lowerBound + worker, to: range.upperBound, by: loader.workers) {
+                    shared.condition.lock()
+                    while !shared.stopped && index - shared.nextToTake >= loader.prefetch { shared.condition.wait() }
+                    let stop = shared.stopped
+                    shared.condition.unlock()
+                    if stop { return }
+                    let batch = loader.makeBatch(epoch: epoch, index: index, order: order)
+                    shared.condition.lock()
+                    shared.ready[index] = batch
+                    shared.condition.broadcast()
+                    shared.condition.unlock()
+                }
             }
+            thread.name = "vf-loader-\(worker)"
+            thread.start()
         }
-        thread.name = "vf-loader"
-        thread.start()
     }
 
     deinit {

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A read cursor over parsed YAML that knows its key path and remembers which keys were read,
 /// so that unknown keys can be reported (`finish()`).
 public final class ConfigNode {
@@ -16,11 +18,15 @@ public final class ConfigNode {
     private var dictionary: [String: Any] {
         get throws {
             guard let d = value as? [String: Any] else { throw ConfigError(path, "expected a mapping") }
-            return d
+            // `key: null` (or `--set key=null`) means the key is not set.
+            return d.filter { !($0.value is NSNull) }
         }
     }
 
     public func has(_ k: String) throws -> Bool { try dictionary[k] != nil }
+
+    /// Whether the value at `k` is a list.
+    public func isList(_ k: String) throws -> Bool { try dictionary[k] is [Any] }
 
     /// The sub-mapping at `k` (an empty one when absent and `required` is false).
     public func node(_ k: String, required: Bool = true) throws -> ConfigNode {
@@ -123,7 +129,7 @@ public final class ConfigNode {
     /// Fails on the first key that nothing read (recursively), naming its path.
     public func finish() throws {
         if let d = value as? [String: Any] {
-            for k in d.keys.sorted() where !read.contains(k) {
+            for k in d.keys.sorted() where !read.contains(k) && !(d[k] is NSNull) {
                 throw ConfigError(key(k), "unknown key")
             }
         }

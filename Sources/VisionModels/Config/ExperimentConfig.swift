@@ -68,6 +68,12 @@ public struct ExperimentConfig: Sendable, Equatable {
     }
 
     public var task: String
+    /// Pooling of the backbone's last map: avg | max | gem (with `gemP`).
+    public var pooling: String = "avg"
+    public var gemP: Float = 3
+    /// Loader threads building batches ahead, and how many batches ahead.
+    public var loaderWorkers: Int = 1
+    public var prefetch: Int = 2
     /// Set when `task` is retrieval.
     public var retrieval: Retrieval?
     public var backbone: Backbone
@@ -122,14 +128,20 @@ public struct ExperimentConfig: Sendable, Equatable {
             backbone = Backbone(type: type, depth: 0, width: try bb.double("width", default: 1, range: 0.25...2),
                                 stemStride: try bb.oneOf("stem_stride", [1, 2], default: 2))
         }
+        let poolingNode = try model.node("pooling", required: false)
+        let poolType = try poolingNode.oneOf("type", ["avg", "gem", "max"], default: "avg")
+        let gemP = poolType == "gem" ? Float(try poolingNode.double("p", default: 3, range: 1...16)) : 3
         var retrieval: Retrieval?
+        var lossSmoothing: Float?
         if task == "classification" {
             let head = try model.node("head", required: false)
             _ = try head.oneOf("type", ["linear"], default: "linear")
+            if try node.has("loss") {
+                let loss = try node.node("loss")
+                _ = try loss.oneOf("type", ["cross_entropy"])
+                lossSmoothing = Float(try loss.double("label_smoothing", default: 0, range: 0...0.99))
+            }
         } else {
-            let pooling = try model.node("pooling", required: false)
-            let poolType = try pooling.oneOf("type", ["avg", "gem", "max"], default: "avg")
-            let gemP = poolType == "gem" ? Float(try pooling.double("p", default: 3, range: 1...16)) : 3
             let neck = try model.node("neck")
             _ = try neck.oneOf("type", ["projection"])
             let dimension = try neck.int("dim", range: 2...4096)
@@ -154,30 +166,23 @@ public struct ExperimentConfig: Sendable, Equatable {
         let mean = try data.doubles("mean", count: channels).map(Float.init)
         let std = try data.doubles("std", count: channels).map(Float.init)
         if let bad = std.firstIndex(where: { $0 <= 0 }) { throw ConfigError("data.std[\(bad)]", "must be positive") }
-        let augment = try data.node("augment", required: false)
-        var augmentation = Augmentation(padCrop: try augment.int("pad_crop", default: 0, range: 0...64),
-                                        horizontalFlip: try augment.bool("horizontal_flip", default: false))
-        if try augment.has("random_resized_crop") {
-            let rc = try augment.node("random_resized_crop")
-            augmentation.resizedCrop = .init(scale: try range(rc, "scale", default: 0.08...1, within: 0.01...1),
-                                             ratio: try range(rc, "ratio", default: 0.75...(4.0 / 3), within: 0.1...10))
+        let augmentation: Augmentation
+        if try data.isList("augment") {
+            augmentation = try parseAugmentList(try data.nodes("augment"))
+        } else {
+            augmentation = try parseAugmentMapping(try data.node("augment", required: false))
         }
-        if try augment.has("random_affine") {
-            let af = try augment.node("random_affine")
-            augmentation.affine = .init(scale: try range(af, "scale", default: 0.9...1.1, within: 0.1...4),
-                                        translate: try af.double("translate", default: 0.1, range: 0...0.5))
-        }
-        if try augment.has("color_jitter") {
-            let cj = try augment.node("color_jitter")
-            augmentation.colorJitter = .init(brightness: try cj.double("brightness", default: 0.4, range: 0...1),
-                                             contrast: try cj.double("contrast", default: 0.4, range: 0...1),
-                                             saturation: try cj.double("saturation", default: 0.4, range: 0...1))
-        }
+        let loaderNode = try data.node("loader", required: false)
+        let loaderWorkers = try loaderNode.int("workers", default: 1, range: 1...64)
+        let prefetch = try loaderNode.int("prefetch", default: 2, range: 1...256)
 
         let train = try node.node("train")
         let epochs = try train.int("epochs", range: 1...10_000)
         let batchSize = try train.int("batch_size", range: 1...65_536)
-        let smoothing = Float(try train.double("label_smoothing", default: 0, range: 0...0.99))
+        if lossSmoothing != nil, try train.has("label_smoothing") {
+            throw ConfigError("train.label_smoothing", "set label smoothing in loss.label_smoothing or here, not both")
+        }
+        let smoothing = try lossSmoothing ?? Float(try train.double("label_smoothing", default: 0, range: 0...0.99))
         let seed = UInt64(try train.int("seed", default: 0, range: 0...Int.max))
         let evalEvery = try train.int("eval_every", default: 1, range: 1...10_000)
         if task == "retrieval" {
@@ -224,10 +229,54 @@ public struct ExperimentConfig: Sendable, Equatable {
         try node.finish()
 
         return ExperimentConfig(
-            task: task, retrieval: retrieval, backbone: backbone, channels: channels, height: height, width: width, mean: mean, std: std,
+            task: task, pooling: poolType, gemP: gemP, loaderWorkers: loaderWorkers, prefetch: prefetch, retrieval: retrieval, backbone: backbone, channels: channels, height: height, width: width, mean: mean, std: std,
             augmentation: augmentation, epochs: epochs, batchSize: batchSize, labelSmoothing: smoothing,
             seed: seed, evalEvery: evalEvery, bestMetric: bestMetric, earlyStopping: earlyStopping, emaDecay: emaDecay,
             freeze: freeze, optimizer: optimizer, scheduler: scheduler, resolvedYAML: resolved)
+    }
+
+    /// `data.augment` as a mapping of options (pad_crop: 2, horizontal_flip: true, …).
+    static func parseAugmentMapping(_ augment: ConfigNode) throws -> Augmentation {
+        var augmentation = Augmentation(padCrop: try augment.int("pad_crop", default: 0, range: 0...64),
+                                        horizontalFlip: try augment.bool("horizontal_flip", default: false))
+        if try augment.has("random_resized_crop") { augmentation.resizedCrop = try resizedCrop(try augment.node("random_resized_crop")) }
+        if try augment.has("random_affine") { augmentation.affine = try affine(try augment.node("random_affine")) }
+        if try augment.has("color_jitter") { augmentation.colorJitter = try colorJitter(try augment.node("color_jitter")) }
+        return augmentation
+    }
+
+    /// Registered augmentation types for the list form of `data.augment`.
+    public static let augmentationTypes = ["color_jitter", "horizontal_flip", "pad_crop", "random_affine", "random_resized_crop"]
+
+    /// `data.augment` as a list of `{type: …}` entries, each type at most once.
+    static func parseAugmentList(_ entries: [ConfigNode]) throws -> Augmentation {
+        var augmentation = Augmentation()
+        var seen = Set<String>()
+        for entry in entries {
+            let type = try entry.oneOf("type", augmentationTypes)
+            guard seen.insert(type).inserted else { throw ConfigError("\(entry.path).type", "\(type) appears twice") }
+            switch type {
+            case "pad_crop": augmentation.padCrop = try entry.int("padding", range: 1...64)
+            case "horizontal_flip": augmentation.horizontalFlip = true
+            case "random_resized_crop": augmentation.resizedCrop = try resizedCrop(entry)
+            case "random_affine": augmentation.affine = try affine(entry)
+            default: augmentation.colorJitter = try colorJitter(entry)
+            }
+        }
+        return augmentation
+    }
+
+    static func resizedCrop(_ n: ConfigNode) throws -> Augmentation.ResizedCrop {
+        .init(scale: try range(n, "scale", default: 0.08...1, within: 0.01...1), ratio: try range(n, "ratio", default: 0.75...(4.0 / 3), within: 0.1...10))
+    }
+
+    static func affine(_ n: ConfigNode) throws -> Augmentation.Affine {
+        .init(scale: try range(n, "scale", default: 0.9...1.1, within: 0.1...4), translate: try n.double("translate", default: 0.1, range: 0...0.5))
+    }
+
+    static func colorJitter(_ n: ConfigNode) throws -> Augmentation.ColorJitter {
+        .init(brightness: try n.double("brightness", default: 0.4, range: 0...1), contrast: try n.double("contrast", default: 0.4, range: 0...1),
+              saturation: try n.double("saturation", default: 0.4, range: 0...1))
     }
 
     /// A `[low, high]` pair inside `within`.

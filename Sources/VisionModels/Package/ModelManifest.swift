@@ -12,6 +12,8 @@ public struct ModelManifest: Codable, Sendable, Equatable {
         public var stem: String?           // resnet
         public var width: Double?          // mobilenet_v2
         public var stemStride: Int?        // mobilenet_v2
+        public var pooling: String?        // avg (default) | max | gem
+        public var gemP: Float?
 
         public init(backbone: String, depth: Int, inputChannels: Int, classes: Int, stem: String? = nil, width: Double? = nil,
                     stemStride: Int? = nil) {
