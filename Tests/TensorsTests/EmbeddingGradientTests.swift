@@ -79,3 +79,18 @@ final class EmbeddingGradientTests: XCTestCase {
         XCTAssertEqual(Double(try g.tripletBatchHard(try sim(g, x), labels: labels, margin: 1.5).value[0]), triplet / Double(anchors), accuracy: 1e-4)
     }
 }
+
+/// Detection ops against central finite differences.
+final class DetectionGradientTests: XCTestCase {
+    func testDecodeBoxesAndGatherRows() throws {
+        var rng = RandomState(seed: 6)
+        let raw = Variable(Tensor(uniform: [5, 7], low: -1, high: 1, rng: &rng), requiresGrad: true)
+        let anchors: [Float] = [0, 0, 8, 1, 0, 8, 2, 3, 16, 0, 1, 32, 4, 4, 8]
+        try GradientCheck.check(inputs: [raw], step: 1e-3) { g, v in try g.decodeBoxes(v[0], anchors: anchors) }
+        try GradientCheck.check(inputs: [raw]) { g, v in try g.gatherRows(v[0], [4, 1, 1, 0]) }
+        // tx = ty = 0, tw = th = 0 at cell (2, 3), stride 16: a 16 px box centred at (32, 48).
+        let zero = Variable(Tensor(zeros: [1, 5]))
+        XCTAssertEqual(try Graph(recording: false).decodeBoxes(zero, anchors: [2, 3, 16]).value.scalars, [24, 40, 40, 56])
+        XCTAssertThrowsError(try Graph().gatherRows(raw, [5]))
+    }
+}
