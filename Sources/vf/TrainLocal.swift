@@ -80,20 +80,7 @@ enum FashionData {
     static func train(_ config: ExperimentConfig, train: ClassificationSet, validation: ClassificationSet,
                       datasetName: String, checkpoints: URL? = nil) throws -> Outcome {
         let trainer = try ClassificationTrainer(config: config, classes: train.classNames.count)
-        let result = try trainer.run(train: train, validation: validation, checkpoints: checkpoints) { event in
-            switch event {
-            case let .step(epoch, step, total, loss, lr, rate, eta):
-                let line = String(format: "epoch %d  step %d/%d  loss %.4f  lr %.4f  %.0f img/s  eta %.0f s\n",
-                                  epoch + 1, step, total, loss, lr, rate, eta)
-                FileHandle.standardError.write(Data(line.utf8))
-            case let .epoch(epoch, metrics, isBest, wall):
-                let line = String(format: "epoch %d done in %.0f s: top1 %.4f top5 %.4f%@\n", epoch + 1, wall,
-                                  metrics["top1"] ?? 0, metrics["top5"] ?? 0, isBest ? " (best)" : "")
-                FileHandle.standardError.write(Data(line.utf8))
-            case let .stopped(epoch, reason):
-                FileHandle.standardError.write(Data("stopped after epoch \(epoch + 1): \(reason)\n".utf8))
-            }
-        }
+        let result = try trainer.run(train: train, validation: validation, checkpoints: checkpoints, progress: ProgressLog.write)
         var architecture = ModelManifest.Architecture(config.backbone, inputChannels: config.channels, classes: train.classNames.count)
         if config.pooling != "avg" {
             architecture.pooling = config.pooling

@@ -5,6 +5,11 @@ final class ConfigTests: XCTestCase {
     static let shipped = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("configs/classification/resnet20_fashion_mnist.yaml").path
 
+    /// The error loading the shipped config with `overrides` gives, or "no error".
+    static func loadError(_ overrides: [String]) -> String {
+        do { _ = try ExperimentConfig.load(path: shipped, overrides: overrides); return "no error" } catch { return "\(error)" }
+    }
+
     func testShippedConfigParses() throws {
         let c = try ExperimentConfig.load(path: Self.shipped)
         XCTAssertEqual(c.backbone, .init(type: "resnet_cifar", depth: 20))
@@ -25,9 +30,7 @@ final class ConfigTests: XCTestCase {
     }
 
     func testErrorsNameTheKeyPath() throws {
-        func message(_ overrides: [String]) -> String {
-            do { _ = try ExperimentConfig.load(path: Self.shipped, overrides: overrides); return "no error" } catch { return "\(error)" }
-        }
+        let message = Self.loadError
         XCTAssertEqual(message(["model.backbone.depth=21"]), "model.backbone.depth: expected one of 20, 32, 56, got 21")
         XCTAssertEqual(message(["train.epocs=3"]), "train.epocs: unknown key")
         XCTAssertEqual(message(["model.backbone.type=vgg"]), "model.backbone.type: expected one of mobilenet_v2, resnet, resnet_cifar, got vgg")

@@ -5,9 +5,7 @@ import XCTest
 @testable import VisionModels
 
 final class RegistryAndLoaderTests: XCTestCase {
-    func message(_ overrides: [String]) -> String {
-        do { _ = try ExperimentConfig.load(path: ConfigTests.shipped, overrides: overrides); return "no error" } catch { return "\(error)" }
-    }
+    func message(_ overrides: [String]) -> String { ConfigTests.loadError(overrides) }
 
     func testAugmentationsAsATypedListEqualTheMappingForm() throws {
         let list = try ExperimentConfig.load(path: ConfigTests.shipped, overrides: [

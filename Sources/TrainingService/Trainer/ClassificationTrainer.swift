@@ -59,14 +59,7 @@ public final class ClassificationTrainer {
                                      prefetch: config.prefetch, workers: config.loaderWorkers)
         let stepsPerEpoch = loader.batchesPerEpoch
         let schedule = config.schedule(stepsPerEpoch: stepsPerEpoch)
-        let named = model.namedParameters()
-        // No weight decay on batch-norm parameters and biases.
-        let noDecay = Set(named.enumerated().filter { $0.element.0.hasSuffix("bias") || $0.element.1.shape.count == 1 }.map(\.offset))
-        let parameters = named.map(\.1)
-        let optimizer: any Optimizer = config.optimizer.type == "adamw"
-            ? AdamW(parameters: parameters, learningRate: config.optimizer.lr, weightDecay: config.optimizer.weightDecay, noDecay: noDecay)
-            : SGD(parameters: parameters, learningRate: config.optimizer.lr, momentum: config.optimizer.momentum,
-                  weightDecay: config.optimizer.weightDecay, nesterov: config.optimizer.nesterov, noDecay: noDecay)
+        let optimizer = TrainingSupport.optimizer(config, model.namedParameters())
         let ema = config.emaDecay.map { ExponentialMovingAverage(module: model, decay: $0) }
         let graph = Graph()
         let clock = ContinuousClock()
@@ -106,8 +99,7 @@ public final class ClassificationTrainer {
         }
 
         var stopped = false
-        // Progress windows of 20 steps run across epoch boundaries.
-        var window = (images: 0, start: clock.now, loss: 0.0, steps: 0)
+        var window = ProgressWindow(totalSteps: totalSteps, batchSize: config.batchSize)
         for epoch in firstEpoch..<config.epochs {
             let epochStart = clock.now
             optimizer.frozen = frozenParameters(epoch: epoch)
@@ -124,19 +116,12 @@ public final class ClassificationTrainer {
                 graph.reset()
                 step += 1
                 trained += batch.labels.count
-                window.images += batch.labels.count
-                window.loss += Double(value)
-                window.steps += 1
-                if window.steps == 20 || step == totalSteps {
-                    let seconds = Self.seconds(clock.now - window.start)
-                    let rate = Double(window.images) / seconds
-                    progress(.step(epoch: epoch, step: step, totalSteps: totalSteps, loss: window.loss / Double(window.steps),
-                                   learningRate: Double(optimizer.learningRate), imagesPerSecond: rate,
-                                   etaSeconds: Double((totalSteps - step) * config.batchSize) / rate))
-                    window = (0, clock.now, 0, 0)
+                if let event = window.record(epoch: epoch, step: step, images: batch.labels.count, loss: value,
+                                             learningRate: optimizer.learningRate) {
+                    progress(event)
                 }
             }
-            trainSeconds += Self.seconds(clock.now - epochStart)
+            trainSeconds += TrainingSupport.seconds(clock.now - epochStart)
             if (epoch + 1) % config.evalEvery == 0 || epoch + 1 == config.epochs {
                 // With EMA, the averaged weights are the ones evaluated and kept.
                 let raw = ema.map { _ in model.stateDict().map { ($0.0, $0.1.copy()) } }
@@ -156,7 +141,7 @@ public final class ClassificationTrainer {
                     evaluationsWithoutImprovement += 1
                 }
                 if let raw { try model.load(stateDict: Dictionary(uniqueKeysWithValues: raw)) }
-                progress(.epoch(epoch: epoch, metrics: summary, isBest: isBest, wallSeconds: Self.seconds(clock.now - epochStart)))
+                progress(.epoch(epoch: epoch, metrics: summary, isBest: isBest, wallSeconds: TrainingSupport.seconds(clock.now - epochStart)))
                 if let patience = config.earlyStopping?.patience, evaluationsWithoutImprovement >= patience, epoch + 1 < config.epochs {
                     stopped = true
                     progress(.stopped(epoch: epoch, reason: "early stopping: \(config.bestMetric) did not improve for \(patience) evaluations (best \(String(format: "%.4f", bestScore)))"))
@@ -181,7 +166,7 @@ public final class ClassificationTrainer {
         metrics["top5"] = final.top5
         metrics["mean_class_accuracy"] = final.meanClassAccuracy
         return Result(metrics: metrics, perClassAccuracy: final.perClassAccuracy, confusion: final.confusion,
-                      wallSeconds: Self.seconds(clock.now - start), trainImagesPerSecond: Double(trained) / max(trainSeconds, 1e-9))
+                      wallSeconds: TrainingSupport.seconds(clock.now - start), trainImagesPerSecond: Double(trained) / max(trainSeconds, 1e-9))
     }
 
     /// Logits through the configured pooling (average pooling is the backbone's own).
@@ -211,5 +196,4 @@ public final class ClassificationTrainer {
         return metrics
     }
 
-    static func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
 }

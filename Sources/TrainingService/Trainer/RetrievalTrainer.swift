@@ -27,9 +27,9 @@ public final class RetrievalTrainer {
         self.config = config
         self.retrieval = retrieval
         let backbone = try BackboneRegistry.build(config.backbone, inputChannels: config.channels, classes: 1, seed: config.seed)
-        let pooling: EmbeddingModel.Pooling = switch retrieval.pooling {
+        let pooling: EmbeddingModel.Pooling = switch config.pooling {
         case "max": .max
-        case "gem": .gem(p: retrieval.gemP)
+        case "gem": .gem(p: config.gemP)
         default: .average
         }
         model = EmbeddingModel(backbone: backbone, pooling: pooling, dimension: retrieval.dimension, seed: config.seed)
@@ -52,20 +52,14 @@ public final class RetrievalTrainer {
         let schedule = config.schedule(stepsPerEpoch: stepsPerEpoch)
         var named = model.namedParameters()
         if let head { named += head.namedParameters().map { ("head.\($0.0)", $0.1) } }
-        let noDecay = Set(named.enumerated().filter { $0.element.0.hasSuffix("bias") || $0.element.1.shape.count == 1 }.map(\.offset))
-        let parameters = named.map(\.1)
-        let optimizer: any Optimizer = config.optimizer.type == "adamw"
-            ? AdamW(parameters: parameters, learningRate: config.optimizer.lr, weightDecay: config.optimizer.weightDecay, noDecay: noDecay)
-            : SGD(parameters: parameters, learningRate: config.optimizer.lr, momentum: config.optimizer.momentum,
-                  weightDecay: config.optimizer.weightDecay, nesterov: config.optimizer.nesterov, noDecay: noDecay)
+        let optimizer = TrainingSupport.optimizer(config, named)
         let graph = Graph()
         let clock = ContinuousClock()
         let start = clock.now
         var step = 0, trained = 0
         var trainSeconds = 0.0
         let totalSteps = config.epochs * stepsPerEpoch
-        // Progress windows of 20 steps run across epoch boundaries.
-        var window = (images: 0, start: clock.now, loss: 0.0, steps: 0)
+        var window = ProgressWindow(totalSteps: totalSteps, batchSize: config.batchSize)
         for epoch in 0..<config.epochs {
             let epochStart = clock.now
             for batch in loader.epoch(epoch) {
@@ -89,24 +83,18 @@ public final class RetrievalTrainer {
                 graph.reset()
                 step += 1
                 trained += batch.labels.count
-                window.images += batch.labels.count
-                window.loss += Double(value)
-                window.steps += 1
-                if window.steps == 20 || step == totalSteps {
-                    let rate = Double(window.images) / ClassificationTrainer.seconds(clock.now - window.start)
-                    progress(.step(epoch: epoch, step: step, totalSteps: totalSteps, loss: window.loss / Double(window.steps),
-                                   learningRate: Double(optimizer.learningRate), imagesPerSecond: rate,
-                                   etaSeconds: Double((totalSteps - step) * config.batchSize) / rate))
-                    window = (0, clock.now, 0, 0)
+                if let event = window.record(epoch: epoch, step: step, images: batch.labels.count, loss: value,
+                                             learningRate: optimizer.learningRate) {
+                    progress(event)
                 }
             }
-            trainSeconds += ClassificationTrainer.seconds(clock.now - epochStart)
+            trainSeconds += TrainingSupport.seconds(clock.now - epochStart)
         }
         let evalStart = clock.now
         let metrics = try evaluate(gallery: gallery, queries: queries)
-        let evaluationSeconds = ClassificationTrainer.seconds(clock.now - evalStart)
+        let evaluationSeconds = TrainingSupport.seconds(clock.now - evalStart)
         progress(.epoch(epoch: config.epochs - 1, metrics: metrics, isBest: true, wallSeconds: evaluationSeconds))
-        return Result(metrics: metrics, wallSeconds: ClassificationTrainer.seconds(clock.now - start),
+        return Result(metrics: metrics, wallSeconds: TrainingSupport.seconds(clock.now - start),
                       trainImagesPerSecond: Double(trained) / max(trainSeconds, 1e-9), evaluationSeconds: evaluationSeconds)
     }
 

@@ -20,21 +20,13 @@ public enum Mosaic {
             let image = tile.image.channels == channels ? tile.image : ImageOps.convert(tile.image, channels: channels == 1 ? 1 : 3)
             let s = max(Double(qw) / Double(image.width), Double(qh) / Double(image.height))
             let w = Double(image.width) * s, h = Double(image.height) * s
-            // Anchor the scaled image's corner nearest the centre at the centre.
+            // Anchor the scaled image's corner nearest the centre at the centre; the map goes
+            // straight to quadrant coordinates, so only the quadrant is resampled.
             let ox = q.0 == 0 ? Double(q.2) - w : Double(q.0)
             let oy = q.1 == 0 ? Double(q.3) - h : Double(q.1)
-            let map = AxisMap(sx: s, sy: s, tx: ox, ty: oy)
-            let warped = map.warp(image, width: size, height: size, fill: fill)
-            for y in q.1..<q.3 {
-                let row = (y * size + q.0) * channels
-                canvas.pixels.replaceSubrange(row..<(row + qw * channels), with: warped.pixels[row..<(row + qw * channels)])
-            }
-            let moved = tile.boxes.map(map.apply).map { b -> LabeledBox in
-                var c = b
-                c.xmin -= Double(q.0); c.xmax -= Double(q.0); c.ymin -= Double(q.1); c.ymax -= Double(q.1)
-                return c
-            }
-            for var b in Augmentation.clip(moved, width: qw, height: qh, minVisible: minVisible) {
+            let map = AxisMap(sx: s, sy: s, tx: ox - Double(q.0), ty: oy - Double(q.1))
+            ImageOps.paste(map.warp(image, width: qw, height: qh, fill: fill), into: &canvas, x: q.0, y: q.1)
+            for var b in Augmentation.clip(tile.boxes.map(map.apply), width: qw, height: qh, minVisible: minVisible) {
                 b.xmin += Double(q.0); b.xmax += Double(q.0); b.ymin += Double(q.1); b.ymax += Double(q.1)
                 boxes.append(b)
             }

@@ -1,9 +1,11 @@
 import Foundation
+import Tensors
 
 extension ClassificationSet {
     /// Decodes labelled images into one-size planar 8-bit pixels: converted to `channels` (gray
-    /// or RGB) and resized to height×width. Decoding runs on every core. An image that cannot
-    /// be decoded, or lacks a label, fails the whole set naming it (no partial sets).
+    /// or RGB) and resized to height×width. Decoding runs on the engine's worker threads. An
+    /// image that cannot be decoded, or lacks a label, fails the whole set naming it (no
+    /// partial sets).
     public init(dataset: LabeledDataset, images: [DatasetImage], channels: Int, height: Int, width: Int) throws(DatasetError) {
         guard channels == 1 || channels == 3 else {
             throw .invalidValue(item: dataset.root.path, field: "data.input.channels", reason: "images load as 1 (gray) or 3 (RGB) channels, got \(channels)")
@@ -18,52 +20,28 @@ extension ClassificationSet {
         }
         let size = channels * height * width
         var pixels = [UInt8](repeating: 0, count: images.count * size)
-        let failures = FailureList()
+        // The first failure of each chunk (chunks cover increasing index ranges).
+        var failures = [(Int, ImageError)?](repeating: nil, count: Parallel.threads)
         pixels.withUnsafeMutableBufferPointer { buffer in
-            let base = UnsafeSendablePointer(buffer.baseAddress!)
-            DispatchQueue.concurrentPerform(iterations: images.count) { i in
-                do {
-                    let decoded = try dataset.pixels(of: images[i])
-                    let ready = ImageOps.resize(ImageOps.convert(decoded, channels: channels), width: width, height: height)
-                    let planar = ImageOps.planar(ready)
-                    planar.withUnsafeBufferPointer { src in
-                        (base.pointer + i * size).update(from: src.baseAddress!, count: size)
+            failures.withUnsafeMutableBufferPointer { failed in
+                Parallel.forEachChunk(images.count) { chunk, range in
+                    for i in range {
+                        do throws(ImageError) {
+                            let decoded = try dataset.pixels(of: images[i])
+                            let ready = ImageOps.planar(ImageOps.resize(ImageOps.convert(decoded, channels: channels), width: width, height: height))
+                            ready.withUnsafeBufferPointer { (buffer.baseAddress! + i * size).update(from: $0.baseAddress!, count: size) }
+                        } catch {
+                            failed[chunk] = (i, error)
+                            return
+                        }
                     }
-                } catch let error as ImageError {
-                    failures.add(i, error)
-                } catch {
-                    failures.add(i, .corrupt(file: images[i].file, reason: "\(error)"))
                 }
             }
         }
-        if let (i, error) = failures.first {
+        if let (i, error) = failures.compactMap({ $0 }).min(by: { $0.0 < $1.0 }) {
             throw .corrupt(item: images[i].file, reason: error.description)
         }
         self.init(pixels: pixels, labels: labels, count: images.count, channels: channels, height: height, width: width,
                   classNames: dataset.categories.map(\.name))
     }
-}
-
-/// The first decode failure by index, collected from worker threads.
-private final class FailureList: @unchecked Sendable {
-    private let lock = NSLock()
-    private var failures: [(Int, ImageError)] = []
-
-    func add(_ index: Int, _ error: ImageError) {
-        lock.lock()
-        failures.append((index, error))
-        lock.unlock()
-    }
-
-    var first: (Int, ImageError)? {
-        lock.lock()
-        defer { lock.unlock() }
-        return failures.min { $0.0 < $1.0 }
-    }
-}
-
-/// A raw pointer handed to worker threads that write disjoint ranges.
-private struct UnsafeSendablePointer: @unchecked Sendable {
-    let pointer: UnsafeMutablePointer<UInt8>
-    init(_ pointer: UnsafeMutablePointer<UInt8>) { self.pointer = pointer }
 }

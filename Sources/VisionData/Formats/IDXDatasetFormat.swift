@@ -23,7 +23,7 @@ enum IDXDatasetFormat {
             let set: ClassificationSet
             do {
                 set = try IDXReader.classification(images: url.appendingPathComponent(imageName),
-                                                   labels: url.appendingPathComponent(labelName), classNames: (0..<256).map(String.init))
+                                                   labels: url.appendingPathComponent(labelName), classNames: nil)
             } catch let error as DatasetError {
                 throw error
             } catch {

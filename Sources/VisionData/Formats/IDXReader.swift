@@ -30,8 +30,10 @@ public enum IDXReader {
         return (dims, Array(bytes[start...]))
     }
 
-    /// An image file (N, H, W) and its label file (N) as a classification set.
-    public static func classification(images: URL, labels: URL, classNames: [String]) throws -> ClassificationSet {
+    /// An image file (N, H, W) and its label file (N) as a classification set. With `classNames`
+    /// nil, labels are not checked (the caller reports unknown ones per item) and the classes
+    /// are named by their index.
+    public static func classification(images: URL, labels: URL, classNames: [String]?) throws -> ClassificationSet {
         let (imageDims, pixels) = try read(images)
         let (labelDims, labelValues) = try read(labels)
         guard imageDims.count == 3 else {
@@ -40,12 +42,13 @@ public enum IDXReader {
         guard labelDims == [imageDims[0]] else {
             throw DatasetError.corrupt(item: labels.lastPathComponent, reason: "\(labelDims) labels for \(imageDims[0]) images")
         }
-        if let bad = labelValues.firstIndex(where: { Int($0) >= classNames.count }) {
+        let names = classNames ?? (0...Int(labelValues.max() ?? 0)).map(String.init)
+        if let bad = labelValues.firstIndex(where: { Int($0) >= names.count }) {
             throw DatasetError.invalidValue(item: "\(labels.lastPathComponent)[\(bad)]", field: "label",
-                                            reason: "\(labelValues[bad]) is not one of \(classNames.count) classes")
+                                            reason: "\(labelValues[bad]) is not one of \(names.count) classes")
         }
         return ClassificationSet(pixels: pixels, labels: labelValues.map(Int32.init), count: imageDims[0], channels: 1,
-                                 height: imageDims[1], width: imageDims[2], classNames: classNames)
+                                 height: imageDims[1], width: imageDims[2], classNames: names)
     }
 
     /// Fashion-MNIST's ten classes, in label order.

@@ -23,7 +23,7 @@ public enum ImageCodec {
             case .png: vfi_png_decode(base, raw.count, &image, &message, message.count)
             case .jpeg: vfi_jpeg_decode(base, raw.count, &image, &message, message.count)
             }
-            let reason = String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            let reason = text(message)
             guard Int(rc) == VFI_OK else { return .failure(error(rc, name: name, reason: reason)) }
             defer { vfi_free(image.pixels) }
             let count = Int(image.width) * Int(image.height) * Int(image.channels)
@@ -109,11 +109,16 @@ public enum ImageCodec {
         var message = [CChar](repeating: 0, count: 256)
         let rc = image.pixels.withUnsafeBufferPointer { p in body(p.baseAddress!, &out, &size, &message) }
         guard Int(rc) == VFI_OK, let out else {
-            let reason = String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            let reason = text(message)
             throw .encodeFailed(file: name, reason: reason.isEmpty ? "code \(rc)" : reason)
         }
         defer { vfi_free(out) }
         return Data(bytes: out, count: size)
+    }
+
+    /// The C string a codec call wrote into `message`.
+    private static func text(_ message: [CChar]) -> String {
+        String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     private static func error(_ rc: Int32, name: String, reason: String) -> ImageError {

@@ -84,15 +84,13 @@ public struct ShapesGenerator: Sendable {
         images.reserveCapacity(count)
         for i in 0..<count {
             let (pixels, boxes) = sample(seed: seed, index: i)
+            // COCO category ids start at 1.
+            let shifted = boxes.map { LabeledBox(xmin: $0.xmin, ymin: $0.ymin, xmax: $0.xmax, ymax: $0.ymax, category: $0.category + 1) }
             images.append(DatasetImage(id: i + 1, file: String(format: "shapes_%06d.png", i), width: size, height: size,
-                                       digest: SHA256Digest.of(Data(pixels.pixels)), boxes: boxes, split: split, embedded: pixels))
+                                       digest: SHA256Digest.of(Data(pixels.pixels)), boxes: shifted, split: split, embedded: pixels))
         }
         return LabeledDataset(root: root, categories: Self.classNames.enumerated().map { DatasetCategory(id: $0.offset + 1, name: $0.element) },
-                              images: images.map { image in
-                                  var shifted = image
-                                  shifted.boxes = image.boxes.map { var b = $0; b.category += 1; return b }  // COCO ids from 1
-                                  return shifted
-                              })
+                              images: images)
     }
 
     // MARK: drawing

@@ -49,10 +49,9 @@ public struct ExperimentConfig: Sendable, Equatable {
 
     public static let metricNames = ["mean_class_accuracy", "top1", "top5"]
 
-    /// The retrieval task's parts: pooling, projection neck, metric-learning loss, sampler.
+    /// The retrieval task's parts: projection neck, metric-learning loss, sampler (pooling is
+    /// the config's `pooling`, shared with classification).
     public struct Retrieval: Sendable, Equatable {
-        public var pooling: String           // avg | max | gem
-        public var gemP: Float
         public var dimension: Int
         public var loss: String              // arcface | supcon | triplet
         public var scale: Float              // arcface s
@@ -62,7 +61,7 @@ public struct ExperimentConfig: Sendable, Equatable {
         public var sampler: (p: Int, k: Int)?
 
         public static func == (a: Retrieval, b: Retrieval) -> Bool {
-            a.pooling == b.pooling && a.gemP == b.gemP && a.dimension == b.dimension && a.loss == b.loss && a.scale == b.scale
+            a.dimension == b.dimension && a.loss == b.loss && a.scale == b.scale
                 && a.margin == b.margin && a.temperature == b.temperature && a.sampler?.p == b.sampler?.p && a.sampler?.k == b.sampler?.k
         }
     }
@@ -147,7 +146,7 @@ public struct ExperimentConfig: Sendable, Equatable {
             let dimension = try neck.int("dim", range: 2...4096)
             let loss = try node.node("loss")
             let lossType = try loss.oneOf("type", ["arcface", "supcon", "triplet"])
-            var r = Retrieval(pooling: poolType, gemP: gemP, dimension: dimension, loss: lossType, scale: 30, margin: 0.5,
+            var r = Retrieval(dimension: dimension, loss: lossType, scale: 30, margin: 0.5,
                               temperature: 0.1, sampler: nil)
             switch lossType {
             case "arcface":

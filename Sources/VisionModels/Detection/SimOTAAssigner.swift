@@ -32,10 +32,10 @@ public struct SimOTAAssigner: Sendable {
         public var iou: Float
     }
 
-    /// The anchor centres of a YOLOX grid (cell centres at (x + 0.5)·s, per stride, row-major).
+    /// The anchor centres of a YOLOX grid (cell centres at (x + 0.5)·s).
     public static func anchors(height: Int, width: Int, strides: [Int]) -> [Anchor] {
-        strides.flatMap { s in
-            (0..<(height / s)).flatMap { y in (0..<(width / s)).map { x in Anchor(x: (Float(x) + 0.5) * Float(s), y: (Float(y) + 0.5) * Float(s), stride: Float(s)) } }
+        YOLOXDecoder.grid(height: height, width: width, strides: strides).map { c in
+            Anchor(x: (Float(c.x) + 0.5) * Float(c.stride), y: (Float(c.y) + 0.5) * Float(c.stride), stride: Float(c.stride))
         }
     }
 

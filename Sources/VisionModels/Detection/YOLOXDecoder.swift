@@ -15,13 +15,18 @@ public struct YOLOXDecoder: Sendable {
         self.nms = nms
     }
 
-    /// Anchor points (cells) for an input of height×width: per stride, row-major.
-    public func grid(height: Int, width: Int) -> [(x: Int, y: Int, stride: Int)] {
+    /// Anchor points (cells) for an input of height×width: per stride, row-major. The order
+    /// of the model's flattened outputs, the loss and the assigner.
+    public static func grid(height: Int, width: Int, strides: [Int]) -> [(x: Int, y: Int, stride: Int)] {
         var out: [(Int, Int, Int)] = []
         for s in strides {
             for y in 0..<(height / s) { for x in 0..<(width / s) { out.append((x, y, s)) } }
         }
         return out
+    }
+
+    public func grid(height: Int, width: Int) -> [(x: Int, y: Int, stride: Int)] {
+        Self.grid(height: height, width: width, strides: strides)
     }
 
     /// Decodes one image's raw predictions, laid out (anchors, 4 + 1 + classes) in `grid`

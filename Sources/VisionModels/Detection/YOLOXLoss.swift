@@ -32,9 +32,8 @@ public struct YOLOXLoss: Sendable {
         guard centres.count == a else {
             throw TensorError.shapeMismatch(op: "YOLOXLoss", expected: "\(centres.count) anchors for \(height)×\(width)", got: raw.shape)
         }
-        var cells = [Float]()
-        cells.reserveCapacity(n * a * 3)
-        for _ in 0..<n { for c in centres { cells += [c.x / c.stride - 0.5, c.y / c.stride - 0.5, c.stride] } }
+        let grid = YOLOXDecoder.grid(height: height, width: width, strides: strides).flatMap { [Float($0.x), Float($0.y), Float($0.stride)] }
+        let cells = Array([[Float]](repeating: grid, count: n).joined())
         let flat = try graph.reshape(raw, [n * a, d])
         let boxes = try graph.decodeBoxes(flat, anchors: cells)
 

@@ -39,18 +39,7 @@ public final class EmbeddingModel: Layer {
     /// Embeds images (N, C, H, W) without a tape: through the fused plan for average pooling
     /// (normalised after), else the eval-mode graph.
     public func embed(_ images: Tensor, plan: InferencePlan?) throws -> [Float] {
-        if let plan {
-            let raw = try plan.run(images)
-            var out = raw.scalars
-            let d = dimension
-            for r in 0..<(out.count / d) {
-                var s: Float = 0
-                for j in 0..<d { s += out[r * d + j] * out[r * d + j] }
-                let n = max(s.squareRoot(), 1e-12)
-                for j in 0..<d { out[r * d + j] /= n }
-            }
-            return out
-        }
+        if let plan { return try Graph.inference().l2Normalize(Variable(try plan.run(images))).value.scalars }
         return try self(Variable(images), Graph.inference()).value.scalars
     }
 

@@ -38,10 +38,7 @@ struct RetrievalBench: ParsableCommand {
         let gallery = evalLimit.map { sets.train.prefix($0) } ?? sets.train
         let queries = evalLimit.map { sets.test.prefix(max(1, $0 / 6)) } ?? sets.test
         let result = try trainer.run(train: train, gallery: gallery, queries: queries) { event in
-            if case let .step(epoch, step, total, loss, lr, rate, eta) = event {
-                FileHandle.standardError.write(Data(String(format: "epoch %d  step %d/%d  loss %.4f  lr %.4f  %.0f img/s  eta %.0f s\n",
-                                                           epoch + 1, step, total, loss, lr, rate, eta).utf8))
-            }
+            if case .step = event { ProgressLog.write(event) }  // the retrieval figures are printed below
         }
         let m = result.metrics
         if json {

@@ -1,0 +1,49 @@
+import Tensors
+import VisionModels
+
+/// Pieces every trainer shares: the configured optimizer and the step-progress window.
+enum TrainingSupport {
+    /// SGD or AdamW from the config over named parameters, without weight decay on
+    /// batch-norm parameters and biases.
+    static func optimizer(_ config: ExperimentConfig, _ named: [(String, Variable)]) -> any Optimizer {
+        let noDecay = Set(named.enumerated().filter { $0.element.0.hasSuffix("bias") || $0.element.1.shape.count == 1 }.map(\.offset))
+        let parameters = named.map(\.1)
+        return config.optimizer.type == "adamw"
+            ? AdamW(parameters: parameters, learningRate: config.optimizer.lr, weightDecay: config.optimizer.weightDecay, noDecay: noDecay)
+            : SGD(parameters: parameters, learningRate: config.optimizer.lr, momentum: config.optimizer.momentum,
+                  weightDecay: config.optimizer.weightDecay, nesterov: config.optimizer.nesterov, noDecay: noDecay)
+    }
+
+    static func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
+}
+
+/// Averages loss and speed over windows of 20 steps (spanning epoch boundaries) and turns each
+/// full window, and the last step, into a `.step` event.
+struct ProgressWindow {
+    let totalSteps: Int
+    let batchSize: Int
+    private let clock = ContinuousClock()
+    private var start: ContinuousClock.Instant
+    private var images = 0, steps = 0
+    private var loss = 0.0
+
+    init(totalSteps: Int, batchSize: Int) {
+        self.totalSteps = totalSteps
+        self.batchSize = batchSize
+        start = clock.now
+    }
+
+    /// Records a finished step; returns the event when a window closes.
+    mutating func record(epoch: Int, step: Int, images n: Int, loss value: Float, learningRate: Float) -> TrainerEvent? {
+        images += n
+        loss += Double(value)
+        steps += 1
+        guard steps == 20 || step == totalSteps else { return nil }
+        let rate = Double(images) / TrainingSupport.seconds(clock.now - start)
+        let event = TrainerEvent.step(epoch: epoch, step: step, totalSteps: totalSteps, loss: loss / Double(steps),
+                                      learningRate: Double(learningRate), imagesPerSecond: rate,
+                                      etaSeconds: Double((totalSteps - step) * batchSize) / rate)
+        (images, steps, loss, start) = (0, 0, 0, clock.now)
+        return event
+    }
+}

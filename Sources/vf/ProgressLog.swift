@@ -1,0 +1,19 @@
+import Foundation
+import TrainingService
+
+/// Trainer progress as lines on stderr (shared by `vf train-local` and the benchmarks).
+enum ProgressLog {
+    static func write(_ event: TrainerEvent) {
+        let line: String
+        switch event {
+        case let .step(epoch, step, total, loss, lr, rate, eta):
+            line = String(format: "epoch %d  step %d/%d  loss %.4f  lr %.4f  %.0f img/s  eta %.0f s\n", epoch + 1, step, total, loss, lr, rate, eta)
+        case let .epoch(epoch, metrics, isBest, wall):
+            line = String(format: "epoch %d done in %.0f s: top1 %.4f top5 %.4f%@\n", epoch + 1, wall,
+                          metrics["top1"] ?? 0, metrics["top5"] ?? 0, isBest ? " (best)" : "")
+        case let .stopped(epoch, reason):
+            line = "stopped after epoch \(epoch + 1): \(reason)\n"
+        }
+        FileHandle.standardError.write(Data(line.utf8))
+    }
+}
