@@ -9,8 +9,8 @@ enum ProgressLog {
         case let .step(epoch, step, total, loss, lr, rate, eta):
             line = String(format: "epoch %d  step %d/%d  loss %.4f  lr %.4f  %.0f img/s  eta %.0f s\n", epoch + 1, step, total, loss, lr, rate, eta)
         case let .epoch(epoch, metrics, isBest, wall):
-            line = String(format: "epoch %d done in %.0f s: top1 %.4f top5 %.4f%@\n", epoch + 1, wall,
-                          metrics["top1"] ?? 0, metrics["top5"] ?? 0, isBest ? " (best)" : "")
+            let shown = metrics.keys.sorted().filter { $0 != "epoch" }.map { String(format: "%@ %.4f", $0, metrics[$0]!) }
+            line = String(format: "epoch %d done in %.0f s: %@%@\n", epoch + 1, wall, shown.joined(separator: " "), isBest ? " (best)" : "")
         case let .stopped(epoch, reason):
             line = "stopped after epoch \(epoch + 1): \(reason)\n"
         }

@@ -43,6 +43,22 @@ final class GradientTests: XCTestCase {
         }
     }
 
+    /// SiLU and sigmoid run eight at a time through a polynomial exp: they match the scalar
+    /// formulas (libm's expf) to float precision over the whole range, extremes included.
+    func testVectorisedSiLUAndSigmoidMatchScalar() {
+        let xs = (0..<4003).map { Float($0 - 2001) * 0.05 } + [-200, -88, 88, 200, 0, -0.0]
+        let dy = [Float](repeating: 1.5, count: xs.count)
+        var y = [Float](repeating: 0, count: xs.count), dx = y
+        for kind in [Activation.silu, .sigmoid] {
+            kind.forward(&y, xs, count: xs.count)
+            kind.backward(&dx, dy, xs, count: xs.count)
+            for (i, x) in xs.enumerated() {
+                XCTAssertEqual(y[i], kind.apply(x), accuracy: 2e-6 * max(1, abs(kind.apply(x))), "\(kind)(\(x))")
+                XCTAssertEqual(dx[i], 1.5 * kind.derivative(x), accuracy: 4e-6, "\(kind)'(\(x))")
+            }
+        }
+    }
+
     func testAddMulReshape() throws {
         let a = param([2, 3]), b = param([2, 3])
         try GradientCheck.check(inputs: [a, b]) { g, v in
@@ -128,6 +144,7 @@ final class MoreGradientTests: XCTestCase {
         try GradientCheck.check(inputs: [x]) { g, v in try g.bceWithLogits(v[0], targets: t) }
         let target = Tensor(uniform: [4, 3], low: -1, high: 1, rng: &rng)
         try GradientCheck.check(inputs: [x], step: 1e-3) { g, v in try g.smoothL1(v[0], targets: target, beta: 0.5) }
+        try GradientCheck.check(inputs: [x], step: 1e-3) { g, v in try g.l1(v[0], targets: target) }
         // Reference values.
         let z = Variable(try Tensor(shape: [2], values: [0, 100]))
         let bce = try Graph(recording: false).bceWithLogits(z, targets: try Tensor(shape: [2], values: [1, 1])).value[0]
@@ -139,20 +156,32 @@ final class MoreGradientTests: XCTestCase {
         let targets = try Tensor(shape: [3, 4], values: [1, 1, 3, 3, 0, 2, 3, 4, 2, 2, 3, 3])
         // Box 0: inter 1, union 7 → IoU 1/7; enclosing 9 → GIoU 1/7 − 2/9.
         let iou = try Graph(recording: false).boxLoss(Variable(try Tensor(shape: [1, 4], values: [0, 0, 2, 2])),
-                                                      targets: try Tensor(shape: [1, 4], values: [1, 1, 3, 3]), generalized: false)
+                                                      targets: try Tensor(shape: [1, 4], values: [1, 1, 3, 3]), overlap: .iou)
         XCTAssertEqual(iou.value[0], 1 - 1.0 / 7, accuracy: 1e-5)
         let giou = try Graph(recording: false).boxLoss(Variable(try Tensor(shape: [1, 4], values: [0, 0, 2, 2])),
                                                        targets: try Tensor(shape: [1, 4], values: [1, 1, 3, 3]))
         XCTAssertEqual(giou.value[0], 1 - (1.0 / 7 - 2.0 / 9), accuracy: 1e-5)
-        for generalized in [false, true] {
-            try GradientCheck.check(inputs: [boxes], step: 1e-3) { g, v in try g.boxLoss(v[0], targets: targets, generalized: generalized) }
+        // SIoU against YOLOv6's formulation (angle cost as cos(2·arcsin(sin α) − π/2), the smaller
+        // sine): 0.9623035622546225 and 0.7850215738979243, computed in Python.
+        let siou = try Graph(recording: false).boxLoss(Variable(try Tensor(shape: [2, 4], values: [0, 0, 2, 2, 1, 1, 4, 5])),
+                                                       targets: try Tensor(shape: [2, 4], values: [1, 1, 3, 3, 0, 2, 3, 4]), overlap: .siou)
+        XCTAssertEqual(siou.value[0], Float((0.9623035622546225 + 0.7850215738979243) / 2), accuracy: 1e-5)
+        for overlap in [BoxOverlap.iou, .giou] {
+            try GradientCheck.check(inputs: [boxes], step: 1e-3) { g, v in try g.boxLoss(v[0], targets: targets, overlap: overlap) }
         }
+        // SIoU's angle cost has a kink where the centres align on an axis (box 1 above); its
+        // finite-difference check uses targets off both axes.
+        let offAxis = try Tensor(shape: [3, 4], values: [1, 1.5, 3, 3, 0, 2.5, 3, 4, 2, 2, 3.5, 3])
+        try GradientCheck.check(inputs: [boxes], step: 1e-3) { g, v in try g.boxLoss(v[0], targets: offAxis, overlap: .siou) }
         // Degenerate boxes stay finite.
         let zero = Variable(Tensor(zeros: [1, 4]), requiresGrad: true)
         let g = Graph()
-        let loss = try g.boxLoss(zero, targets: Tensor(zeros: [1, 4]))
-        g.backward(loss)
-        XCTAssertTrue(loss.value[0].isFinite)
-        XCTAssertTrue(zero.grad!.scalars.allSatisfy(\.isFinite))
+        for overlap in BoxOverlap.allCases {
+            let loss = try g.boxLoss(zero, targets: Tensor(zeros: [1, 4]), overlap: overlap)
+            g.backward(loss)
+            XCTAssertTrue(loss.value[0].isFinite, "\(overlap)")
+            XCTAssertTrue(zero.grad!.scalars.allSatisfy(\.isFinite), "\(overlap)")
+            g.reset()
+        }
     }
 }

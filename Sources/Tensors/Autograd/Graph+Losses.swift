@@ -1,4 +1,4 @@
-/// Losses beyond cross-entropy: BCE with logits, smooth L1, IoU and GIoU for boxes.
+/// Losses beyond cross-entropy: BCE with logits, smooth L1, L1, IoU / GIoU / SIoU for boxes.
 /// Targets are constants; each returns a scalar mean.
 extension Graph {
     public func bceWithLogits(_ logits: Variable, targets: Tensor) throws -> Variable {
@@ -22,14 +22,25 @@ extension Graph {
         }
     }
 
-    /// mean(1 − IoU) (or 1 − GIoU when `generalized`) of (N, 4) xyxy boxes.
-    public func boxLoss(_ boxes: Variable, targets: Tensor, generalized: Bool = true) throws -> Variable {
+    /// mean(1 − overlap) of (N, 4) xyxy boxes, with IoU, GIoU or SIoU as the overlap.
+    public func boxLoss(_ boxes: Variable, targets: Tensor, overlap: BoxOverlap = .giou) throws -> Variable {
         guard boxes.shape.count == 2, boxes.shape[1] == 4, boxes.shape == targets.shape else {
-            throw TensorError.shapeMismatch(op: generalized ? "giouLoss" : "iouLoss", expected: "boxes and targets (N, 4)", got: boxes.shape)
+            throw TensorError.shapeMismatch(op: "\(overlap.rawValue)Loss", expected: "boxes and targets (N, 4)", got: boxes.shape)
         }
         let n = boxes.shape[0]
-        return scalarLoss(boxes, LossKernel.boxLoss(boxes.value.pointer, targets.pointer, count: n, generalized: generalized)) { d, scale in
-            LossKernel.boxLossBackward(d, boxes.value.pointer, targets.pointer, count: n, generalized: generalized, scale: scale)
+        return scalarLoss(boxes, BoxLossKernel.forward(boxes.value.pointer, targets.pointer, count: n, overlap: overlap)) { d, scale in
+            BoxLossKernel.backward(d, boxes.value.pointer, targets.pointer, count: n, overlap: overlap, scale: scale)
+        }
+    }
+
+    /// mean |x − t|.
+    public func l1(_ x: Variable, targets: Tensor) throws -> Variable {
+        guard x.shape == targets.shape else {
+            throw TensorError.shapeMismatch(op: "l1", expected: "targets \(x.shape)", got: targets.shape)
+        }
+        let n = x.value.count
+        return scalarLoss(x, LossKernel.l1(x.value.pointer, targets.pointer, count: n)) { d, scale in
+            LossKernel.l1Backward(d, x.value.pointer, targets.pointer, count: n, scale: scale)
         }
     }
 

@@ -34,6 +34,8 @@ public struct Augmentation: Sendable, Equatable {
     public var resizedCrop: ResizedCrop?
     public var affine: Affine?
     public var colorJitter: ColorJitter?
+    /// Probability of a four-image mosaic (detection loaders only).
+    public var mosaic: Double = 0
 
     public init(padCrop: Int = 0, horizontalFlip: Bool = false, resizedCrop: ResizedCrop? = nil, affine: Affine? = nil,
                 colorJitter: ColorJitter? = nil) {
@@ -86,7 +88,7 @@ public struct Augmentation: Sendable, Equatable {
     }
 
     /// Draws colour factors (brightness, contrast, saturation), or nil without jitter.
-    func drawColor(_ rng: inout RandomState) -> (Float, Float, Float)? {
+    public func drawColor(_ rng: inout RandomState) -> (Float, Float, Float)? {
         guard let cj = colorJitter else { return nil }
         func factor(_ amount: Double) -> Float { amount > 0 ? Float(uniform(max(0, 1 - amount)...(1 + amount), &rng)) : 1 }
         return (factor(cj.brightness), factor(cj.contrast), factor(cj.saturation))

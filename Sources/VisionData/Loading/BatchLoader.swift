@@ -130,66 +130,10 @@ public final class BatchLoader: @unchecked Sendable {
     }
 
     /// The batches of `epoch`, from `startBatch` on, produced ahead on a worker thread.
-    public func epoch(_ epoch: Int, startBatch: Int = 0) -> PrefetchingBatches {
-        PrefetchingBatches(loader: self, epoch: epoch, range: startBatch..<batchesPerEpoch)
-    }
-}
-
-/// Batches made on worker threads, at most `prefetch` ahead of the consumer. Dropping the
-/// iterator early stops the workers.
-public final class PrefetchingBatches: Sequence, IteratorProtocol, @unchecked Sendable {
-    /// What the worker and the consumer share; the worker never holds the iterator itself.
-    final class Shared: @unchecked Sendable {
-        let condition = NSCondition()
-        var ready: [Int: Batch] = [:]
-        var nextToTake: Int
-        var stopped = false
-        init(start: Int) { nextToTake = start }
-    }
-
-    private let shared: Shared
-    private let end: Int
-
-    init(loader: BatchLoader, epoch: Int, range: Range<Int>) {
-        let shared = Shared(start: range.lowerBound)
-        self.shared = shared
-        end = range.upperBound
-        let order = loader.order(epoch: epoch)
-        for worker in 0..<loader.workers {
-            let thread = Thread {
-                for index in stride(from: range.lowerBound + worker, to: range.upperBound, by: loader.workers) {
-                    shared.condition.lock()
-                    while !shared.stopped && index - shared.nextToTake >= loader.prefetch { shared.condition.wait() }
-                    let stop = shared.stopped
-                    shared.condition.unlock()
-                    if stop { return }
-                    let batch = loader.makeBatch(epoch: epoch, index: index, order: order)
-                    shared.condition.lock()
-                    shared.ready[index] = batch
-                    shared.condition.broadcast()
-                    shared.condition.unlock()
-                }
-            }
-            thread.name = "vf-loader-\(worker)"
-            thread.start()
+    public func epoch(_ epoch: Int, startBatch: Int = 0) -> Prefetcher<Batch> {
+        let order = order(epoch: epoch)
+        return Prefetcher(range: startBatch..<batchesPerEpoch, workers: workers, prefetch: prefetch) { [self] index in
+            makeBatch(epoch: epoch, index: index, order: order)
         }
-    }
-
-    deinit {
-        shared.condition.lock()
-        shared.stopped = true
-        shared.condition.broadcast()
-        shared.condition.unlock()
-    }
-
-    public func next() -> Batch? {
-        shared.condition.lock()
-        defer { shared.condition.unlock() }
-        guard shared.nextToTake < end else { return nil }
-        while shared.ready[shared.nextToTake] == nil { shared.condition.wait() }
-        let batch = shared.ready.removeValue(forKey: shared.nextToTake)
-        shared.nextToTake += 1
-        shared.condition.broadcast()
-        return batch
     }
 }

@@ -66,6 +66,16 @@ public struct ExperimentConfig: Sendable, Equatable {
         }
     }
 
+    /// The detection task's parts: the YOLOX size, box loss, the last epochs without mosaic and
+    /// affine (where the L1 loss joins), and post-processing.
+    public struct Detection: Sendable, Equatable {
+        public var size: YOLOXModel.Size
+        public var overlap: BoxOverlap
+        public var l1: Bool
+        public var noAugmentEpochs: Int
+        public var postprocess: NonMaxSuppression
+    }
+
     public var task: String
     /// Pooling of the backbone's last map: avg | max | gem (with `gemP`).
     public var pooling: String = "avg"
@@ -75,6 +85,8 @@ public struct ExperimentConfig: Sendable, Equatable {
     public var prefetch: Int = 2
     /// Set when `task` is retrieval.
     public var retrieval: Retrieval?
+    /// Set when `task` is detection.
+    public var detection: Detection?
     public var backbone: Backbone
     public var channels: Int, height: Int, width: Int
     public var mean: [Float], std: [Float]
@@ -112,12 +124,17 @@ public struct ExperimentConfig: Sendable, Equatable {
         let node = ConfigNode(path: "", value: root)
         let version = try node.int("configVersion")
         guard version == supportedVersion else { throw ConfigError("configVersion", "expected \(supportedVersion), got \(version)") }
-        let task = try node.oneOf("task", ["classification", "retrieval"])
+        let task = try node.oneOf("task", ["classification", "detection", "retrieval"])
 
         let model = try node.node("model")
+        var detection: Detection?
+        let backbone: Backbone
+        if task == "detection" {
+            detection = try parseDetection(model: model, root: node)
+            backbone = Backbone(type: "csp_darknet", depth: 0, width: detection!.size.width)
+        } else {
         let bb = try model.node("backbone")
         let type = try bb.oneOf("type", backboneTypes)
-        let backbone: Backbone
         switch type {
         case "resnet_cifar": backbone = Backbone(type: type, depth: try bb.oneOf("depth", [20, 32, 56]))
         case "resnet":
@@ -127,7 +144,8 @@ public struct ExperimentConfig: Sendable, Equatable {
             backbone = Backbone(type: type, depth: 0, width: try bb.double("width", default: 1, range: 0.25...2),
                                 stemStride: try bb.oneOf("stem_stride", [1, 2], default: 2))
         }
-        let poolingNode = try model.node("pooling", required: false)
+        }
+        let poolingNode = task == "detection" ? ConfigNode(path: "model.pooling", value: [String: Any]()) : try model.node("pooling", required: false)
         let poolType = try poolingNode.oneOf("type", ["avg", "gem", "max"], default: "avg")
         let gemP = poolType == "gem" ? Float(try poolingNode.double("p", default: 3, range: 1...16)) : 3
         var retrieval: Retrieval?
@@ -140,7 +158,7 @@ public struct ExperimentConfig: Sendable, Equatable {
                 _ = try loss.oneOf("type", ["cross_entropy"])
                 lossSmoothing = Float(try loss.double("label_smoothing", default: 0, range: 0...0.99))
             }
-        } else {
+        } else if task == "retrieval" {
             let neck = try model.node("neck")
             _ = try neck.oneOf("type", ["projection"])
             let dimension = try neck.int("dim", range: 2...4096)
@@ -160,8 +178,11 @@ public struct ExperimentConfig: Sendable, Equatable {
 
         let data = try node.node("data")
         let input = try data.node("input")
-        let channels = try input.int("channels", range: 1...4)
+        let channels = task == "detection" ? try input.oneOf("channels", [1, 3]) : try input.int("channels", range: 1...4)
         let height = try input.int("height", range: 8...1024), width = try input.int("width", range: 8...1024)
+        if task == "detection", height % 32 != 0 || width % 32 != 0 {
+            throw ConfigError("data.input", "YOLOX needs height and width that are multiples of 32, got \(height)×\(width)")
+        }
         let mean = try data.doubles("mean", count: channels).map(Float.init)
         let std = try data.doubles("std", count: channels).map(Float.init)
         if let bad = std.firstIndex(where: { $0 <= 0 }) { throw ConfigError("data.std[\(bad)]", "must be positive") }
@@ -170,6 +191,9 @@ public struct ExperimentConfig: Sendable, Equatable {
             augmentation = try parseAugmentList(try data.nodes("augment"))
         } else {
             augmentation = try parseAugmentMapping(try data.node("augment", required: false))
+        }
+        if augmentation.mosaic > 0, task != "detection" {
+            throw ConfigError("data.augment", "mosaic is a detection augmentation (task is \(task))")
         }
         let loaderNode = try data.node("loader", required: false)
         let loaderWorkers = try loaderNode.int("workers", default: 1, range: 1...64)
@@ -195,7 +219,12 @@ public struct ExperimentConfig: Sendable, Equatable {
                 throw ConfigError("train.sampler", "missing (required): \(retrieval!.loss) needs P×K batches, e.g. {type: pk, p: 16, k: 8}")
             }
         }
-        let bestMetric = try train.oneOf("best_metric", metricNames, default: "top1")
+        if task == "detection" {
+            let noAugment = try train.int("no_augment_epochs", default: 0, range: 0...epochs)
+            detection?.noAugmentEpochs = noAugment
+        }
+        let bestMetric = try train.oneOf("best_metric", task == "detection" ? ["ap", "ap50"] : metricNames,
+                                         default: task == "detection" ? "ap" : "top1")
         var earlyStopping: EarlyStopping?
         if try train.has("early_stopping") {
             let es = try train.node("early_stopping")
@@ -228,10 +257,34 @@ public struct ExperimentConfig: Sendable, Equatable {
         try node.finish()
 
         return ExperimentConfig(
-            task: task, pooling: poolType, gemP: gemP, loaderWorkers: loaderWorkers, prefetch: prefetch, retrieval: retrieval, backbone: backbone, channels: channels, height: height, width: width, mean: mean, std: std,
+            task: task, pooling: poolType, gemP: gemP, loaderWorkers: loaderWorkers, prefetch: prefetch, retrieval: retrieval,
+            detection: detection, backbone: backbone, channels: channels, height: height, width: width, mean: mean, std: std,
             augmentation: augmentation, epochs: epochs, batchSize: batchSize, labelSmoothing: smoothing,
             seed: seed, evalEvery: evalEvery, bestMetric: bestMetric, earlyStopping: earlyStopping, emaDecay: emaDecay,
             freeze: freeze, optimizer: optimizer, scheduler: scheduler, resolvedYAML: resolved)
+    }
+
+    /// YOLOX presets (depth and width multipliers; nano uses depthwise convolutions).
+    public static let yoloxSizes: [String: YOLOXModel.Size] = ["nano": .nano, "tiny": .tiny, "s": .small]
+
+    /// `model: {type: yolox, size, depth?, width?, depthwise?}`, `loss: {type: yolox, box, l1}`,
+    /// `postprocess: {score_threshold, iou_threshold, max_detections, class_agnostic}`.
+    static func parseDetection(model: ConfigNode, root: ConfigNode) throws -> Detection {
+        _ = try model.oneOf("type", ["yolox"])
+        var size = yoloxSizes[try model.oneOf("size", yoloxSizes.keys.sorted(), default: "nano")]!
+        size.depth = try model.double("depth", default: size.depth, range: 0.1...2)
+        size.width = try model.double("width", default: size.width, range: 0.0625...2)
+        size.depthwise = try model.bool("depthwise", default: size.depthwise)
+        let loss = try root.node("loss", required: false)
+        _ = try loss.oneOf("type", ["yolox"], default: "yolox")
+        let overlap = BoxOverlap(rawValue: try loss.oneOf("box", BoxOverlap.allCases.map(\.rawValue), default: "giou"))!
+        let l1 = try loss.bool("l1", default: true)
+        let post = try root.node("postprocess", required: false)
+        let nms = NonMaxSuppression(scoreThreshold: Float(try post.double("score_threshold", default: 0.01, range: 0...1)),
+                                    iouThreshold: Float(try post.double("iou_threshold", default: 0.65, range: 0.01...1)),
+                                    classAgnostic: try post.bool("class_agnostic", default: false),
+                                    maxDetections: try post.int("max_detections", default: 100, range: 1...10_000))
+        return Detection(size: size, overlap: overlap, l1: l1, noAugmentEpochs: 0, postprocess: nms)
     }
 
     /// `data.augment` as a mapping of options (pad_crop: 2, horizontal_flip: true, …).
@@ -241,11 +294,12 @@ public struct ExperimentConfig: Sendable, Equatable {
         if try augment.has("random_resized_crop") { augmentation.resizedCrop = try resizedCrop(try augment.node("random_resized_crop")) }
         if try augment.has("random_affine") { augmentation.affine = try affine(try augment.node("random_affine")) }
         if try augment.has("color_jitter") { augmentation.colorJitter = try colorJitter(try augment.node("color_jitter")) }
+        if try augment.has("mosaic") { augmentation.mosaic = try augment.node("mosaic").double("prob", default: 1, range: 0...1) }
         return augmentation
     }
 
     /// Registered augmentation types for the list form of `data.augment`.
-    public static let augmentationTypes = ["color_jitter", "horizontal_flip", "pad_crop", "random_affine", "random_resized_crop"]
+    public static let augmentationTypes = ["color_jitter", "horizontal_flip", "mosaic", "pad_crop", "random_affine", "random_resized_crop"]
 
     /// `data.augment` as a list of `{type: …}` entries, each type at most once.
     static func parseAugmentList(_ entries: [ConfigNode]) throws -> Augmentation {
@@ -259,6 +313,7 @@ public struct ExperimentConfig: Sendable, Equatable {
             case "horizontal_flip": augmentation.horizontalFlip = true
             case "random_resized_crop": augmentation.resizedCrop = try resizedCrop(entry)
             case "random_affine": augmentation.affine = try affine(entry)
+            case "mosaic": augmentation.mosaic = try entry.double("prob", default: 1, range: 0...1)
             default: augmentation.colorJitter = try colorJitter(entry)
             }
         }

@@ -5,12 +5,15 @@ import Tensors
 /// anchors per image (on predictions, without gradient), then
 /// 5·box loss (1 − GIoU, or 1 − IoU) over foreground + objectness BCE over all anchors +
 /// class BCE against one-hot × IoU over foreground, each summed and divided by the foreground
-/// count, as YOLOX does. An image without objects trains objectness towards background only.
+/// count, as YOLOX does. With `l1` (YOLOX's last epochs) an L1 loss on the raw box outputs
+/// against the encoded truth (x/s − gx, y/s − gy, log(w/s), log(h/s)) is added, also per
+/// foreground anchor. An image without objects trains objectness towards background only.
 public struct YOLOXLoss: Sendable {
     public var classes: Int
     public var strides: [Int] = [8, 16, 32]
     public var boxWeight: Float = 5
-    public var generalizedIoU = true
+    public var overlap: BoxOverlap = .giou
+    public var l1 = false
     public var assigner = SimOTAAssigner()
 
     public init(classes: Int) { self.classes = classes }
@@ -18,7 +21,7 @@ public struct YOLOXLoss: Sendable {
     public struct Output {
         public let loss: Variable
         public let foreground: Int
-        public let parts: (box: Float, objectness: Float, classification: Float)
+        public let parts: (box: Float, objectness: Float, classification: Float, l1: Float)
     }
 
     /// `truths[n]`: image n's objects in input pixels.
@@ -39,7 +42,7 @@ public struct YOLOXLoss: Sendable {
 
         // Assignment on current predictions.
         @inline(__always) func sigmoid(_ v: Float) -> Float { 1 / (1 + expf(-v)) }
-        var fgRows: [Int] = [], boxTargets: [Float] = [], classTargets: [Float] = []
+        var fgRows: [Int] = [], boxTargets: [Float] = [], classTargets: [Float] = [], l1Targets: [Float] = []
         let objTargets = Tensor(zeros: [n * a, 1])
         for image in 0..<n where !truths[image].isEmpty {
             let base = image * a
@@ -56,6 +59,11 @@ public struct YOLOXLoss: Sendable {
                 let t = truths[image][m.truth]
                 fgRows.append(base + m.anchor)
                 boxTargets += [t.x1, t.y1, t.x2, t.y2]
+                if l1 {
+                    let cell = base + m.anchor, s = cells[cell * 3 + 2]
+                    l1Targets += [(t.x1 + t.x2) / 2 / s - cells[cell * 3], (t.y1 + t.y2) / 2 / s - cells[cell * 3 + 1],
+                                  logf((t.x2 - t.x1) / s + 1e-8), logf((t.y2 - t.y1) / s + 1e-8)]
+                }
                 classTargets += (0..<classes).map { $0 == t.classIndex ? m.iou : 0 }
                 objTargets[base + m.anchor] = 1
             }
@@ -68,18 +76,24 @@ public struct YOLOXLoss: Sendable {
         let objLoss = try scaled(try graph.bceWithLogits(try graph.slice(flat, axis: 1, start: 4, end: 5), targets: objTargets),
                                  Float(n * a) / normaliser)
         var total = objLoss
-        var boxValue: Float = 0, classValue: Float = 0
+        var boxValue: Float = 0, classValue: Float = 0, l1Value: Float = 0
         if foreground > 0 {
             let boxTensor = try Tensor(shape: [foreground, 4], values: boxTargets)
-            let boxLoss = try scaled(try graph.boxLoss(try graph.gatherRows(boxes, fgRows), targets: boxTensor, generalized: generalizedIoU),
+            let boxLoss = try scaled(try graph.boxLoss(try graph.gatherRows(boxes, fgRows), targets: boxTensor, overlap: overlap),
                                      boxWeight)
             let classLogits = try graph.gatherRows(try graph.slice(flat, axis: 1, start: 5, end: d), fgRows)
             let classLoss = try scaled(try graph.bceWithLogits(classLogits, targets: try Tensor(shape: [foreground, classes], values: classTargets)),
                                        Float(classes))
             total = try graph.add(try graph.add(total, boxLoss), classLoss)
             boxValue = boxLoss.value[0]
+            if l1 {
+                let raw = try graph.gatherRows(try graph.slice(flat, axis: 1, start: 0, end: 4), fgRows)
+                let l1Loss = try scaled(try graph.l1(raw, targets: try Tensor(shape: [foreground, 4], values: l1Targets)), 4)
+                total = try graph.add(total, l1Loss)
+                l1Value = l1Loss.value[0]
+            }
             classValue = classLoss.value[0]
         }
-        return Output(loss: total, foreground: foreground, parts: (boxValue, objLoss.value[0], classValue))
+        return Output(loss: total, foreground: foreground, parts: (boxValue, objLoss.value[0], classValue, l1Value))
     }
 }

@@ -7,8 +7,10 @@ import Tensors
 public final class YOLOXModel: Layer {
     public struct Size: Sendable, Equatable {
         public var depth: Double, width: Double, depthwise: Bool
+        public init(depth: Double, width: Double, depthwise: Bool) { self.depth = depth; self.width = width; self.depthwise = depthwise }
         public static let nano = Size(depth: 0.33, width: 0.25, depthwise: true)
         public static let tiny = Size(depth: 0.33, width: 0.375, depthwise: false)
+        public static let small = Size(depth: 0.33, width: 0.5, depthwise: false)
     }
 
     public let size: Size
