@@ -34,6 +34,9 @@ struct TrainLocal: AsyncParsableCommand {
     func run() throws {
         BLASCore.reexecIfMisdetected()
         let experiment = try ExperimentConfig.load(path: config, overrides: overrides)
+        if experiment.task == "detection" {
+            return try DetectionRun.run(experiment, format: format, directory: data, limit: limit, out: URL(fileURLWithPath: out))
+        }
         let (train, validation) = try FashionData.load(format: format, directory: data, limit: limit, config: experiment)
         let outcome = try FashionData.train(experiment, train: train, validation: validation, datasetName: data,
                                             checkpoints: checkpoints.map { URL(fileURLWithPath: $0) })

@@ -32,7 +32,7 @@ final class DetectionTrainerTests: XCTestCase {
         XCTAssertEqual(c.detection?.postprocess.iouThreshold, 0.6)
         XCTAssertEqual(c.augmentation.mosaic, 0.5)
         XCTAssertEqual(c.bestMetric, "ap")
-        let shipped = try ExperimentConfig.load(path: Repo.path("configs/detection/yolox_nano_shapes.yaml"))
+        let shipped = try ExperimentConfig.load(path: Repo.path("configs/detection/yolox_tiny_shapes.yaml"))
         XCTAssertEqual(shipped.task, "detection")
         XCTAssertEqual(shipped.height, 128)
         func message(_ body: () throws -> Any) -> String {
@@ -43,7 +43,7 @@ final class DetectionTrainerTests: XCTestCase {
         XCTAssertEqual(message { try Self.config(input: "{channels: 4, height: 64, width: 64}") },
                        "data.input.channels: expected one of 1, 3, got 4")
         XCTAssertEqual(message { try Self.config(augment: "[{type: mosaic, prob: 2}]") }, "data.augment[0].prob: expected 0.0...1.0, got 2.0")
-        XCTAssertEqual(message { try ExperimentConfig.load(path: Repo.path("configs/detection/yolox_nano_shapes.yaml"), overrides: ["loss.box=diou"]) },
+        XCTAssertEqual(message { try ExperimentConfig.load(path: Repo.path("configs/detection/yolox_tiny_shapes.yaml"), overrides: ["loss.box=diou"]) },
                        "loss.box: expected one of iou, giou, siou, got diou")
         XCTAssertTrue(message { try ExperimentConfig.load(path: Repo.path("configs/classification/resnet20_fashion_mnist.yaml"),
                                                            overrides: ["data.augment.mosaic={prob: 1}"]) }.contains("mosaic is a detection augmentation"))

@@ -15,8 +15,9 @@ final class RegistryAndLoaderTests: XCTestCase {
             "data.augment={pad_crop: 2, horizontal_flip: true, random_resized_crop: {scale: [0.5, 1]}, color_jitter: {brightness: 0.2}}",
         ])
         XCTAssertEqual(list.augmentation, mapping.augmentation)
-        XCTAssertEqual(message(["data.augment=[{type: mosaic}]"]),
-                       "data.augment[0].type: expected one of color_jitter, horizontal_flip, pad_crop, random_affine, random_resized_crop, got mosaic")
+        XCTAssertEqual(message(["data.augment=[{type: cutmix}]"]),
+                       "data.augment[0].type: expected one of color_jitter, horizontal_flip, mosaic, pad_crop, random_affine, random_resized_crop, got cutmix")
+        XCTAssertEqual(message(["data.augment=[{type: mosaic}]"]), "data.augment: mosaic is a detection augmentation (task is classification)")
         XCTAssertEqual(message(["data.augment=[{type: horizontal_flip}, {type: horizontal_flip}]"]), "data.augment[1].type: horizontal_flip appears twice")
         XCTAssertEqual(message(["data.augment=[{type: pad_crop}]"]), "data.augment[0].padding: missing (required)")
     }

@@ -31,28 +31,47 @@ public struct AxisMap: Sendable, Equatable {
     }
 
     /// Resamples an 8-bit interleaved image (bilinear, pixel centres at +0.5) onto a
-    /// width×height output; outside the source is `fill`.
+    /// width×height output; outside the source is `fill`. The map is axis-aligned, so source
+    /// columns and weights are worked out once per output column and reused on every row.
     public func warp(_ image: PixelImage, width: Int, height: Int, fill: UInt8) -> PixelImage {
         var out = PixelImage(width: width, height: height, channels: image.channels, fill: fill)
         let c = image.channels, sw = image.width, sh = image.height
         let isx = 1 / sx, isy = 1 / sy
+        // Per output column: the left source column (or −2 when the column samples nothing).
+        var columns = [Int](repeating: -2, count: width), weights = [Float](repeating: 0, count: width)
+        for x in 0..<width {
+            let fx = ((Double(x) + 0.5) - tx) * isx - 0.5
+            guard fx > -1, fx < Double(sw) else { continue }
+            let x0 = Int(fx.rounded(.down))
+            columns[x] = x0
+            weights[x] = Float(fx - Double(x0))
+        }
+        let background = Float(fill)
         image.pixels.withUnsafeBufferPointer { src in
             out.pixels.withUnsafeMutableBufferPointer { dst in
-                for y in 0..<height {
-                    let fy = ((Double(y) + 0.5) - ty) * isy - 0.5
-                    guard fy > -1, fy < Double(sh) else { continue }
-                    let y0 = Int(fy.rounded(.down)), wy = Float(fy - Double(y0))
-                    for x in 0..<width {
-                        let fx = ((Double(x) + 0.5) - tx) * isx - 0.5
-                        guard fx > -1, fx < Double(sw) else { continue }
-                        let x0 = Int(fx.rounded(.down)), wx = Float(fx - Double(x0))
-                        for k in 0..<c {
-                            @inline(__always) func at(_ xx: Int, _ yy: Int) -> Float {
-                                xx < 0 || yy < 0 || xx >= sw || yy >= sh ? Float(fill) : Float(src[(yy * sw + xx) * c + k])
+                columns.withUnsafeBufferPointer { cols in
+                    weights.withUnsafeBufferPointer { wxs in
+                        for y in 0..<height {
+                            let fy = ((Double(y) + 0.5) - ty) * isy - 0.5
+                            guard fy > -1, fy < Double(sh) else { continue }
+                            let y0 = Int(fy.rounded(.down)), wy = Float(fy - Double(y0))
+                            let row0 = y0 >= 0 ? y0 * sw * c : -1, row1 = y0 + 1 < sh ? (y0 + 1) * sw * c : -1
+                            let outRow = y * width * c
+                            for x in 0..<width {
+                                let x0 = cols[x]
+                                guard x0 > -2 else { continue }
+                                let wx = wxs[x]
+                                let left = x0 >= 0 ? x0 * c : -1, right = x0 + 1 < sw ? (x0 + 1) * c : -1
+                                for k in 0..<c {
+                                    let a = row0 >= 0 && left >= 0 ? Float(src[row0 + left + k]) : background
+                                    let b = row0 >= 0 && right >= 0 ? Float(src[row0 + right + k]) : background
+                                    let d = row1 >= 0 && left >= 0 ? Float(src[row1 + left + k]) : background
+                                    let e = row1 >= 0 && right >= 0 ? Float(src[row1 + right + k]) : background
+                                    let top = a + (b - a) * wx, bottom = d + (e - d) * wx
+                                    let v = top + (bottom - top) * wy
+                                    dst[outRow + x * c + k] = UInt8(min(255, max(0, v)) + 0.5)
+                                }
                             }
-                            let top = at(x0, y0) * (1 - wx) + at(x0 + 1, y0) * wx
-                            let bottom = at(x0, y0 + 1) * (1 - wx) + at(x0 + 1, y0 + 1) * wx
-                            dst[(y * width + x) * c + k] = UInt8(min(255, max(0, (top * (1 - wy) + bottom * wy).rounded())))
                         }
                     }
                 }

@@ -30,7 +30,6 @@ struct EngineBench: AsyncParsableCommand {
         BLASCore.reexecIfMisdetected()
         if let threads { Parallel.setThreads(threads) }
         let clock = ContinuousClock()
-        func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
 
         let model = try CIFARResNet(depth: 20, inputChannels: 3, classes: 10, seed: 1)
         var rng = RandomState(seed: 7)
@@ -57,7 +56,7 @@ struct EngineBench: AsyncParsableCommand {
         forward = .zero; backward = .zero; update = .zero
         let trainStart = clock.now
         for _ in 0..<trainSteps { try step() }
-        let trainSeconds = seconds(clock.now - trainStart)
+        let trainSeconds = (clock.now - trainStart).seconds
         let trainImagesPerSecond = Double(trainSteps * batch) / trainSeconds
 
         let plan = try model.inferencePlan()
@@ -67,7 +66,7 @@ struct EngineBench: AsyncParsableCommand {
         for _ in 0..<inferB1 {
             let t0 = clock.now
             _ = try plan.run(one)
-            samples.append(seconds(clock.now - t0) * 1000)
+            samples.append((clock.now - t0).seconds * 1000)
         }
         samples.sort()
         let b1Milliseconds = samples[samples.count / 2]
@@ -75,7 +74,7 @@ struct EngineBench: AsyncParsableCommand {
         for _ in 0..<2 { _ = try plan.run(x.value) }
         let inferStart = clock.now
         for _ in 0..<inferB128 { _ = try plan.run(x.value) }
-        let b128ImagesPerSecond = Double(inferB128 * batch) / seconds(clock.now - inferStart)
+        let b128ImagesPerSecond = Double(inferB128 * batch) / (clock.now - inferStart).seconds
 
         let forwardFlops = 2 * Double(plan.macsPerSample)
         let trainGflops = 3 * forwardFlops * trainImagesPerSecond / 1e9
@@ -116,11 +115,11 @@ struct EngineBench: AsyncParsableCommand {
                 let (s, n) = perStep[label]!
                 print("  " + label.padding(toLength: 36, withPad: " ", startingAt: 0) + String(format: "%8.1f µs × %d", s / Double(n) * 1e6 * Double(n) / 50, n / 50))
             }
-            let total = seconds(forward + backward + update)
+            let total = (forward + backward + update).seconds
             for (name, d) in [("forward", forward), ("backward", backward), ("optimizer+reset", update)] {
                 let label = name.padding(toLength: 16, withPad: " ", startingAt: 0)
-                print("profile \(label)" + String(format: "%8.1f ms/step  %5.1f%%", seconds(d) * 1000 / Double(trainSteps),
-                                                   100 * seconds(d) / total))
+                print("profile \(label)" + String(format: "%8.1f ms/step  %5.1f%%", d.seconds * 1000 / Double(trainSteps),
+                                                   100 * d.seconds / total))
             }
         }
     }

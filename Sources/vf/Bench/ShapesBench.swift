@@ -12,7 +12,7 @@ struct ShapesBench: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "shapes", abstract: "Detection quality and time on synthetic shapes.")
 
     @Option(help: "Config to train.")
-    var config = "configs/detection/yolox_nano_shapes.yaml"
+    var config = "configs/detection/yolox_tiny_shapes.yaml"
 
     @Option(name: .customLong("set"), help: "Config override key.path=value (repeatable).")
     var overrides: [String] = []
