@@ -35,6 +35,9 @@ final class DetectionTrainerTests: XCTestCase {
         let shipped = try ExperimentConfig.load(path: Repo.path("configs/detection/yolox_tiny_shapes.yaml"))
         XCTAssertEqual(shipped.task, "detection")
         XCTAssertEqual(shipped.height, 128)
+        let nano = try ExperimentConfig.load(path: Repo.path("configs/detection/yolox_nano_shapes.yaml"))
+        XCTAssertEqual(nano.detection?.size, .nano)
+        XCTAssertEqual(shipped.detection?.size, .tiny)
         func message(_ body: () throws -> Any) -> String {
             do { _ = try body(); return "no error" } catch { return "\(error)" }
         }
