@@ -15,21 +15,13 @@ enum DetectionRun {
         guard let kind = DatasetFormat(rawValue: format), [.coco, .yolo, .voc, .labelstudio].contains(kind) else {
             throw ValidationError("--format \(format): detection reads coco, yolo, voc or labelstudio")
         }
-        let read = try kind.read(URL(fileURLWithPath: directory))
-        for problem in read.problems.prefix(20) { FileHandle.standardError.write(Data("skipped \(problem)\n".utf8)) }
-        var (train, validation) = read.dataset.trainValidationSplit()
-        if let limit { train = Array(train.prefix(limit)) }
-        guard !train.isEmpty, !validation.isEmpty else {
-            throw ValidationError("\(directory): \(train.count) training and \(validation.count) validation images; both must be non-empty")
-        }
+        let (dataset, train, validation) = try FashionData.readSplit(kind, directory: directory, limit: limit)
         func set(_ images: [DatasetImage]) -> DetectionSet {
-            DetectionSet(dataset: LabeledDataset(root: read.dataset.root, categories: read.dataset.categories, images: images))
+            DetectionSet(dataset: LabeledDataset(root: dataset.root, categories: dataset.categories, images: images))
         }
         let trainSet = set(train), validationSet = set(validation)
-        FileHandle.standardError.write(Data("\(format): \(train.count) training, \(validation.count) validation images, \(trainSet.classNames.count) classes, \(read.problems.count) problems\n".utf8))
         let trainer = try DetectionTrainer(config: config, classNames: trainSet.classNames)
         let result = try trainer.run(train: trainSet, validation: validationSet) { ProgressLog.write($0) }
-        let (_, detections) = try trainer.evaluate(validationSet)
 
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
         try SafeTensors.encode(trainer.model.stateDict(), metadata: ["format": "pt", "producer": "visionfleet", "task": "detection"])
@@ -39,11 +31,11 @@ enum DetectionRun {
         metrics["wall_s"] = result.wallSeconds
         metrics["train_images_per_s"] = result.trainImagesPerSecond
         metrics["per_class_ap"] = Dictionary(uniqueKeysWithValues: result.stats.perCategoryAP.map { id, ap in
-            (read.dataset.categoryName(id) ?? "\(id)", ap)
+            (dataset.categoryName(id) ?? "\(id)", ap)
         })
         try JSONSerialization.data(withJSONObject: metrics, options: [.prettyPrinted, .sortedKeys])
             .write(to: out.appendingPathComponent("metrics.json"), options: .atomic)
-        let results: [[String: Any]] = detections.map {
+        let results: [[String: Any]] = result.detections.map {
             ["image_id": $0.imageId, "category_id": $0.categoryId, "bbox": $0.bbox, "score": $0.score]
         }
         try JSONSerialization.data(withJSONObject: results).write(to: out.appendingPathComponent("val_detections.json"), options: .atomic)

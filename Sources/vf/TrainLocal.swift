@@ -63,11 +63,19 @@ enum FashionData {
         guard let kind = DatasetFormat(rawValue: format) else {
             throw ValidationError("--format \(format): expected one of \(DatasetFormat.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        let url = URL(fileURLWithPath: directory)
-        if kind == .idx, let sets = try? IDXReader.fashionMNIST(directory: url) {
+        if kind == .idx, let sets = try? IDXReader.fashionMNIST(directory: URL(fileURLWithPath: directory)) {
             return (limit.map { sets.train.prefix($0) } ?? sets.train, sets.test)
         }
-        let read = try kind.read(url)
+        let (dataset, train, validation) = try readSplit(kind, directory: directory, limit: limit)
+        return (try ClassificationSet(dataset: dataset, images: train, channels: config.channels, height: config.height, width: config.width),
+                try ClassificationSet(dataset: dataset, images: validation, channels: config.channels, height: config.height, width: config.width))
+    }
+
+    /// Reads a dataset with its format's reader (problems printed and left out) and splits it:
+    /// the format's `val`/`test` split, else a 10% digest hold-out; `limit` caps training.
+    static func readSplit(_ kind: DatasetFormat, directory: String, limit: Int?) throws
+        -> (dataset: LabeledDataset, train: [DatasetImage], validation: [DatasetImage]) {
+        let read = try kind.read(URL(fileURLWithPath: directory))
         for problem in read.problems.prefix(20) { FileHandle.standardError.write(Data("skipped \(problem)\n".utf8)) }
         if read.problems.count > 20 { FileHandle.standardError.write(Data("… and \(read.problems.count - 20) more problems\n".utf8)) }
         var (train, validation) = read.dataset.trainValidationSplit()
@@ -75,9 +83,8 @@ enum FashionData {
         guard !train.isEmpty, !validation.isEmpty else {
             throw ValidationError("\(directory): \(train.count) training and \(validation.count) validation images; both must be non-empty")
         }
-        FileHandle.standardError.write(Data("\(format): \(train.count) training, \(validation.count) validation images, \(read.dataset.categories.count) classes, \(read.problems.count) problems\n".utf8))
-        return (try ClassificationSet(dataset: read.dataset, images: train, channels: config.channels, height: config.height, width: config.width),
-                try ClassificationSet(dataset: read.dataset, images: validation, channels: config.channels, height: config.height, width: config.width))
+        FileHandle.standardError.write(Data("\(kind.rawValue): \(train.count) training, \(validation.count) validation images, \(read.dataset.categories.count) classes, \(read.problems.count) problems\n".utf8))
+        return (read.dataset, train, validation)
     }
 
     static func train(_ config: ExperimentConfig, train: ClassificationSet, validation: ClassificationSet,

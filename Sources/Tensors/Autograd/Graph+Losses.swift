@@ -2,23 +2,15 @@
 /// Targets are constants; each returns a scalar mean.
 extension Graph {
     public func bceWithLogits(_ logits: Variable, targets: Tensor) throws -> Variable {
-        guard logits.shape == targets.shape else {
-            throw TensorError.shapeMismatch(op: "bceWithLogits", expected: "targets \(logits.shape)", got: targets.shape)
-        }
-        let n = logits.value.count
-        return scalarLoss(logits, LossKernel.bceWithLogits(logits.value.pointer, targets.pointer, count: n)) { d, scale in
-            LossKernel.bceWithLogitsBackward(d, logits.value.pointer, targets.pointer, count: n, scale: scale)
+        try elementwiseLoss("bceWithLogits", logits, targets, forward: LossKernel.bceWithLogits) { d, x, t, n, scale in
+            LossKernel.bceWithLogitsBackward(d, x, t, count: n, scale: scale)
         }
     }
 
     public func smoothL1(_ x: Variable, targets: Tensor, beta: Float = 1) throws -> Variable {
-        guard x.shape == targets.shape else {
-            throw TensorError.shapeMismatch(op: "smoothL1", expected: "targets \(x.shape)", got: targets.shape)
-        }
         guard beta > 0 else { throw TensorError.invalidArgument(op: "smoothL1", message: "beta must be positive, got \(beta)") }
-        let n = x.value.count
-        return scalarLoss(x, LossKernel.smoothL1(x.value.pointer, targets.pointer, count: n, beta: beta)) { d, scale in
-            LossKernel.smoothL1Backward(d, x.value.pointer, targets.pointer, count: n, beta: beta, scale: scale)
+        return try elementwiseLoss("smoothL1", x, targets, forward: { LossKernel.smoothL1($0, $1, count: $2, beta: beta) }) { d, x, t, n, scale in
+            LossKernel.smoothL1Backward(d, x, t, count: n, beta: beta, scale: scale)
         }
     }
 
@@ -35,12 +27,22 @@ extension Graph {
 
     /// mean |x − t|.
     public func l1(_ x: Variable, targets: Tensor) throws -> Variable {
+        try elementwiseLoss("l1", x, targets, forward: LossKernel.l1) { d, x, t, n, scale in
+            LossKernel.l1Backward(d, x, t, count: n, scale: scale)
+        }
+    }
+
+    /// A mean over elements of x against same-shaped constant targets.
+    private func elementwiseLoss(_ op: String, _ x: Variable, _ targets: Tensor,
+                                 forward: (UnsafePointer<Float>, UnsafePointer<Float>, Int) -> Float,
+                                 backward: @escaping (UnsafeMutablePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>, Int, Float) -> Void)
+        throws -> Variable {
         guard x.shape == targets.shape else {
-            throw TensorError.shapeMismatch(op: "l1", expected: "targets \(x.shape)", got: targets.shape)
+            throw TensorError.shapeMismatch(op: op, expected: "targets \(x.shape)", got: targets.shape)
         }
         let n = x.value.count
-        return scalarLoss(x, LossKernel.l1(x.value.pointer, targets.pointer, count: n)) { d, scale in
-            LossKernel.l1Backward(d, x.value.pointer, targets.pointer, count: n, scale: scale)
+        return scalarLoss(x, forward(x.value.pointer, targets.pointer, n)) { d, scale in
+            backward(d, x.value.pointer, targets.pointer, n, scale)
         }
     }
 

@@ -107,13 +107,7 @@ public final class ClassificationTrainer {
                 optimizer.learningRate = schedule.rate(base: config.optimizer.lr, step: step)
                 let logits = try forward(Variable(batch.images), graph)
                 let loss = try graph.crossEntropy(logits, targets: batch.labels, labelSmoothing: config.labelSmoothing)
-                let value = loss.value[0]
-                try LossGuard.check(value, step: step)
-                optimizer.zeroGrad()
-                graph.backward(loss)
-                optimizer.step()
-                ema?.update()
-                graph.reset()
+                let value = try TrainingSupport.step(loss, graph: graph, optimizer: optimizer, ema: ema, step: step)
                 step += 1
                 trained += batch.labels.count
                 if let event = window.record(epoch: epoch, step: step, images: batch.labels.count, loss: value,
@@ -124,23 +118,23 @@ public final class ClassificationTrainer {
             trainSeconds += TrainingSupport.seconds(clock.now - epochStart)
             if (epoch + 1) % config.evalEvery == 0 || epoch + 1 == config.epochs {
                 // With EMA, the averaged weights are the ones evaluated and kept.
-                let raw = ema.map { _ in model.stateDict().map { ($0.0, $0.1.copy()) } }
-                if let ema { try model.load(stateDict: ema.stateDict) }
-                let metrics = try evaluate(validation)
-                var summary = ["top1": metrics.top1, "top5": metrics.top5, "mean_class_accuracy": metrics.meanClassAccuracy]
-                let score = summary[config.bestMetric] ?? metrics.top1
-                let isBest = score > bestScore + (config.earlyStopping?.minDelta ?? 0) || bestScore < 0
-                summary["epoch"] = Double(epoch + 1)
-                if isBest {
-                    bestScore = score
-                    bestMetrics = summary
-                    bestState = Dictionary(uniqueKeysWithValues: model.stateDict().map { ($0.0, $0.1.copy()) })
-                    bestReport = metrics
-                    evaluationsWithoutImprovement = 0
-                } else {
-                    evaluationsWithoutImprovement += 1
+                let (summary, isBest) = try TrainingSupport.withAveragedWeights(model, ema) { () throws -> ([String: Double], Bool) in
+                    let metrics = try evaluate(validation)
+                    var summary = ["top1": metrics.top1, "top5": metrics.top5, "mean_class_accuracy": metrics.meanClassAccuracy]
+                    let score = summary[config.bestMetric] ?? metrics.top1
+                    let isBest = score > bestScore + (config.earlyStopping?.minDelta ?? 0) || bestScore < 0
+                    summary["epoch"] = Double(epoch + 1)
+                    if isBest {
+                        bestScore = score
+                        bestMetrics = summary
+                        bestState = TrainingSupport.snapshot(model)
+                        bestReport = metrics
+                        evaluationsWithoutImprovement = 0
+                    } else {
+                        evaluationsWithoutImprovement += 1
+                    }
+                    return (summary, isBest)
                 }
-                if let raw { try model.load(stateDict: Dictionary(uniqueKeysWithValues: raw)) }
                 progress(.epoch(epoch: epoch, metrics: summary, isBest: isBest, wallSeconds: TrainingSupport.seconds(clock.now - epochStart)))
                 if let patience = config.earlyStopping?.patience, evaluationsWithoutImprovement >= patience, epoch + 1 < config.epochs {
                     stopped = true

@@ -18,6 +18,8 @@ public final class DetectionTrainer {
         /// The best evaluation: ap, ap50, ap75, aps, apm, apl, ar1, ar10, ar100, epoch.
         public let metrics: [String: Double]
         public let stats: COCOEvaluator.Stats
+        /// The best evaluation's detections on the validation set (a COCO results list).
+        public let detections: [COCODetection]
         public let wallSeconds: Double
         public let trainImagesPerSecond: Double
         public let evaluationSeconds: Double
@@ -54,7 +56,7 @@ public final class DetectionTrainer {
         let start = clock.now
         var step = 0, trained = 0
         var trainSeconds = 0.0, evaluationSeconds = 0.0
-        var best: (score: Double, metrics: [String: Double], stats: COCOEvaluator.Stats, state: [String: Tensor])?
+        var best: (score: Double, metrics: [String: Double], stats: COCOEvaluator.Stats, detections: [COCODetection], state: [String: Tensor])?
         var window = ProgressWindow(totalSteps: config.epochs * stepsPerEpoch, batchSize: config.batchSize)
         for epoch in 0..<config.epochs {
             let epochStart = clock.now
@@ -67,13 +69,7 @@ public final class DetectionTrainer {
                     boxes.map { SimOTAAssigner.Truth(x1: Float($0.xmin), y1: Float($0.ymin), x2: Float($0.xmax), y2: Float($0.ymax), classIndex: $0.category) }
                 }
                 let out = try loss(try model(Variable(batch.images), graph), truths: truths, height: config.height, width: config.width, graph: graph)
-                let value = out.loss.value[0]
-                try LossGuard.check(value, step: step)
-                optimizer.zeroGrad()
-                graph.backward(out.loss)
-                optimizer.step()
-                ema?.update()
-                graph.reset()
+                let value = try TrainingSupport.step(out.loss, graph: graph, optimizer: optimizer, ema: ema, step: step)
                 step += 1
                 trained += batch.items.count
                 if let event = window.record(epoch: epoch, step: step, images: batch.items.count, loss: value, learningRate: optimizer.learningRate) {
@@ -83,21 +79,21 @@ public final class DetectionTrainer {
             trainSeconds += TrainingSupport.seconds(clock.now - epochStart)
             guard (epoch + 1) % config.evalEvery == 0 || epoch + 1 == config.epochs else { continue }
             let evalStart = clock.now
-            let raw = ema.map { _ in model.stateDict().map { ($0.0, $0.1.copy()) } }
-            if let ema { try model.load(stateDict: ema.stateDict) }
-            let stats = try evaluate(validation).stats
-            var metrics = Self.metrics(stats)
-            metrics["epoch"] = Double(epoch + 1)
-            let score = config.bestMetric == "ap50" ? stats.ap50 : stats.ap
-            let isBest = best.map { score > $0.score } ?? true
-            if isBest { best = (score, metrics, stats, Dictionary(uniqueKeysWithValues: model.stateDict().map { ($0.0, $0.1.copy()) })) }
-            if let raw { try model.load(stateDict: Dictionary(uniqueKeysWithValues: raw)) }
+            let (metrics, isBest) = try TrainingSupport.withAveragedWeights(model, ema) { () throws -> ([String: Double], Bool) in
+                let (stats, detections) = try evaluate(validation)
+                var metrics = Self.metrics(stats)
+                metrics["epoch"] = Double(epoch + 1)
+                let score = config.bestMetric == "ap50" ? stats.ap50 : stats.ap
+                let isBest = best.map { score > $0.score } ?? true
+                if isBest { best = (score, metrics, stats, detections, TrainingSupport.snapshot(model)) }
+                return (metrics, isBest)
+            }
             evaluationSeconds += TrainingSupport.seconds(clock.now - evalStart)
             progress(.epoch(epoch: epoch, metrics: metrics, isBest: isBest, wallSeconds: TrainingSupport.seconds(clock.now - epochStart)))
         }
         guard let best else { throw ConfigError("train.epochs", "no evaluation ran") }
         try model.load(stateDict: best.state)
-        return Result(metrics: best.metrics, stats: best.stats, wallSeconds: TrainingSupport.seconds(clock.now - start),
+        return Result(metrics: best.metrics, stats: best.stats, detections: best.detections, wallSeconds: TrainingSupport.seconds(clock.now - start),
                       trainImagesPerSecond: Double(trained) / max(trainSeconds, 1e-9), evaluationSeconds: evaluationSeconds)
     }
 

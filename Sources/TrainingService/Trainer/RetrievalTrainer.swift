@@ -75,12 +75,7 @@ public final class RetrievalTrainer {
                     loss = try graph.supervisedContrastive(try graph.linear(embeddings, weight: embeddings, bias: nil), labels: batch.labels,
                                                            temperature: retrieval.temperature)
                 }
-                let value = loss.value[0]
-                try LossGuard.check(value, step: step)
-                optimizer.zeroGrad()
-                graph.backward(loss)
-                optimizer.step()
-                graph.reset()
+                let value = try TrainingSupport.step(loss, graph: graph, optimizer: optimizer, step: step)
                 step += 1
                 trained += batch.labels.count
                 if let event = window.record(epoch: epoch, step: step, images: batch.labels.count, loss: value,

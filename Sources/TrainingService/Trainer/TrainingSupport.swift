@@ -14,6 +14,34 @@ enum TrainingSupport {
                   weightDecay: config.optimizer.weightDecay, nesterov: config.optimizer.nesterov, noDecay: noDecay)
     }
 
+    /// One optimisation step on `loss`: checks it is finite, back-propagates, steps the optimizer
+    /// and the EMA, clears the graph. Returns the loss value.
+    static func step(_ loss: Variable, graph: Graph, optimizer: any Optimizer, ema: ExponentialMovingAverage? = nil,
+                     step: Int) throws -> Float {
+        let value = loss.value[0]
+        try LossGuard.check(value, step: step)
+        optimizer.zeroGrad()
+        graph.backward(loss)
+        optimizer.step()
+        ema?.update()
+        graph.reset()
+        return value
+    }
+
+    /// A copy of a module's weights and buffers by name.
+    static func snapshot(_ module: any Module) -> [String: Tensor] {
+        Dictionary(uniqueKeysWithValues: module.stateDict().map { ($0.0, $0.1.copy()) })
+    }
+
+    /// Runs `body` with the EMA weights loaded (when there is an EMA), then puts the raw ones back.
+    static func withAveragedWeights<T>(_ module: any Module, _ ema: ExponentialMovingAverage?, _ body: () throws -> T) throws -> T {
+        guard let ema else { return try body() }
+        let raw = snapshot(module)
+        try module.load(stateDict: ema.stateDict)
+        defer { try? module.load(stateDict: raw) }
+        return try body()
+    }
+
     static func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
 }
 

@@ -71,12 +71,19 @@ public struct Augmentation: Sendable, Equatable {
             let (x, y, cw, ch) = chosen ?? (0, 0, Double(w), Double(h))
             map = AxisMap.crop(x: x, y: y, width: cw, height: ch, toWidth: outWidth, toHeight: outHeight)
         }
+        return drawPlacement(outWidth: outWidth, outHeight: outHeight, rng: &rng).after(map)
+    }
+
+    /// The output-side geometry (random affine about the centre, pad-crop shift, flip) drawn
+    /// for an outW×outH output: applied after whatever brought the source to that size.
+    public func drawPlacement(outWidth: Int, outHeight: Int, rng: inout RandomState) -> AxisMap {
+        var map = AxisMap.identity
         if let af = affine {
             let s = uniform(af.scale, &rng)
             let dx = uniform(-af.translate...af.translate, &rng) * Double(outWidth)
             let dy = uniform(-af.translate...af.translate, &rng) * Double(outHeight)
             let cx = Double(outWidth) / 2, cy = Double(outHeight) / 2
-            map = AxisMap(sx: s, sy: s, tx: cx - s * cx + dx, ty: cy - s * cy + dy).after(map)
+            map = AxisMap(sx: s, sy: s, tx: cx - s * cx + dx, ty: cy - s * cy + dy)
         }
         if padCrop > 0 {
             let dy = rng.nextInt(2 * padCrop + 1) - padCrop

@@ -60,8 +60,8 @@ public final class DetectionLoader: @unchecked Sendable {
     public func order(epoch: Int) -> [Int] {
         var indices = Array(0..<data.count)
         guard shuffle else { return indices }
-        var rng = RandomState(seed: seed &+ UInt64(epoch) &* 0x9E37_79B9)
-        for i in stride(from: indices.count - 1, to: 0, by: -1) { indices.swapAt(i, rng.nextInt(i + 1)) }
+        var rng = RandomState.loaderEpoch(epoch, seed: seed)
+        rng.shuffle(&indices)
         return indices
     }
 
@@ -99,9 +99,9 @@ public final class DetectionLoader: @unchecked Sendable {
     func sample(_ item: Int, augment: Bool, rng: inout RandomState) throws(ImageError) -> (PixelImage, [LabeledBox], ImageOps.Letterbox) {
         var source = try data.pixels(item, channels: channels)
         var boxes = data.boxes(item)
-        var map: AxisMap
+        let letterbox: ImageOps.Letterbox
         if augment && augmentation.mosaic > 0 && Double(rng.nextFloat()) < augmentation.mosaic {
-            // Four images on a 2H × 2W canvas around a random centre; the input is its middle.
+            // Four images on a 2H × 2W canvas around a random centre.
             var tiles = [(image: source, boxes: boxes)]
             for _ in 0..<3 {
                 let other = rng.nextInt(data.count)
@@ -109,23 +109,13 @@ public final class DetectionLoader: @unchecked Sendable {
             }
             let side = 2 * max(height, width)
             (source, boxes) = Mosaic.combine(tiles, size: side, fill: Self.fill, rng: &rng)
-            map = AxisMap(tx: Double(width - side) / 2, ty: Double(height - side) / 2)
+            // The input is the canvas's middle.
+            letterbox = ImageOps.Letterbox(scale: 1, padX: (width - side) / 2, padY: (height - side) / 2)
         } else {
-            let s = min(Double(width) / Double(source.width), Double(height) / Double(source.height))
-            map = AxisMap(sx: s, sy: s, tx: ((Double(width) - Double(source.width) * s) / 2).rounded(.down),
-                          ty: ((Double(height) - Double(source.height) * s) / 2).rounded(.down))
+            letterbox = ImageOps.Letterbox.fitting(width: source.width, height: source.height, into: width, height).box
         }
-        let letterbox = ImageOps.Letterbox(scale: Float(map.sx), padX: Int(map.tx), padY: Int(map.ty))
-        if augment {
-            if let af = augmentation.affine {
-                let s = uniform(af.scale, &rng)
-                let dx = uniform(-af.translate...af.translate, &rng) * Double(width)
-                let dy = uniform(-af.translate...af.translate, &rng) * Double(height)
-                let cx = Double(width) / 2, cy = Double(height) / 2
-                map = AxisMap(sx: s, sy: s, tx: cx - s * cx + dx, ty: cy - s * cy + dy).after(map)
-            }
-            if augmentation.horizontalFlip && rng.nextInt(2) == 1 { map = AxisMap.mirror(width: width).after(map) }
-        }
+        var map = AxisMap(sx: Double(letterbox.scale), sy: Double(letterbox.scale), tx: Double(letterbox.padX), ty: Double(letterbox.padY))
+        if augment { map = augmentation.drawPlacement(outWidth: width, outHeight: height, rng: &rng).after(map) }
         var image = map == .identity && source.width == width && source.height == height
             ? source : map.warp(source, width: width, height: height, fill: Self.fill)
         if augment, let (b, c, s) = augmentation.drawColor(&rng) {

@@ -43,18 +43,24 @@ public enum ImageOps {
         public let scale: Float
         public let padX: Int
         public let padY: Int
+
+        /// Where a w×h image goes when fitted into W×H keeping its aspect ratio, centred, and
+        /// the size it is resized to.
+        public static func fitting(width w: Int, height h: Int, into outWidth: Int, _ outHeight: Int)
+            -> (box: Letterbox, width: Int, height: Int) {
+            let scale = min(Float(outWidth) / Float(w), Float(outHeight) / Float(h))
+            let nw = max(1, min(outWidth, Int((Float(w) * scale).rounded())))
+            let nh = max(1, min(outHeight, Int((Float(h) * scale).rounded())))
+            return (Letterbox(scale: scale, padX: (outWidth - nw) / 2, padY: (outHeight - nh) / 2), nw, nh)
+        }
     }
 
     /// Fits the image into width×height keeping its aspect ratio, centred on `fill`.
     public static func letterbox(_ image: PixelImage, width: Int, height: Int, fill: UInt8 = 114) -> (PixelImage, Letterbox) {
-        let scale = min(Float(width) / Float(image.width), Float(height) / Float(image.height))
-        let nw = max(1, min(width, Int((Float(image.width) * scale).rounded())))
-        let nh = max(1, min(height, Int((Float(image.height) * scale).rounded())))
-        let resized = resize(image, width: nw, height: nh)
-        let px = (width - nw) / 2, py = (height - nh) / 2
+        let fit = Letterbox.fitting(width: image.width, height: image.height, into: width, height)
         var canvas = PixelImage(width: width, height: height, channels: image.channels, fill: fill)
-        paste(resized, into: &canvas, x: px, y: py)
-        return (canvas, Letterbox(scale: scale, padX: px, padY: py))
+        paste(resize(image, width: fit.width, height: fit.height), into: &canvas, x: fit.box.padX, y: fit.box.padY)
+        return (canvas, fit.box)
     }
 
     /// The region [x, x+width) × [y, y+height); parts outside the image are `fill`.

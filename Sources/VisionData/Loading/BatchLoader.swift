@@ -74,11 +74,11 @@ public final class BatchLoader: @unchecked Sendable {
 
     /// The sample order of `epoch`.
     public func order(epoch: Int) -> [Int] {
-        var rng = RandomState(seed: seed &+ UInt64(epoch) &* 0x9E37_79B9)
+        var rng = RandomState.loaderEpoch(epoch, seed: seed)
         if case .classBalanced(let p, let k) = sampler { return classBalancedOrder(p: p, k: k, rng: &rng) }
         var indices = Array(0..<data.count)
         guard shuffle else { return indices }
-        for i in stride(from: indices.count - 1, to: 0, by: -1) { indices.swapAt(i, rng.nextInt(i + 1)) }
+        rng.shuffle(&indices)
         return indices
     }
 
@@ -88,12 +88,7 @@ public final class BatchLoader: @unchecked Sendable {
         let classes = byClass.keys.sorted()
         var queues = classes.map { byClass[$0]! }
         var cursor = [Int](repeating: 0, count: classes.count)
-        func shuffled(_ a: [Int], _ rng: inout RandomState) -> [Int] {
-            var a = a
-            for i in stride(from: a.count - 1, to: 0, by: -1) { a.swapAt(i, rng.nextInt(i + 1)) }
-            return a
-        }
-        for c in queues.indices { queues[c] = shuffled(queues[c], &rng) }
+        for c in queues.indices { rng.shuffle(&queues[c]) }
         var order: [Int] = []
         order.reserveCapacity(batchesPerEpoch * batchSize)
         for _ in 0..<batchesPerEpoch {
@@ -101,7 +96,7 @@ public final class BatchLoader: @unchecked Sendable {
             for _ in 0..<p {
                 let c = pool.remove(at: rng.nextInt(pool.count))
                 for _ in 0..<k {
-                    if cursor[c] == queues[c].count { queues[c] = shuffled(queues[c], &rng); cursor[c] = 0 }
+                    if cursor[c] == queues[c].count { rng.shuffle(&queues[c]); cursor[c] = 0 }
                     order.append(queues[c][cursor[c]])
                     cursor[c] += 1
                 }

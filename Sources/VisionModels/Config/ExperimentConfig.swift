@@ -133,17 +133,7 @@ public struct ExperimentConfig: Sendable, Equatable {
             detection = try parseDetection(model: model, root: node)
             backbone = Backbone(type: "csp_darknet", depth: 0, width: detection!.size.width)
         } else {
-        let bb = try model.node("backbone")
-        let type = try bb.oneOf("type", backboneTypes)
-        switch type {
-        case "resnet_cifar": backbone = Backbone(type: type, depth: try bb.oneOf("depth", [20, 32, 56]))
-        case "resnet":
-            backbone = Backbone(type: type, depth: try bb.oneOf("depth", [18, 34]),
-                                stem: try bb.oneOf("stem", ResNet.Stem.allCases.map(\.rawValue), default: "conv7"))
-        default:
-            backbone = Backbone(type: type, depth: 0, width: try bb.double("width", default: 1, range: 0.25...2),
-                                stemStride: try bb.oneOf("stem_stride", [1, 2], default: 2))
-        }
+            backbone = try parseBackbone(try model.node("backbone"))
         }
         let poolingNode = task == "detection" ? ConfigNode(path: "model.pooling", value: [String: Any]()) : try model.node("pooling", required: false)
         let poolType = try poolingNode.oneOf("type", ["avg", "gem", "max"], default: "avg")
@@ -262,6 +252,20 @@ public struct ExperimentConfig: Sendable, Equatable {
             augmentation: augmentation, epochs: epochs, batchSize: batchSize, labelSmoothing: smoothing,
             seed: seed, evalEvery: evalEvery, bestMetric: bestMetric, earlyStopping: earlyStopping, emaDecay: emaDecay,
             freeze: freeze, optimizer: optimizer, scheduler: scheduler, resolvedYAML: resolved)
+    }
+
+    /// `model.backbone: {type: resnet_cifar|resnet|mobilenet_v2, …}`.
+    static func parseBackbone(_ bb: ConfigNode) throws -> Backbone {
+        let type = try bb.oneOf("type", backboneTypes)
+        switch type {
+        case "resnet_cifar": return Backbone(type: type, depth: try bb.oneOf("depth", [20, 32, 56]))
+        case "resnet":
+            return Backbone(type: type, depth: try bb.oneOf("depth", [18, 34]),
+                            stem: try bb.oneOf("stem", ResNet.Stem.allCases.map(\.rawValue), default: "conv7"))
+        default:
+            return Backbone(type: type, depth: 0, width: try bb.double("width", default: 1, range: 0.25...2),
+                            stemStride: try bb.oneOf("stem_stride", [1, 2], default: 2))
+        }
     }
 
     /// YOLOX presets (depth and width multipliers; nano uses depthwise convolutions).

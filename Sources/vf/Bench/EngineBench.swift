@@ -89,8 +89,7 @@ struct EngineBench: AsyncParsableCommand {
                 "infer_gflops": (inferGflops * 10).rounded() / 10,
                 "threads": Double(Parallel.threads),
             ]
-            let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
-            print(String(decoding: data, as: UTF8.self))
+            try JSONLine.print(object)
         } else {
             print("ResNet-20 (CIFAR, 3×32×32), \(Parallel.threads) threads, OpenBLAS core \(BLASCore.current), "
                   + String(format: "%.1f MFLOP/image forward", forwardFlops / 1e6))

@@ -35,7 +35,7 @@ struct FashionMNISTBench: AsyncParsableCommand {
                 "top1": r.metrics["top1"] ?? 0, "top5": r.metrics["top5"] ?? 0,
                 "wall_s": (r.wallSeconds * 10).rounded() / 10, "train_images_per_s": (r.trainImagesPerSecond * 10).rounded() / 10,
             ]
-            print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
+            try JSONLine.print(object)
         } else {
             print(String(format: "Fashion-MNIST test top-1 %.4f, top-5 %.4f; wall %.0f s; train %.0f images/s",
                          r.metrics["top1"] ?? 0, r.metrics["top5"] ?? 0, r.wallSeconds, r.trainImagesPerSecond))

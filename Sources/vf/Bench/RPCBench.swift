@@ -54,8 +54,7 @@ struct RPCBench: AsyncParsableCommand {
                 "p99_us_16": results[16]!.p99Micros.rounded(),
                 "stream_msgs_per_s": streamRate.rounded(),
             ]
-            let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
-            print(String(decoding: data, as: UTF8.self))
+            try JSONLine.print(object)
         } else {
             let peer = target == nil ? "Swift server" : "server at \(address)"
             print("unary echo (Swift client -> \(peer), loopback, \(seconds) s per level)")

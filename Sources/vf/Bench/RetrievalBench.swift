@@ -48,7 +48,7 @@ struct RetrievalBench: ParsableCommand {
                 "train_images_per_s": (result.trainImagesPerSecond * 10).rounded() / 10,
                 "eval_s": (result.evaluationSeconds * 10).rounded() / 10,
             ]
-            print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
+            try JSONLine.print(object)
         } else {
             print(String(format: "Fashion-MNIST retrieval (%d queries × %d gallery): Recall@1 %.4f, Recall@10 %.4f, P@10 %.4f, mAP@10 %.5f; wall %.0f s (eval %.0f s); train %.0f images/s",
                          queries.count, gallery.count, m["hit_rate@1"] ?? 0, m["hit_rate@10"] ?? 0, m["precision@10"] ?? 0, m["map@10"] ?? 0,

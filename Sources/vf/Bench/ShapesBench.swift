@@ -56,7 +56,7 @@ struct ShapesBench: ParsableCommand {
                 "train_images_per_s": (result.trainImagesPerSecond * 10).rounded() / 10,
                 "infer_ms_per_image": (inferMs * 100).rounded() / 100, "epoch": result.metrics["epoch"] ?? 0,
             ]
-            print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
+            try JSONLine.print(object)
         } else {
             print(String(format: "Shapes detection (%d train, %d held out, %d×%d): AP %.4f, AP50 %.4f, AP75 %.4f, APs %.4f, APm %.4f, APl %.4f, AR100 %.4f",
                          train, eval, size, size, s.ap, s.ap50, s.ap75, s.apSmall, s.apMedium, s.apLarge, s.ar100))

@@ -37,8 +37,7 @@ struct COCOEval: ParsableCommand {
                 object["per_class_AP"] = Dictionary(stats.perCategoryAP.map { (names[$0.key] ?? "\($0.key)", $0.value) },
                                                     uniquingKeysWith: { a, _ in a })
             }
-            let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
-            print(String(decoding: data, as: UTF8.self))
+            try JSONLine.print(object)
             return
         }
         let rows: [(String, String, String, String)] = [
