@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "5.0.1"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
     ],
     targets: [
         // C layer
@@ -79,18 +80,25 @@ let package = Package(
             ]
         ),
 
+        // storage
+        .target(name: "FleetStore", dependencies: ["COpenSSL", .product(name: "GRDB", package: "GRDB.swift")]),
+
         // services
         .target(name: "IngestService", dependencies: ["FleetRPC", "FleetProtos"]),
         .target(
             name: "TrainingService",
             dependencies: ["FleetRPC", "FleetProtos", "Tensors", "VisionData", "VisionModels", "VisionEval", "VectorIndex"]
         ),
-        .target(name: "RegistryService", dependencies: ["FleetRPC", "FleetProtos"]),
+        .target(
+            name: "RegistryService",
+            dependencies: ["FleetRPC", "FleetProtos", "FleetStore", .product(name: "GRDB", package: "GRDB.swift"),
+                           .product(name: "Logging", package: "swift-log")]
+        ),
         .target(name: "InferenceService", dependencies: ["FleetRPC", "FleetProtos"]),
         .target(
             name: "ServiceRuntime",
             dependencies: [
-                "FleetRPC", "FleetProtos",
+                "FleetRPC", "FleetProtos", "FleetStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -100,13 +108,13 @@ let package = Package(
         // executables
         .executableTarget(name: "vf-ingest", dependencies: ["ServiceRuntime", "IngestService"]),
         .executableTarget(name: "vf-train", dependencies: ["ServiceRuntime", "TrainingService"]),
-        .executableTarget(name: "vf-registry", dependencies: ["ServiceRuntime", "RegistryService"]),
+        .executableTarget(name: "vf-registry", dependencies: ["ServiceRuntime", "RegistryService", "FleetStore"]),
         .executableTarget(name: "vf-serve", dependencies: ["ServiceRuntime", "InferenceService"]),
         .executableTarget(
             name: "vf",
             dependencies: [
                 "FleetRPC", "FleetProtos", "ServiceRuntime", "Tensors", "VisionModels", "VisionData", "VisionEval",
-                "TrainingService",
+                "TrainingService", "VectorIndex",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -124,6 +132,14 @@ let package = Package(
             dependencies: [
                 "FleetRPC", "FleetProtos", "ServiceRuntime",
                 "IngestService", "TrainingService", "RegistryService", "InferenceService", "TestSupport",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            exclude: ["Python"]
+        ),
+        .testTarget(
+            name: "RegistryTests",
+            dependencies: [
+                "FleetRPC", "FleetProtos", "FleetStore", "RegistryService", "ServiceRuntime", "TestSupport",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             exclude: ["Python"]

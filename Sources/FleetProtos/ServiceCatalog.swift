@@ -78,7 +78,11 @@ public enum ServiceCatalog {
         public static let deleteAlias = ProtoMethod(service: name, name: "DeleteAlias", clientStreaming: false, serverStreaming: false)
         public static let aliasHistory = ProtoMethod(service: name, name: "AliasHistory", clientStreaming: false, serverStreaming: false)
         public static let watchEvents = ProtoMethod(service: name, name: "WatchEvents", clientStreaming: false, serverStreaming: true)
-        public static let methods: [ProtoMethod] = [createModel, getModel, listModels, deleteModel, uploadVersion, getModelVersion, listModelVersions, downloadVersion, setAlias, deleteAlias, aliasHistory, watchEvents]
+        public static let deleteModelVersion = ProtoMethod(service: name, name: "DeleteModelVersion", clientStreaming: false, serverStreaming: false)
+        public static let updateModel = ProtoMethod(service: name, name: "UpdateModel", clientStreaming: false, serverStreaming: false)
+        public static let updateModelVersion = ProtoMethod(service: name, name: "UpdateModelVersion", clientStreaming: false, serverStreaming: false)
+        public static let garbageCollect = ProtoMethod(service: name, name: "GarbageCollect", clientStreaming: false, serverStreaming: false)
+        public static let methods: [ProtoMethod] = [createModel, getModel, listModels, deleteModel, uploadVersion, getModelVersion, listModelVersions, downloadVersion, setAlias, deleteAlias, aliasHistory, watchEvents, deleteModelVersion, updateModel, updateModelVersion, garbageCollect]
     }
     public enum TrainingService {
         public static let name = "visionfleet.v1.TrainingService"

@@ -24,7 +24,7 @@ public struct ServerOptions: ParsableArguments {
     @Flag(help: "Require a client certificate: mutual TLS (env <PREFIX>_TLS_REQUIRE_CLIENT_CERT=1).")
     public var tlsRequireClientCert = false
 
-    @Option(help: "Comma-separated bearer tokens to accept; none = no auth (env VISIONFLEET_AUTH_TOKENS).")
+    @Option(help: "Comma-separated bearer tokens to accept, each optionally `name:token` (the name is recorded as the actor); none = no auth (env VISIONFLEET_AUTH_TOKENS).")
     public var authTokens: String?
 
     @Option(help: "Seconds running calls may take to finish on shutdown (env <PREFIX>_SHUTDOWN_GRACE).")

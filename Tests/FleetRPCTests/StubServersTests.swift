@@ -3,7 +3,6 @@ import FleetProtos
 import FleetRPC
 import InferenceService
 import IngestService
-import RegistryService
 import ServiceRuntime
 import SwiftProtobuf
 import TrainingService
@@ -14,7 +13,6 @@ final class StubServersTests: XCTestCase {
         let cases: [(any RPCService, String)] = [
             (DatasetRPCService(), ServiceCatalog.DatasetService.listDatasets.path),
             (TrainingRPCService(), ServiceCatalog.TrainingService.listJobs.path),
-            (RegistryRPCService(), ServiceCatalog.RegistryService.listModels.path),
             (VisionRPCService(), ServiceCatalog.VisionService.classify.path),
         ]
         for (service, method) in cases {

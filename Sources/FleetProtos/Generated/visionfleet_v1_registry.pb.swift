@@ -75,51 +75,92 @@ public nonisolated struct Visionfleet_V1_ModelFile: Sendable {
   public init() {}
 }
 
-public nonisolated struct Visionfleet_V1_ModelVersion: Sendable {
+public nonisolated struct Visionfleet_V1_ModelVersion: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var model: String = String()
+  public var model: String {
+    get {_storage._model}
+    set {_uniqueStorage()._model = newValue}
+  }
 
-  public var version: Int32 = 0
+  public var version: Int32 {
+    get {_storage._version}
+    set {_uniqueStorage()._version = newValue}
+  }
 
-  public var task: Visionfleet_V1_TaskType = .unspecified
+  public var task: Visionfleet_V1_TaskType {
+    get {_storage._task}
+    set {_uniqueStorage()._task = newValue}
+  }
 
-  public var manifestJson: String = String()
+  public var manifestJson: String {
+    get {_storage._manifestJson}
+    set {_uniqueStorage()._manifestJson = newValue}
+  }
 
-  public var files: [Visionfleet_V1_ModelFile] = []
+  public var files: [Visionfleet_V1_ModelFile] {
+    get {_storage._files}
+    set {_uniqueStorage()._files = newValue}
+  }
 
-  public var metrics: [Visionfleet_V1_Metric] = []
+  public var metrics: [Visionfleet_V1_Metric] {
+    get {_storage._metrics}
+    set {_uniqueStorage()._metrics = newValue}
+  }
 
   public var lineage: Visionfleet_V1_Lineage {
-    get {_lineage ?? Visionfleet_V1_Lineage()}
-    set {_lineage = newValue}
+    get {_storage._lineage ?? Visionfleet_V1_Lineage()}
+    set {_uniqueStorage()._lineage = newValue}
   }
   /// Returns true if `lineage` has been explicitly set.
-  public var hasLineage: Bool {self._lineage != nil}
+  public var hasLineage: Bool {_storage._lineage != nil}
   /// Clears the value of `lineage`. Subsequent reads from it will return its default value.
-  public mutating func clearLineage() {self._lineage = nil}
+  public mutating func clearLineage() {_uniqueStorage()._lineage = nil}
 
-  public var tags: Dictionary<String,String> = [:]
+  public var tags: Dictionary<String,String> {
+    get {_storage._tags}
+    set {_uniqueStorage()._tags = newValue}
+  }
 
-  public var description_p: String = String()
+  public var description_p: String {
+    get {_storage._description_p}
+    set {_uniqueStorage()._description_p = newValue}
+  }
 
   public var createdAt: SwiftProtobuf.Google_Protobuf_Timestamp {
-    get {_createdAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
-    set {_createdAt = newValue}
+    get {_storage._createdAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._createdAt = newValue}
   }
   /// Returns true if `createdAt` has been explicitly set.
-  public var hasCreatedAt: Bool {self._createdAt != nil}
+  public var hasCreatedAt: Bool {_storage._createdAt != nil}
   /// Clears the value of `createdAt`. Subsequent reads from it will return its default value.
-  public mutating func clearCreatedAt() {self._createdAt = nil}
+  public mutating func clearCreatedAt() {_uniqueStorage()._createdAt = nil}
+
+  /// aliases that point at this version now
+  public var aliases: [String] {
+    get {_storage._aliases}
+    set {_uniqueStorage()._aliases = newValue}
+  }
+
+  /// the uploader's token name, else "anonymous"
+  public var createdBy: String {
+    get {_storage._createdBy}
+    set {_uniqueStorage()._createdBy = newValue}
+  }
+
+  /// bytes of all files
+  public var totalSize: Int64 {
+    get {_storage._totalSize}
+    set {_uniqueStorage()._totalSize = newValue}
+  }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
-  fileprivate var _lineage: Visionfleet_V1_Lineage? = nil
-  fileprivate var _createdAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 public nonisolated struct Visionfleet_V1_CreateModelRequest: Sendable {
@@ -480,52 +521,62 @@ public nonisolated struct Visionfleet_V1_AliasHistoryResponse: Sendable {
   public init() {}
 }
 
-public nonisolated struct Visionfleet_V1_RegistryEvent: @unchecked Sendable {
+public nonisolated struct Visionfleet_V1_RegistryEvent: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var sequence: Int64 {
-    get {_storage._sequence}
-    set {_uniqueStorage()._sequence = newValue}
-  }
+  public var sequence: Int64 = 0
 
   public var time: SwiftProtobuf.Google_Protobuf_Timestamp {
-    get {_storage._time ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
-    set {_uniqueStorage()._time = newValue}
+    get {_time ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_time = newValue}
   }
   /// Returns true if `time` has been explicitly set.
-  public var hasTime: Bool {_storage._time != nil}
+  public var hasTime: Bool {self._time != nil}
   /// Clears the value of `time`. Subsequent reads from it will return its default value.
-  public mutating func clearTime() {_uniqueStorage()._time = nil}
+  public mutating func clearTime() {self._time = nil}
 
-  public var event: OneOf_Event? {
-    get {return _storage._event}
-    set {_uniqueStorage()._event = newValue}
-  }
+  public var event: Visionfleet_V1_RegistryEvent.OneOf_Event? = nil
 
   public var versionCreated: Visionfleet_V1_ModelVersion {
     get {
-      if case .versionCreated(let v)? = _storage._event {return v}
+      if case .versionCreated(let v)? = event {return v}
       return Visionfleet_V1_ModelVersion()
     }
-    set {_uniqueStorage()._event = .versionCreated(newValue)}
+    set {event = .versionCreated(newValue)}
   }
 
   public var aliasChanged: Visionfleet_V1_AliasChange {
     get {
-      if case .aliasChanged(let v)? = _storage._event {return v}
+      if case .aliasChanged(let v)? = event {return v}
       return Visionfleet_V1_AliasChange()
     }
-    set {_uniqueStorage()._event = .aliasChanged(newValue)}
+    set {event = .aliasChanged(newValue)}
   }
 
   public var modelDeleted: String {
     get {
-      if case .modelDeleted(let v)? = _storage._event {return v}
+      if case .modelDeleted(let v)? = event {return v}
       return String()
     }
-    set {_uniqueStorage()._event = .modelDeleted(newValue)}
+    set {event = .modelDeleted(newValue)}
+  }
+
+  public var versionDeleted: Visionfleet_V1_ModelVersion {
+    get {
+      if case .versionDeleted(let v)? = event {return v}
+      return Visionfleet_V1_ModelVersion()
+    }
+    set {event = .versionDeleted(newValue)}
+  }
+
+  public var modelCreated: Visionfleet_V1_Model {
+    get {
+      if case .modelCreated(let v)? = event {return v}
+      return Visionfleet_V1_Model()
+    }
+    set {event = .modelCreated(newValue)}
   }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -534,12 +585,14 @@ public nonisolated struct Visionfleet_V1_RegistryEvent: @unchecked Sendable {
     case versionCreated(Visionfleet_V1_ModelVersion)
     case aliasChanged(Visionfleet_V1_AliasChange)
     case modelDeleted(String)
+    case versionDeleted(Visionfleet_V1_ModelVersion)
+    case modelCreated(Visionfleet_V1_Model)
 
   }
 
   public init() {}
 
-  fileprivate var _storage = _StorageClass.defaultInstance
+  fileprivate var _time: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
 }
 
 public nonisolated struct Visionfleet_V1_WatchEventsRequest: Sendable {
@@ -552,6 +605,134 @@ public nonisolated struct Visionfleet_V1_WatchEventsRequest: Sendable {
 
   /// empty = every model
   public var model: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Visionfleet_V1_DeleteModelVersionRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var ref: Visionfleet_V1_ModelRef {
+    get {_ref ?? Visionfleet_V1_ModelRef()}
+    set {_ref = newValue}
+  }
+  /// Returns true if `ref` has been explicitly set.
+  public var hasRef: Bool {self._ref != nil}
+  /// Clears the value of `ref`. Subsequent reads from it will return its default value.
+  public mutating func clearRef() {self._ref = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _ref: Visionfleet_V1_ModelRef? = nil
+}
+
+public nonisolated struct Visionfleet_V1_DeleteModelVersionResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Fields left unset keep their value; tags in `set_tags` are added or replaced, those in
+/// `remove_tags` removed.
+public nonisolated struct Visionfleet_V1_UpdateModelRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var name: String = String()
+
+  public var description_p: String {
+    get {_description_p ?? String()}
+    set {_description_p = newValue}
+  }
+  /// Returns true if `description_p` has been explicitly set.
+  public var hasDescription_p: Bool {self._description_p != nil}
+  /// Clears the value of `description_p`. Subsequent reads from it will return its default value.
+  public mutating func clearDescription_p() {self._description_p = nil}
+
+  public var setTags: Dictionary<String,String> = [:]
+
+  public var removeTags: [String] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _description_p: String? = nil
+}
+
+public nonisolated struct Visionfleet_V1_UpdateModelVersionRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var ref: Visionfleet_V1_ModelRef {
+    get {_ref ?? Visionfleet_V1_ModelRef()}
+    set {_ref = newValue}
+  }
+  /// Returns true if `ref` has been explicitly set.
+  public var hasRef: Bool {self._ref != nil}
+  /// Clears the value of `ref`. Subsequent reads from it will return its default value.
+  public mutating func clearRef() {self._ref = nil}
+
+  public var description_p: String {
+    get {_description_p ?? String()}
+    set {_description_p = newValue}
+  }
+  /// Returns true if `description_p` has been explicitly set.
+  public var hasDescription_p: Bool {self._description_p != nil}
+  /// Clears the value of `description_p`. Subsequent reads from it will return its default value.
+  public mutating func clearDescription_p() {self._description_p = nil}
+
+  public var setTags: Dictionary<String,String> = [:]
+
+  public var removeTags: [String] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _ref: Visionfleet_V1_ModelRef? = nil
+  fileprivate var _description_p: String? = nil
+}
+
+/// Removes blobs that no version references and temp files of uploads that are no longer
+/// running. Safe while uploads run: a blob an upload is about to reference is kept.
+public nonisolated struct Visionfleet_V1_GarbageCollectRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// report what would be removed, remove nothing
+  public var dryRun: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Visionfleet_V1_GarbageCollectResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var blobsRemoved: Int64 = 0
+
+  public var bytesFreed: Int64 = 0
+
+  public var blobsKept: Int64 = 0
+
+  public var tempFilesRemoved: Int64 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -668,78 +849,153 @@ nonisolated extension Visionfleet_V1_ModelFile: SwiftProtobuf.Message, SwiftProt
 
 nonisolated extension Visionfleet_V1_ModelVersion: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ModelVersion"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}model\0\u{1}version\0\u{1}task\0\u{3}manifest_json\0\u{1}files\0\u{1}metrics\0\u{1}lineage\0\u{1}tags\0\u{1}description\0\u{3}created_at\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}model\0\u{1}version\0\u{1}task\0\u{3}manifest_json\0\u{1}files\0\u{1}metrics\0\u{1}lineage\0\u{1}tags\0\u{1}description\0\u{3}created_at\0\u{1}aliases\0\u{3}created_by\0\u{3}total_size\0")
+
+  fileprivate class _StorageClass {
+    var _model: String = String()
+    var _version: Int32 = 0
+    var _task: Visionfleet_V1_TaskType = .unspecified
+    var _manifestJson: String = String()
+    var _files: [Visionfleet_V1_ModelFile] = []
+    var _metrics: [Visionfleet_V1_Metric] = []
+    var _lineage: Visionfleet_V1_Lineage? = nil
+    var _tags: Dictionary<String,String> = [:]
+    var _description_p: String = String()
+    var _createdAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _aliases: [String] = []
+    var _createdBy: String = String()
+    var _totalSize: Int64 = 0
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _model = source._model
+      _version = source._version
+      _task = source._task
+      _manifestJson = source._manifestJson
+      _files = source._files
+      _metrics = source._metrics
+      _lineage = source._lineage
+      _tags = source._tags
+      _description_p = source._description_p
+      _createdAt = source._createdAt
+      _aliases = source._aliases
+      _createdBy = source._createdBy
+      _totalSize = source._totalSize
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularStringField(value: &self.model) }()
-      case 2: try { try decoder.decodeSingularInt32Field(value: &self.version) }()
-      case 3: try { try decoder.decodeSingularEnumField(value: &self.task) }()
-      case 4: try { try decoder.decodeSingularStringField(value: &self.manifestJson) }()
-      case 5: try { try decoder.decodeRepeatedMessageField(value: &self.files) }()
-      case 6: try { try decoder.decodeRepeatedMessageField(value: &self.metrics) }()
-      case 7: try { try decoder.decodeSingularMessageField(value: &self._lineage) }()
-      case 8: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: &self.tags) }()
-      case 9: try { try decoder.decodeSingularStringField(value: &self.description_p) }()
-      case 10: try { try decoder.decodeSingularMessageField(value: &self._createdAt) }()
-      default: break
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._model) }()
+        case 2: try { try decoder.decodeSingularInt32Field(value: &_storage._version) }()
+        case 3: try { try decoder.decodeSingularEnumField(value: &_storage._task) }()
+        case 4: try { try decoder.decodeSingularStringField(value: &_storage._manifestJson) }()
+        case 5: try { try decoder.decodeRepeatedMessageField(value: &_storage._files) }()
+        case 6: try { try decoder.decodeRepeatedMessageField(value: &_storage._metrics) }()
+        case 7: try { try decoder.decodeSingularMessageField(value: &_storage._lineage) }()
+        case 8: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: &_storage._tags) }()
+        case 9: try { try decoder.decodeSingularStringField(value: &_storage._description_p) }()
+        case 10: try { try decoder.decodeSingularMessageField(value: &_storage._createdAt) }()
+        case 11: try { try decoder.decodeRepeatedStringField(value: &_storage._aliases) }()
+        case 12: try { try decoder.decodeSingularStringField(value: &_storage._createdBy) }()
+        case 13: try { try decoder.decodeSingularInt64Field(value: &_storage._totalSize) }()
+        default: break
+        }
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    if !self.model.isEmpty {
-      try visitor.visitSingularStringField(value: self.model, fieldNumber: 1)
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._model.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._model, fieldNumber: 1)
+      }
+      if _storage._version != 0 {
+        try visitor.visitSingularInt32Field(value: _storage._version, fieldNumber: 2)
+      }
+      if _storage._task != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._task, fieldNumber: 3)
+      }
+      if !_storage._manifestJson.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._manifestJson, fieldNumber: 4)
+      }
+      if !_storage._files.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._files, fieldNumber: 5)
+      }
+      if !_storage._metrics.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._metrics, fieldNumber: 6)
+      }
+      try { if let v = _storage._lineage {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+      } }()
+      if !_storage._tags.isEmpty {
+        try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: _storage._tags, fieldNumber: 8)
+      }
+      if !_storage._description_p.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._description_p, fieldNumber: 9)
+      }
+      try { if let v = _storage._createdAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
+      } }()
+      if !_storage._aliases.isEmpty {
+        try visitor.visitRepeatedStringField(value: _storage._aliases, fieldNumber: 11)
+      }
+      if !_storage._createdBy.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._createdBy, fieldNumber: 12)
+      }
+      if _storage._totalSize != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._totalSize, fieldNumber: 13)
+      }
     }
-    if self.version != 0 {
-      try visitor.visitSingularInt32Field(value: self.version, fieldNumber: 2)
-    }
-    if self.task != .unspecified {
-      try visitor.visitSingularEnumField(value: self.task, fieldNumber: 3)
-    }
-    if !self.manifestJson.isEmpty {
-      try visitor.visitSingularStringField(value: self.manifestJson, fieldNumber: 4)
-    }
-    if !self.files.isEmpty {
-      try visitor.visitRepeatedMessageField(value: self.files, fieldNumber: 5)
-    }
-    if !self.metrics.isEmpty {
-      try visitor.visitRepeatedMessageField(value: self.metrics, fieldNumber: 6)
-    }
-    try { if let v = self._lineage {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
-    } }()
-    if !self.tags.isEmpty {
-      try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: self.tags, fieldNumber: 8)
-    }
-    if !self.description_p.isEmpty {
-      try visitor.visitSingularStringField(value: self.description_p, fieldNumber: 9)
-    }
-    try { if let v = self._createdAt {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
-    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Visionfleet_V1_ModelVersion, rhs: Visionfleet_V1_ModelVersion) -> Bool {
-    if lhs.model != rhs.model {return false}
-    if lhs.version != rhs.version {return false}
-    if lhs.task != rhs.task {return false}
-    if lhs.manifestJson != rhs.manifestJson {return false}
-    if lhs.files != rhs.files {return false}
-    if lhs.metrics != rhs.metrics {return false}
-    if lhs._lineage != rhs._lineage {return false}
-    if lhs.tags != rhs.tags {return false}
-    if lhs.description_p != rhs.description_p {return false}
-    if lhs._createdAt != rhs._createdAt {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._model != rhs_storage._model {return false}
+        if _storage._version != rhs_storage._version {return false}
+        if _storage._task != rhs_storage._task {return false}
+        if _storage._manifestJson != rhs_storage._manifestJson {return false}
+        if _storage._files != rhs_storage._files {return false}
+        if _storage._metrics != rhs_storage._metrics {return false}
+        if _storage._lineage != rhs_storage._lineage {return false}
+        if _storage._tags != rhs_storage._tags {return false}
+        if _storage._description_p != rhs_storage._description_p {return false}
+        if _storage._createdAt != rhs_storage._createdAt {return false}
+        if _storage._aliases != rhs_storage._aliases {return false}
+        if _storage._createdBy != rhs_storage._createdBy {return false}
+        if _storage._totalSize != rhs_storage._totalSize {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1450,128 +1706,122 @@ nonisolated extension Visionfleet_V1_AliasHistoryResponse: SwiftProtobuf.Message
 
 nonisolated extension Visionfleet_V1_RegistryEvent: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".RegistryEvent"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}sequence\0\u{1}time\0\u{3}version_created\0\u{3}alias_changed\0\u{3}model_deleted\0")
-
-  fileprivate class _StorageClass {
-    var _sequence: Int64 = 0
-    var _time: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
-    var _event: Visionfleet_V1_RegistryEvent.OneOf_Event?
-
-      // This property is used as the initial default value for new instances of the type.
-      // The type itself is protecting the reference to its storage via CoW semantics.
-      // This will force a copy to be made of this reference when the first mutation occurs;
-      // hence, it is safe to mark this as `nonisolated(unsafe)`.
-      static nonisolated(unsafe) let defaultInstance = _StorageClass()
-
-    private init() {}
-
-    init(copying source: _StorageClass) {
-      _sequence = source._sequence
-      _time = source._time
-      _event = source._event
-    }
-  }
-
-  fileprivate mutating func _uniqueStorage() -> _StorageClass {
-    if !isKnownUniquelyReferenced(&_storage) {
-      _storage = _StorageClass(copying: _storage)
-    }
-    return _storage
-  }
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}sequence\0\u{1}time\0\u{3}version_created\0\u{3}alias_changed\0\u{3}model_deleted\0\u{3}version_deleted\0\u{3}model_created\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    _ = _uniqueStorage()
-    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
-      while let fieldNumber = try decoder.nextFieldNumber() {
-        // The use of inline closures is to circumvent an issue where the compiler
-        // allocates stack space for every case branch when no optimizations are
-        // enabled. https://github.com/apple/swift-protobuf/issues/1034
-        switch fieldNumber {
-        case 1: try { try decoder.decodeSingularInt64Field(value: &_storage._sequence) }()
-        case 2: try { try decoder.decodeSingularMessageField(value: &_storage._time) }()
-        case 3: try {
-          var v: Visionfleet_V1_ModelVersion?
-          var hadOneofValue = false
-          if let current = _storage._event {
-            hadOneofValue = true
-            if case .versionCreated(let m) = current {v = m}
-          }
-          try decoder.decodeSingularMessageField(value: &v)
-          if let v = v {
-            if hadOneofValue {try decoder.handleConflictingOneOf()}
-            _storage._event = .versionCreated(v)
-          }
-        }()
-        case 4: try {
-          var v: Visionfleet_V1_AliasChange?
-          var hadOneofValue = false
-          if let current = _storage._event {
-            hadOneofValue = true
-            if case .aliasChanged(let m) = current {v = m}
-          }
-          try decoder.decodeSingularMessageField(value: &v)
-          if let v = v {
-            if hadOneofValue {try decoder.handleConflictingOneOf()}
-            _storage._event = .aliasChanged(v)
-          }
-        }()
-        case 5: try {
-          var v: String?
-          try decoder.decodeSingularStringField(value: &v)
-          if let v = v {
-            if _storage._event != nil {try decoder.handleConflictingOneOf()}
-            _storage._event = .modelDeleted(v)
-          }
-        }()
-        default: break
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt64Field(value: &self.sequence) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._time) }()
+      case 3: try {
+        var v: Visionfleet_V1_ModelVersion?
+        var hadOneofValue = false
+        if let current = self.event {
+          hadOneofValue = true
+          if case .versionCreated(let m) = current {v = m}
         }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.event = .versionCreated(v)
+        }
+      }()
+      case 4: try {
+        var v: Visionfleet_V1_AliasChange?
+        var hadOneofValue = false
+        if let current = self.event {
+          hadOneofValue = true
+          if case .aliasChanged(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.event = .aliasChanged(v)
+        }
+      }()
+      case 5: try {
+        var v: String?
+        try decoder.decodeSingularStringField(value: &v)
+        if let v = v {
+          if self.event != nil {try decoder.handleConflictingOneOf()}
+          self.event = .modelDeleted(v)
+        }
+      }()
+      case 6: try {
+        var v: Visionfleet_V1_ModelVersion?
+        var hadOneofValue = false
+        if let current = self.event {
+          hadOneofValue = true
+          if case .versionDeleted(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.event = .versionDeleted(v)
+        }
+      }()
+      case 7: try {
+        var v: Visionfleet_V1_Model?
+        var hadOneofValue = false
+        if let current = self.event {
+          hadOneofValue = true
+          if case .modelCreated(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.event = .modelCreated(v)
+        }
+      }()
+      default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every if/case branch local when no optimizations
-      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-      // https://github.com/apple/swift-protobuf/issues/1182
-      if _storage._sequence != 0 {
-        try visitor.visitSingularInt64Field(value: _storage._sequence, fieldNumber: 1)
-      }
-      try { if let v = _storage._time {
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
-      } }()
-      switch _storage._event {
-      case .versionCreated?: try {
-        guard case .versionCreated(let v)? = _storage._event else { preconditionFailure() }
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
-      }()
-      case .aliasChanged?: try {
-        guard case .aliasChanged(let v)? = _storage._event else { preconditionFailure() }
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
-      }()
-      case .modelDeleted?: try {
-        guard case .modelDeleted(let v)? = _storage._event else { preconditionFailure() }
-        try visitor.visitSingularStringField(value: v, fieldNumber: 5)
-      }()
-      case nil: break
-      }
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.sequence != 0 {
+      try visitor.visitSingularInt64Field(value: self.sequence, fieldNumber: 1)
+    }
+    try { if let v = self._time {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    switch self.event {
+    case .versionCreated?: try {
+      guard case .versionCreated(let v)? = self.event else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    }()
+    case .aliasChanged?: try {
+      guard case .aliasChanged(let v)? = self.event else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    }()
+    case .modelDeleted?: try {
+      guard case .modelDeleted(let v)? = self.event else { preconditionFailure() }
+      try visitor.visitSingularStringField(value: v, fieldNumber: 5)
+    }()
+    case .versionDeleted?: try {
+      guard case .versionDeleted(let v)? = self.event else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+    }()
+    case .modelCreated?: try {
+      guard case .modelCreated(let v)? = self.event else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+    }()
+    case nil: break
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Visionfleet_V1_RegistryEvent, rhs: Visionfleet_V1_RegistryEvent) -> Bool {
-    if lhs._storage !== rhs._storage {
-      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
-        let _storage = _args.0
-        let rhs_storage = _args.1
-        if _storage._sequence != rhs_storage._sequence {return false}
-        if _storage._time != rhs_storage._time {return false}
-        if _storage._event != rhs_storage._event {return false}
-        return true
-      }
-      if !storagesAreEqual {return false}
-    }
+    if lhs.sequence != rhs.sequence {return false}
+    if lhs._time != rhs._time {return false}
+    if lhs.event != rhs.event {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1607,6 +1857,232 @@ nonisolated extension Visionfleet_V1_WatchEventsRequest: SwiftProtobuf.Message, 
   public static func ==(lhs: Visionfleet_V1_WatchEventsRequest, rhs: Visionfleet_V1_WatchEventsRequest) -> Bool {
     if lhs.fromSequence != rhs.fromSequence {return false}
     if lhs.model != rhs.model {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Visionfleet_V1_DeleteModelVersionRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".DeleteModelVersionRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}ref\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._ref) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._ref {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Visionfleet_V1_DeleteModelVersionRequest, rhs: Visionfleet_V1_DeleteModelVersionRequest) -> Bool {
+    if lhs._ref != rhs._ref {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Visionfleet_V1_DeleteModelVersionResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".DeleteModelVersionResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Visionfleet_V1_DeleteModelVersionResponse, rhs: Visionfleet_V1_DeleteModelVersionResponse) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Visionfleet_V1_UpdateModelRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UpdateModelRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}description\0\u{3}set_tags\0\u{3}remove_tags\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self._description_p) }()
+      case 3: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: &self.setTags) }()
+      case 4: try { try decoder.decodeRepeatedStringField(value: &self.removeTags) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    }
+    try { if let v = self._description_p {
+      try visitor.visitSingularStringField(value: v, fieldNumber: 2)
+    } }()
+    if !self.setTags.isEmpty {
+      try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: self.setTags, fieldNumber: 3)
+    }
+    if !self.removeTags.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.removeTags, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Visionfleet_V1_UpdateModelRequest, rhs: Visionfleet_V1_UpdateModelRequest) -> Bool {
+    if lhs.name != rhs.name {return false}
+    if lhs._description_p != rhs._description_p {return false}
+    if lhs.setTags != rhs.setTags {return false}
+    if lhs.removeTags != rhs.removeTags {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Visionfleet_V1_UpdateModelVersionRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UpdateModelVersionRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}ref\0\u{1}description\0\u{3}set_tags\0\u{3}remove_tags\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._ref) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self._description_p) }()
+      case 3: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: &self.setTags) }()
+      case 4: try { try decoder.decodeRepeatedStringField(value: &self.removeTags) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._ref {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try { if let v = self._description_p {
+      try visitor.visitSingularStringField(value: v, fieldNumber: 2)
+    } }()
+    if !self.setTags.isEmpty {
+      try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: self.setTags, fieldNumber: 3)
+    }
+    if !self.removeTags.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.removeTags, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Visionfleet_V1_UpdateModelVersionRequest, rhs: Visionfleet_V1_UpdateModelVersionRequest) -> Bool {
+    if lhs._ref != rhs._ref {return false}
+    if lhs._description_p != rhs._description_p {return false}
+    if lhs.setTags != rhs.setTags {return false}
+    if lhs.removeTags != rhs.removeTags {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Visionfleet_V1_GarbageCollectRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GarbageCollectRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}dry_run\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBoolField(value: &self.dryRun) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.dryRun != false {
+      try visitor.visitSingularBoolField(value: self.dryRun, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Visionfleet_V1_GarbageCollectRequest, rhs: Visionfleet_V1_GarbageCollectRequest) -> Bool {
+    if lhs.dryRun != rhs.dryRun {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Visionfleet_V1_GarbageCollectResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GarbageCollectResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}blobs_removed\0\u{3}bytes_freed\0\u{3}blobs_kept\0\u{3}temp_files_removed\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt64Field(value: &self.blobsRemoved) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.bytesFreed) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.blobsKept) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.tempFilesRemoved) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.blobsRemoved != 0 {
+      try visitor.visitSingularInt64Field(value: self.blobsRemoved, fieldNumber: 1)
+    }
+    if self.bytesFreed != 0 {
+      try visitor.visitSingularInt64Field(value: self.bytesFreed, fieldNumber: 2)
+    }
+    if self.blobsKept != 0 {
+      try visitor.visitSingularInt64Field(value: self.blobsKept, fieldNumber: 3)
+    }
+    if self.tempFilesRemoved != 0 {
+      try visitor.visitSingularInt64Field(value: self.tempFilesRemoved, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Visionfleet_V1_GarbageCollectResponse, rhs: Visionfleet_V1_GarbageCollectResponse) -> Bool {
+    if lhs.blobsRemoved != rhs.blobsRemoved {return false}
+    if lhs.bytesFreed != rhs.bytesFreed {return false}
+    if lhs.blobsKept != rhs.blobsKept {return false}
+    if lhs.tempFilesRemoved != rhs.tempFilesRemoved {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

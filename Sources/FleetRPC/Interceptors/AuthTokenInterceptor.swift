@@ -1,14 +1,25 @@
 import Foundation
 
 /// Rejects calls without `authorization: Bearer <token>` matching one of the accepted tokens
-/// (UNAUTHENTICATED when missing or malformed, PERMISSION_DENIED when unknown).
+/// (UNAUTHENTICATED when missing or malformed, PERMISSION_DENIED when unknown). The accepted
+/// token's name is the call's `CallPrincipal.name` (audit records name it).
 public struct AuthTokenInterceptor: ServerInterceptor {
-    private let tokens: Set<String>
+    /// token → name
+    private let tokens: [String: String]
     /// Methods that skip the check (e.g. a public liveness probe), by full path.
     private let exempt: Set<String>
 
+    /// Tokens written `name:token` are named; a bare token is named "token".
     public init(tokens: Set<String>, exempt: Set<String> = []) {
-        self.tokens = tokens
+        var named: [String: String] = [:]
+        for entry in tokens {
+            if let colon = entry.firstIndex(of: ":"), colon != entry.startIndex {
+                named[String(entry[entry.index(after: colon)...])] = String(entry[..<colon])
+            } else {
+                named[entry] = "token"
+            }
+        }
+        self.tokens = named
         self.exempt = exempt
     }
 
@@ -22,9 +33,9 @@ public struct AuthTokenInterceptor: ServerInterceptor {
             throw RPCError(code: .unauthenticated, message: "authorization metadata must be 'Bearer <token>'")
         }
         let token = String(header.dropFirst(prefix.count)).trimmingCharacters(in: .whitespaces)
-        guard tokens.contains(token) else {
+        guard let name = tokens[token] else {
             throw RPCError(code: .permissionDenied, message: "the bearer token is not accepted")
         }
-        try await next()
+        try await CallPrincipal.$name.withValue(name) { try await next() }
     }
 }

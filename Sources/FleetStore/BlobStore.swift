@@ -1,0 +1,82 @@
+import Foundation
+
+/// A content-addressed blob store: blobs are named by the SHA-256 of their bytes, written
+/// through a private temp place, made visible whole, and verified on every read. The local
+/// filesystem store is the embedded default; an S3-compatible store can implement the same
+/// protocol without touching the services.
+public protocol BlobStore: Sendable {
+    /// Starts a new blob. Its bytes stay private until `commit`.
+    func makeWriter() throws -> any BlobWriter
+
+    /// Makes a finished writer's blob visible under its digest (a blob already stored is kept
+    /// and the new bytes dropped) and pins it: garbage collection keeps a pinned blob, so a
+    /// caller can commit blobs first and the metadata that references them after. Call
+    /// `unpin` once that metadata committed or was given up.
+    func commit(_ writer: any BlobWriter) throws -> CommittedBlob
+
+    /// Undoes one `commit` pin per digest.
+    func unpin(_ digests: [BlobDigest])
+
+    func contains(_ digest: BlobDigest) -> Bool
+
+    /// Size in bytes; `blobNotFound` when absent.
+    func size(of digest: BlobDigest) throws -> Int64
+
+    /// Opens a blob for a streaming read that checks the digest when it reaches the end.
+    func openReader(_ digest: BlobDigest) throws -> any BlobReader
+
+    /// Removes every blob not in `referenced()` and not pinned, and temp files of writers that
+    /// are gone. `referenced` is called while new commits wait, so a blob committed during the
+    /// collection is never removed.
+    func collectGarbage(dryRun: Bool, referenced: () throws -> Set<BlobDigest>) throws -> GarbageReport
+}
+
+extension BlobStore {
+    /// Reads a whole blob through, checking its digest; returns its size.
+    @discardableResult
+    public func verify(_ digest: BlobDigest, chunkSize: Int = 1 << 20) throws -> Int64 {
+        let reader = try openReader(digest)
+        var total: Int64 = 0
+        while let chunk = try reader.read(max: chunkSize) { total += Int64(chunk.count) }
+        return total
+    }
+}
+
+/// Bytes of a blob being written. Not thread-safe: one writer belongs to one task.
+public protocol BlobWriter: AnyObject {
+    /// Bytes written so far.
+    var size: Int64 { get }
+    func write(_ bytes: UnsafeRawBufferPointer) throws
+    /// Flushes to stable storage and returns the digest of the bytes written.
+    func finish() throws -> BlobDigest
+    /// Drops the bytes; safe to call more than once and after `commit`.
+    func abort()
+}
+
+extension BlobWriter {
+    public func write<Bytes: ContiguousBytes>(_ bytes: Bytes) throws {
+        try bytes.withUnsafeBytes { try write($0) }
+    }
+}
+
+/// A streaming read. `read` returns nil at the end, after checking the digest of everything
+/// read (`integrity` when it does not match).
+public protocol BlobReader: AnyObject {
+    var size: Int64 { get }
+    func read(max: Int) throws -> [UInt8]?
+}
+
+public struct CommittedBlob: Sendable, Equatable {
+    public let digest: BlobDigest
+    public let size: Int64
+    /// True when the blob was already stored and the new bytes were dropped.
+    public let deduplicated: Bool
+}
+
+public struct GarbageReport: Sendable, Equatable {
+    public var blobsRemoved = 0
+    public var bytesFreed: Int64 = 0
+    public var blobsKept = 0
+    public var tempFilesRemoved = 0
+    public init() {}
+}

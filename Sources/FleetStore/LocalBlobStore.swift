@@ -1,0 +1,135 @@
+import Foundation
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Blobs as files on the local filesystem: `blobs/sha256/ab/cd/<hex>` under the root, written
+/// to `tmp/` first, fsynced, renamed into place and the folder fsynced, so a blob is never
+/// visible half-written and survives a crash once `commit` returned.
+public final class LocalBlobStore: BlobStore {
+    public let root: URL
+    let blobsPath: String
+    let tempPath: String
+
+    private struct State {
+        var pins: [BlobDigest: Int] = [:]
+        var activeTemps: Set<String> = []
+    }
+    private let state = Mutex(State())
+
+    /// Opens (creating) a store; temp files left by a previous process are removed.
+    public init(root: URL) throws {
+        self.root = root
+        blobsPath = root.appendingPathComponent("blobs/sha256").path
+        tempPath = root.appendingPathComponent("tmp").path
+        try FileIO.makeDirectory(blobsPath)
+        try FileIO.makeDirectory(tempPath)
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: tempPath)) ?? [] {
+            unlink(tempPath + "/" + name)
+        }
+    }
+
+    func path(of digest: BlobDigest) -> String {
+        let h = digest.hex
+        return "\(blobsPath)/\(h.prefix(2))/\(h.dropFirst(2).prefix(2))/\(h)"
+    }
+
+    public func makeWriter() throws -> any BlobWriter {
+        let name = UUID().uuidString + ".part"
+        state.withLock { _ = $0.activeTemps.insert(name) }
+        do {
+            return try LocalBlobWriter(path: tempPath + "/" + name) { [weak self] in
+                _ = self?.state.withLock { $0.activeTemps.remove(name) }
+            }
+        } catch {
+            _ = state.withLock { $0.activeTemps.remove(name) }
+            throw error
+        }
+    }
+
+    public func commit(_ writer: any BlobWriter) throws -> CommittedBlob {
+        guard let local = writer as? LocalBlobWriter, let digest = local.digest else {
+            throw StoreError.io(path: tempPath, message: "commit of a writer that is not a finished LocalBlobWriter")
+        }
+        let target = path(of: digest)
+        let folder = (target as NSString).deletingLastPathComponent
+        // Under the lock, so garbage collection never sees the blob unpinned and unreferenced.
+        return try state.withLock { s throws -> CommittedBlob in
+            s.pins[digest, default: 0] += 1
+            do {
+                let deduplicated = FileIO.fileSize(target) != nil
+                if deduplicated {
+                    unlink(local.path)
+                } else {
+                    try FileIO.makeDirectory(folder)
+                    guard rename(local.path, target) == 0 else { throw FileIO.failure(target, "rename into the store") }
+                    try FileIO.syncDirectory(folder)
+                }
+                // The temp file is gone either way; the writer must not touch this lock again.
+                local.detach()
+                s.activeTemps.remove(local.name)
+                return CommittedBlob(digest: digest, size: local.size, deduplicated: deduplicated)
+            } catch {
+                s.pins[digest, default: 1] -= 1
+                if s.pins[digest] == 0 { s.pins[digest] = nil }
+                throw error
+            }
+        }
+    }
+
+    public func unpin(_ digests: [BlobDigest]) {
+        state.withLock { s in
+            for d in digests {
+                guard let n = s.pins[d] else { continue }
+                s.pins[d] = n > 1 ? n - 1 : nil
+            }
+        }
+    }
+
+    public func contains(_ digest: BlobDigest) -> Bool { FileIO.fileSize(path(of: digest)) != nil }
+
+    public func size(of digest: BlobDigest) throws -> Int64 {
+        guard let size = FileIO.fileSize(path(of: digest)) else { throw StoreError.blobNotFound(digest.description) }
+        return size
+    }
+
+    public func openReader(_ digest: BlobDigest) throws -> any BlobReader {
+        try LocalBlobReader(path: path(of: digest), digest: digest)
+    }
+
+    /// Every stored digest with its size.
+    public func list() -> [(digest: BlobDigest, size: Int64)] {
+        var out: [(BlobDigest, Int64)] = []
+        guard let walker = FileManager.default.enumerator(atPath: blobsPath) else { return [] }
+        while let relative = walker.nextObject() as? String {
+            let name = (relative as NSString).lastPathComponent
+            guard let digest = try? BlobDigest(parsing: name), let size = FileIO.fileSize(blobsPath + "/" + relative) else { continue }
+            out.append((digest, size))
+        }
+        return out
+    }
+
+    public func collectGarbage(dryRun: Bool, referenced: () throws -> Set<BlobDigest>) throws -> GarbageReport {
+        try state.withLock { s throws -> GarbageReport in
+            let keep = try referenced()
+            var report = GarbageReport()
+            for (digest, size) in list() {
+                if keep.contains(digest) || s.pins[digest] != nil {
+                    report.blobsKept += 1
+                    continue
+                }
+                if !dryRun {
+                    guard unlink(path(of: digest)) == 0 else { throw FileIO.failure(path(of: digest), "remove") }
+                }
+                report.blobsRemoved += 1
+                report.bytesFreed += size
+            }
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: tempPath)) ?? [] where !s.activeTemps.contains(name) {
+                if !dryRun { unlink(tempPath + "/" + name) }
+                report.tempFilesRemoved += 1
+            }
+            return report
+        }
+    }
+}

@@ -1,0 +1,46 @@
+import Foundation
+
+import COpenSSL
+
+/// Incremental SHA-256 over OpenSSL's EVP interface (SHA-NI / AVX2 paths chosen at run time).
+public final class SHA256Stream {
+    private let context: OpaquePointer
+
+    public init() {
+        context = EVP_MD_CTX_new()
+        EVP_DigestInit_ex(context, EVP_sha256(), nil)
+    }
+
+    deinit { EVP_MD_CTX_free(context) }
+
+    public func update(_ bytes: UnsafeRawBufferPointer) {
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return }
+        EVP_DigestUpdate(context, base, bytes.count)
+    }
+
+    public func update<Bytes: ContiguousBytes>(_ bytes: Bytes) {
+        bytes.withUnsafeBytes { update($0) }
+    }
+
+    /// The digest of everything fed so far; the stream is finished afterwards.
+    public func finish() -> BlobDigest {
+        var out = [UInt8](repeating: 0, count: 32)
+        var length: UInt32 = 0
+        EVP_DigestFinal_ex(context, &out, &length)
+        let digits = Array("0123456789abcdef".utf8)
+        var hex = [UInt8]()
+        hex.reserveCapacity(64)
+        for byte in out {
+            hex.append(digits[Int(byte >> 4)])
+            hex.append(digits[Int(byte & 15)])
+        }
+        return BlobDigest(hex: String(decoding: hex, as: UTF8.self))
+    }
+
+    /// The digest of one buffer.
+    public static func digest<Bytes: ContiguousBytes>(of bytes: Bytes) -> BlobDigest {
+        let stream = SHA256Stream()
+        stream.update(bytes)
+        return stream.finish()
+    }
+}

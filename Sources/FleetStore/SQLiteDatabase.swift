@@ -1,0 +1,41 @@
+import Foundation
+import GRDB
+
+/// A service's metadata database: SQLite through GRDB in WAL mode with `synchronous = NORMAL`
+/// (a committed transaction survives a process kill; power loss can lose the last
+/// transactions since the latest WAL checkpoint sync, never corrupt the file), migrations run
+/// on open. One read or write transaction per call.
+public final class SQLiteDatabase: Sendable {
+    public let path: String
+    public let pool: DatabasePool
+
+    /// Opens (creating) the database at `path` and applies `migrator`.
+    public init(path: String, migrator: DatabaseMigrator) throws {
+        self.path = path
+        var config = Configuration()
+        config.busyMode = .timeout(10)
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            try db.execute(sql: "PRAGMA foreign_keys = ON")
+        }
+        do {
+            try FileIO.makeDirectory((path as NSString).deletingLastPathComponent)
+            pool = try DatabasePool(path: path, configuration: config)
+            try migrator.migrate(pool)
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError.io(path: path, message: "cannot open the database: \(error)")
+        }
+    }
+
+    /// One write transaction: committed when `body` returns, rolled back when it throws.
+    public func write<T>(_ body: (Database) throws -> T) throws -> T {
+        try pool.write(body)
+    }
+
+    /// One read transaction over a consistent snapshot.
+    public func read<T>(_ body: (Database) throws -> T) throws -> T {
+        try pool.read(body)
+    }
+}
