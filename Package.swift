@@ -54,7 +54,7 @@ let package = Package(
         // vision
         .target(
             name: "VisionModels",
-            dependencies: ["Tensors", "VisionData", .product(name: "Yams", package: "Yams")]
+            dependencies: ["Tensors", "VisionData", "VectorIndex", .product(name: "Yams", package: "Yams")]
         ),
         .target(
             name: "VisionData",
@@ -139,7 +139,7 @@ let package = Package(
         .testTarget(
             name: "RegistryTests",
             dependencies: [
-                "FleetRPC", "FleetProtos", "FleetStore", "RegistryService", "ServiceRuntime", "TestSupport",
+                "FleetRPC", "FleetProtos", "FleetStore", "RegistryService", "ServiceRuntime", "TestSupport", "VisionModels", "Tensors",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             exclude: ["Python"]

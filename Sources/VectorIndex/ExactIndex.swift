@@ -3,10 +3,13 @@ import Foundation
 
 /// Exact nearest-neighbour search by inner product (cosine similarity on L2-normalised
 /// vectors): query blocks against the whole collection through `cblas_sgemm`, then a top-k
-/// selection per query. Vectors are Float32 rows of `dimension` values with Int64 ids.
+/// selection per query. Vectors are Float32 rows of `dimension` values with Int64 ids and,
+/// optionally, an Int32 label per row (a retrieval gallery's class).
 public final class ExactIndex: @unchecked Sendable {
     public let dimension: Int
     public private(set) var ids: [Int64] = []
+    /// One per row when every `add` gave labels, else nil.
+    public private(set) var labels: [Int32]?
     private(set) var vectors: [Float] = []
 
     public var count: Int { ids.count }
@@ -16,15 +19,27 @@ public final class ExactIndex: @unchecked Sendable {
         self.dimension = dimension
     }
 
-    /// Adds rows (`values.count` must be a multiple of the dimension, one id per row).
-    public func add(_ values: [Float], ids newIds: [Int64]) throws(VectorIndexError) {
+    /// Adds rows (`values.count` must be a multiple of the dimension, one id per row, and one
+    /// label per row when given; labels are kept only while every add gives them).
+    public func add(_ values: [Float], ids newIds: [Int64], labels newLabels: [Int32]? = nil) throws(VectorIndexError) {
         guard values.count == newIds.count * dimension else {
             throw .shape("add: \(values.count) values for \(newIds.count) ids of dimension \(dimension)")
         }
+        if let newLabels, newLabels.count != newIds.count {
+            throw .shape("add: \(newLabels.count) labels for \(newIds.count) ids")
+        }
         guard values.allSatisfy(\.isFinite) else { throw .shape("add: vectors contain NaN or infinity") }
+        labels = switch (ids.isEmpty, labels, newLabels) {
+        case (true, _, let l?): l
+        case (false, let old?, let l?): old + l
+        default: nil
+        }
         vectors += values
         ids += newIds
     }
+
+    /// The rows' vectors, row-major.
+    public var allVectors: [Float] { vectors }
 
     /// One query's results, best first.
     public struct Hit: Sendable, Equatable {
@@ -87,25 +102,31 @@ public final class ExactIndex: @unchecked Sendable {
     // MARK: persistence
 
     static let magic: [UInt8] = Array("VFEXACT1".utf8)
+    static let labeledMagic: [UInt8] = Array("VFEXACT2".utf8)
 
-    /// Writes the index atomically: magic, dimension and count (little-endian Int64), ids, vectors.
+    /// Writes the index atomically: magic, dimension and count (little-endian Int64), ids,
+    /// vectors, and with labels (magic VFEXACT2) an Int32 label per row.
     public func write(to url: URL) throws(VectorIndexError) {
-        var data = Data(Self.magic)
+        var data = Data(labels == nil ? Self.magic : Self.labeledMagic)
         withUnsafeBytes(of: Int64(dimension).littleEndian) { data.append(contentsOf: $0) }
         withUnsafeBytes(of: Int64(count).littleEndian) { data.append(contentsOf: $0) }
         ids.withUnsafeBytes { data.append(contentsOf: $0) }
         vectors.withUnsafeBytes { data.append(contentsOf: $0) }
+        labels?.withUnsafeBytes { data.append(contentsOf: $0) }
         do { try data.write(to: url, options: .atomic) } catch { throw .io(url.path, "\(error.localizedDescription)") }
     }
 
     public static func read(from url: URL) throws(VectorIndexError) -> ExactIndex {
         guard let data = try? Data(contentsOf: url) else { throw .io(url.path, "cannot read") }
-        guard data.count >= 24, Array(data.prefix(8)) == magic else { throw .io(url.path, "not an exact index file") }
+        guard data.count >= 24, Array(data.prefix(8)) == magic || Array(data.prefix(8)) == labeledMagic else {
+            throw .io(url.path, "not an exact index file")
+        }
+        let labeled = Array(data.prefix(8)) == labeledMagic
         let (dimension, count) = data.withUnsafeBytes { raw in
             (Int(Int64(littleEndian: raw.loadUnaligned(fromByteOffset: 8, as: Int64.self))),
              Int(Int64(littleEndian: raw.loadUnaligned(fromByteOffset: 16, as: Int64.self))))
         }
-        guard dimension > 0, count >= 0, data.count == 24 + count * 8 + count * dimension * 4 else {
+        guard dimension > 0, count >= 0, data.count == 24 + count * 8 + count * dimension * 4 + (labeled ? count * 4 : 0) else {
             throw .io(url.path, "size does not match \(count) vectors of dimension \(dimension) (truncated?)")
         }
         let index = ExactIndex(dimension: dimension)
@@ -113,6 +134,10 @@ public final class ExactIndex: @unchecked Sendable {
             index.ids = (0..<count).map { Int64(littleEndian: raw.loadUnaligned(fromByteOffset: 24 + 8 * $0, as: Int64.self)) }
             let base = 24 + 8 * count
             index.vectors = (0..<(count * dimension)).map { raw.loadUnaligned(fromByteOffset: base + 4 * $0, as: Float.self) }
+            if labeled {
+                let start = base + 4 * count * dimension
+                index.labels = (0..<count).map { Int32(littleEndian: raw.loadUnaligned(fromByteOffset: start + 4 * $0, as: Int32.self)) }
+            }
         }
         return index
     }

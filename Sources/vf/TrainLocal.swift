@@ -37,11 +37,14 @@ struct TrainLocal: AsyncParsableCommand {
         if experiment.task == "detection" {
             return try DetectionRun.run(experiment, format: format, directory: data, limit: limit, out: URL(fileURLWithPath: out))
         }
+        if experiment.task == "retrieval" {
+            return try RetrievalRun.run(experiment, format: format, directory: data, limit: limit, out: URL(fileURLWithPath: out))
+        }
         let (train, validation) = try FashionData.load(format: format, directory: data, limit: limit, config: experiment)
         let outcome = try FashionData.train(experiment, train: train, validation: validation, datasetName: data,
                                             checkpoints: checkpoints.map { URL(fileURLWithPath: $0) })
         try FashionData.write(outcome, to: URL(fileURLWithPath: out))
-        FileHandle.standardError.write(Data("wrote \(out)/manifest.json, weights.safetensors, metrics.json\n".utf8))
+        FileHandle.standardError.write(Data("wrote \(out)/manifest.json, weights.safetensors, config.yaml, metrics.json\n".utf8))
         print(String(format: "top1 %.4f  top5 %.4f  wall %.0f s  %.0f images/s", outcome.result.metrics["top1"] ?? 0,
                      outcome.result.metrics["top5"] ?? 0, outcome.result.wallSeconds, outcome.result.trainImagesPerSecond))
     }
@@ -91,26 +94,15 @@ enum FashionData {
                       datasetName: String, checkpoints: URL? = nil) throws -> Outcome {
         let trainer = try ClassificationTrainer(config: config, classes: train.classNames.count)
         let result = try trainer.run(train: train, validation: validation, checkpoints: checkpoints, progress: ProgressLog.write)
-        var architecture = ModelManifest.Architecture(config.backbone, inputChannels: config.channels, classes: train.classNames.count)
-        if config.pooling != "avg" {
-            architecture.pooling = config.pooling
-            architecture.gemP = config.pooling == "gem" ? config.gemP : nil
-        }
-        let manifest = ModelManifest(
-            formatVersion: ModelManifest.currentFormatVersion, task: "classification",
-            architecture: architecture,
-            classNames: train.classNames,
-            preprocessing: .init(channels: config.channels, height: config.height, width: config.width, mean: config.mean, std: config.std),
-            inputs: [.init(name: "images", dtype: "float32", shape: [-1, config.channels, config.height, config.width])],
-            outputs: [.init(name: "logits", dtype: "float32", shape: [-1, train.classNames.count])],
-            metrics: result.metrics,
-            lineage: .init(dataset: datasetName, jobId: "local", configDigest: SHA256Digest.of(Data(config.resolvedYAML.utf8))),
-            config: config.resolvedYAML, files: [:])
+        let manifest = PackageManifests.make(config, classNames: train.classNames, metrics: result.metrics,
+                                             lineage: .init(dataset: datasetName))
         return Outcome(trainer: trainer, result: result, manifest: manifest, classNames: train.classNames)
     }
 
     static func write(_ outcome: Outcome, to directory: URL) throws {
-        try ModelPackage.write(model: outcome.trainer.model, manifest: outcome.manifest, to: directory)
+        try ModelPackage.write(.classification(outcome.trainer.model, pooling: outcome.trainer.config.pooling, gemP: outcome.trainer.config.gemP),
+                               manifest: outcome.manifest, to: directory)
+        try outcome.trainer.config.resolvedYAML.write(to: directory.appendingPathComponent("config.yaml"), atomically: true, encoding: .utf8)
         var metrics: [String: Any] = [
             "top1": outcome.result.metrics["top1"] ?? 0, "top5": outcome.result.metrics["top5"] ?? 0,
             "wall_s": outcome.result.wallSeconds, "train_images_per_s": outcome.result.trainImagesPerSecond,

@@ -88,7 +88,7 @@ final class BackboneTests: XCTestCase {
                 classNames: (0..<6).map(String.init), preprocessing: .init(channels: 3, height: 32, width: 32, mean: [0, 0, 0], std: [1, 1, 1]),
                 inputs: [], outputs: [], metrics: [:], lineage: .init(dataset: "d", jobId: "j", configDigest: "c"), config: "", files: [:])
             try ModelPackage.write(model: net, manifest: manifest, to: dir)
-            let (_, rebuilt) = try ModelPackage.read(from: dir)
+            let rebuilt = try XCTUnwrap(try ModelPackage.read(from: dir).classifier)
             XCTAssertEqual(rebuilt.parameterCount, net.parameterCount)
             for ((a, x), (b, y)) in zip(net.stateDict(), rebuilt.stateDict()) {
                 XCTAssertEqual(a, b)

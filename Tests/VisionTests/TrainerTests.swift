@@ -36,7 +36,8 @@ final class TrainerTests: XCTestCase {
             metrics: result.metrics, lineage: .init(dataset: "fashion-mnist", jobId: "test", configDigest: "x"),
             config: config.resolvedYAML, files: [:])
         try ModelPackage.write(model: trainer.model, manifest: manifest, to: dir)
-        let (readManifest, rebuilt) = try ModelPackage.read(from: dir)
+        let loaded = try ModelPackage.read(from: dir)
+        let (readManifest, rebuilt) = (loaded.manifest, try XCTUnwrap(loaded.classifier))
         XCTAssertEqual(readManifest.classNames, IDXReader.fashionMNISTClasses)
         for ((a, x), (b, y)) in zip(trainer.model.stateDict(), rebuilt.stateDict()) {
             XCTAssertEqual(a, b)

@@ -1,8 +1,13 @@
 /// `manifest.json` of a model package: everything needed to rebuild the model for inference
 /// from the package alone, plus metrics and lineage. Files are named with their digests, which
-/// a reader checks.
+/// a reader checks. One format serves every task: `architecture` is the classifier (or the
+/// retrieval trunk), `detection` the YOLOX detector, `retrieval` the embedding head, `gallery`
+/// a retrieval package's search index.
+///
+/// Format versions: 1 (classification only) and 2 (every task); a reader refuses newer ones.
 public struct ModelManifest: Codable, Sendable, Equatable {
-    public static let currentFormatVersion = 1
+    public static let currentFormatVersion = 2
+    public static let supportedFormatVersions = 1...2
 
     public struct Architecture: Codable, Sendable, Equatable {
         public var backbone: String        // registry type, e.g. "resnet_cifar"
@@ -37,9 +42,61 @@ public struct ModelManifest: Codable, Sendable, Equatable {
         /// Per channel, in [0, 1] pixel units: x = (pixel/255 − mean) / std.
         public var mean: [Float]
         public var std: [Float]
+        /// How an image of another size reaches height×width: "resize" (stretch, bilinear) or
+        /// "letterbox" (keep aspect, centre on `padValue`; boxes map back through it). nil = resize.
+        public var resize: String?
+        public var padValue: Int?
 
-        public init(channels: Int, height: Int, width: Int, mean: [Float], std: [Float]) {
+        public init(channels: Int, height: Int, width: Int, mean: [Float], std: [Float], resize: String? = nil, padValue: Int? = nil) {
             self.channels = channels; self.height = height; self.width = width; self.mean = mean; self.std = std
+            self.resize = resize; self.padValue = padValue
+        }
+    }
+
+    /// A YOLOX detector and its default post-processing.
+    public struct DetectionSpec: Codable, Sendable, Equatable {
+        public var model: String          // "yolox"
+        public var size: String?          // nano | tiny | s when a preset
+        public var depth: Double
+        public var width: Double
+        public var depthwise: Bool
+        public var strides: [Int]
+        public var scoreThreshold: Float
+        public var iouThreshold: Float
+        public var maxDetections: Int
+        public var classAgnostic: Bool
+
+        public init(model: String = "yolox", size: String?, depth: Double, width: Double, depthwise: Bool, strides: [Int],
+                    scoreThreshold: Float, iouThreshold: Float, maxDetections: Int, classAgnostic: Bool) {
+            self.model = model; self.size = size; self.depth = depth; self.width = width; self.depthwise = depthwise
+            self.strides = strides; self.scoreThreshold = scoreThreshold; self.iouThreshold = iouThreshold
+            self.maxDetections = maxDetections; self.classAgnostic = classAgnostic
+        }
+    }
+
+    /// The embedding head on the trunk in `architecture`.
+    public struct RetrievalSpec: Codable, Sendable, Equatable {
+        public var pooling: String        // avg | max | gem
+        public var gemP: Float?
+        public var projectionDim: Int
+        public var embeddingDim: Int
+        public var normalization: String  // "l2"
+
+        public init(pooling: String, gemP: Float?, projectionDim: Int, embeddingDim: Int, normalization: String = "l2") {
+            self.pooling = pooling; self.gemP = gemP; self.projectionDim = projectionDim; self.embeddingDim = embeddingDim
+            self.normalization = normalization
+        }
+    }
+
+    /// A retrieval package's gallery: embeddings, item ids and labels in the VectorIndex format.
+    public struct GallerySpec: Codable, Sendable, Equatable {
+        public var file: String
+        public var count: Int
+        public var dimension: Int
+        public var labeled: Bool
+
+        public init(file: String, count: Int, dimension: Int, labeled: Bool) {
+            self.file = file; self.count = count; self.dimension = dimension; self.labeled = labeled
         }
     }
 
@@ -66,6 +123,9 @@ public struct ModelManifest: Codable, Sendable, Equatable {
     public var formatVersion: Int
     public var task: String
     public var architecture: Architecture
+    public var detection: DetectionSpec?
+    public var retrieval: RetrievalSpec?
+    public var gallery: GallerySpec?
     public var classNames: [String]
     public var preprocessing: Preprocessing
     public var inputs: [TensorSignature]
@@ -82,5 +142,19 @@ public struct ModelManifest: Codable, Sendable, Equatable {
         self.formatVersion = formatVersion; self.task = task; self.architecture = architecture; self.classNames = classNames
         self.preprocessing = preprocessing; self.inputs = inputs; self.outputs = outputs; self.metrics = metrics
         self.lineage = lineage; self.config = config; self.files = files
+    }
+
+    /// Loading checks against a package's files and its own consistency.
+    public func check() throws(ModelPackageError) {
+        guard Self.supportedFormatVersions.contains(formatVersion) else {
+            throw .newerFormat(found: formatVersion, supported: Self.currentFormatVersion)
+        }
+        switch task {
+        case "classification": break
+        case "detection": guard detection != nil else { throw .invalidManifest("task detection without a 'detection' section") }
+        case "retrieval": guard retrieval != nil else { throw .invalidManifest("task retrieval without a 'retrieval' section") }
+        default: throw .invalidManifest("task '\(task)' is not classification, detection or retrieval")
+        }
+        if let gallery, files[gallery.file] == nil { throw .invalidManifest("gallery file \(gallery.file) is not among the files") }
     }
 }
