@@ -37,6 +37,7 @@ let package = Package(
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL"),
+        .systemLibrary(name: "CFileSync", path: "Sources/CFileSync"),
         .target(
             name: "CImageCodecs",
             path: "Sources/CImageCodecs",
@@ -81,7 +82,7 @@ let package = Package(
         ),
 
         // storage
-        .target(name: "FleetStore", dependencies: ["COpenSSL", .product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "FleetStore", dependencies: ["COpenSSL", "CFileSync", .product(name: "GRDB", package: "GRDB.swift")]),
 
         // services
         .target(name: "IngestService", dependencies: ["FleetRPC", "FleetProtos"]),
@@ -114,7 +115,7 @@ let package = Package(
             name: "vf",
             dependencies: [
                 "FleetRPC", "FleetProtos", "ServiceRuntime", "Tensors", "VisionModels", "VisionData", "VisionEval",
-                "TrainingService", "VectorIndex",
+                "TrainingService", "VectorIndex", "FleetStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

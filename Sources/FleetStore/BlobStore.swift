@@ -63,7 +63,7 @@ extension BlobWriter {
 /// read (`integrity` when it does not match).
 public protocol BlobReader: AnyObject {
     var size: Int64 { get }
-    func read(max: Int) throws -> [UInt8]?
+    func read(max: Int) throws -> Data?
 }
 
 public struct CommittedBlob: Sendable, Equatable {

@@ -24,18 +24,20 @@ final class LocalBlobReader: BlobReader {
 
     deinit { if fd >= 0 { close(fd) } }
 
-    func read(max: Int) throws -> [UInt8]? {
+    func read(max: Int) throws -> Data? {
         guard fd >= 0 else { return nil }
-        var buffer = [UInt8](repeating: 0, count: max)
+        var buffer = Data(count: max)
         var filled = 0
-        while filled < max {
-            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + filled, max - filled) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw FileIO.failure(path, "read")
+        try buffer.withUnsafeMutableBytes { (raw: UnsafeMutableRawBufferPointer) throws in
+            while filled < max {
+                let n = Glibc.read(fd, raw.baseAddress! + filled, max - filled)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    throw FileIO.failure(path, "read")
+                }
+                if n == 0 { break }
+                filled += n
             }
-            if n == 0 { break }
-            filled += n
         }
         if filled == 0 {
             close(fd)
@@ -44,8 +46,8 @@ final class LocalBlobReader: BlobReader {
             guard actual == digest else { throw StoreError.integrity(digest: digest.description, actual: actual.description) }
             return nil
         }
-        buffer.removeSubrange(filled...)
-        buffer.withUnsafeBytes { hasher.update($0) }
+        if filled < max { buffer.count = filled }
+        hasher.update(buffer)
         return buffer
     }
 }

@@ -1,3 +1,4 @@
+import CFileSync
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -9,6 +10,9 @@ final class LocalBlobWriter: BlobWriter {
     private var fd: Int32
     private let hasher = SHA256Stream()
     private(set) var size: Int64 = 0
+    /// Bytes already handed to writeback; the disk works while more bytes arrive.
+    private var writebackStarted: Int64 = 0
+    static let writebackStep: Int64 = 4 << 20
     private(set) var digest: BlobDigest?
     private var gone = false
     private let onClose: () -> Void
@@ -27,6 +31,10 @@ final class LocalBlobWriter: BlobWriter {
         try FileIO.writeAll(fd, bytes, path: path)
         hasher.update(bytes)
         size += Int64(bytes.count)
+        if size - writebackStarted >= Self.writebackStep {
+            _ = vf_start_writeback(fd, writebackStarted, size - writebackStarted)
+            writebackStarted = size
+        }
     }
 
     func finish() throws -> BlobDigest {

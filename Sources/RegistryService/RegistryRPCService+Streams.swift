@@ -39,7 +39,7 @@ extension RegistryRPCService {
                     chunk.totalSize = file.size
                 }
                 chunk.offset = offset
-                if let data = pending { chunk.data = Data(data) }
+                if let data = pending { chunk.data = data }
                 if next == nil {
                     chunk.last = true
                     chunk.digest = file.digest

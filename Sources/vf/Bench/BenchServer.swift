@@ -1,0 +1,58 @@
+import Foundation
+import FleetStore
+
+/// A VisionFleet server executable (found beside this one) on 127.0.0.1:0 over a temp home,
+/// for benchmarks: its port from the "serving" log line, its memory from /proc.
+final class BenchServer {
+    let process = Process()
+    let port: Int
+
+    init(executable: String, home: URL) throws {
+        let path = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+            .appendingPathComponent(executable).path
+        guard FileManager.default.isExecutableFile(atPath: path) else {
+            throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: path, NSLocalizedDescriptionKey: "\(path): build it first (swift build -c release)"])
+        }
+        try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
+        let log = home.appendingPathComponent("server.log")
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = ["--host", "127.0.0.1", "--port", "0", "--home", home.path]
+        process.standardError = try FileHandle(forWritingTo: log)
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let deadline = Date().addingTimeInterval(30)
+        var found: Int?
+        while found == nil, Date() < deadline, process.isRunning {
+            let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+            if let line = text.split(separator: "\n").first(where: { $0.contains("serving") }),
+               let range = line.range(of: #"port=\d+"#, options: .regularExpression) {
+                found = Int(line[range].dropFirst(5))
+            } else {
+                Thread.sleep(forTimeInterval: 0.02)
+            }
+        }
+        guard let found else { process.terminate(); throw CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "\(executable) did not start"]) }
+        port = found
+    }
+
+    func stop() {
+        guard process.isRunning else { return }
+        process.terminate()
+        process.waitUntilExit()
+    }
+
+    private func status(_ field: String) -> Double {
+        guard let text = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8),
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix(field + ":") }) else { return 0 }
+        return (Double(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "0") ?? 0) / 1024
+    }
+
+    func residentMiB() -> Double { status("VmRSS") }
+    func peakResidentMiB() -> Double { status("VmHWM") }
+}
+
+/// Hex SHA-256 of a buffer.
+enum SHA256Hex {
+    static func of(_ data: Data) -> String { SHA256Stream.digest(of: data).hex }
+}
