@@ -27,7 +27,15 @@ final class RegistryCrashTests: XCTestCase {
             let uploads = packages.map { p in
                 Task { try await client.upload(directory: p.directory, model: "k", aliases: round % 3 == 0 ? ["production"] : []).version }
             }
-            try await Task.sleep(for: .milliseconds(Int.random(in: 15...120)))
+            if round % 4 == 0 {
+                // Some rounds let the smallest upload be acknowledged before the kill.
+                _ = await uploads[0].result
+            } else {
+                // The others kill while bytes are arriving: once a temp file exists, a little later.
+                let temp = home.appendingPathComponent("tmp").path
+                try await waitUntil(timeout: .seconds(10)) { !((try? FileManager.default.contentsOfDirectory(atPath: temp)) ?? []).isEmpty }
+                try await Task.sleep(for: .milliseconds(Int.random(in: 0...40)))
+            }
             server.kill()
             var failed = 0
             for u in uploads {
@@ -38,7 +46,7 @@ final class RegistryCrashTests: XCTestCase {
             }
             if failed > 0 { killsDuringUploads += 1 }
         }
-        XCTAssertGreaterThanOrEqual(killsDuringUploads, 10, "most kills should land during an upload")
+        XCTAssertGreaterThanOrEqual(killsDuringUploads, 15, "most kills should land during an upload")
         XCTAssertFalse(acknowledged.isEmpty, "some uploads should finish before a kill")
         let server = try RegistryProcess(home: home)
         try await server.start()

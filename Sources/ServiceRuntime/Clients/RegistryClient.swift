@@ -41,14 +41,22 @@ public struct RegistryClient: Sendable {
 
     /// Every model (all pages), of one task when given.
     public func listModels(task: Visionfleet_V1_TaskType = .unspecified, pageSize: Int32 = 0) async throws -> [Visionfleet_V1_Model] {
-        var out: [Visionfleet_V1_Model] = []
-        var token = ""
-        repeat {
+        try await allPages { token in
             let page: Visionfleet_V1_ListModelsResponse = try await rpc.unary(Methods.listModels.path, Visionfleet_V1_ListModelsRequest.with {
                 $0.task = task; $0.page.pageSize = pageSize; $0.page.pageToken = token
             })
-            out += page.models
-            token = page.page.nextPageToken
+            return (page.models, page.page.nextPageToken)
+        }
+    }
+
+    /// Follows page tokens until the last page.
+    private func allPages<Item>(_ fetch: (String) async throws -> ([Item], String)) async throws -> [Item] {
+        var out: [Item] = []
+        var token = ""
+        repeat {
+            let (items, next) = try await fetch(token)
+            out += items
+            token = next
         } while !token.isEmpty
         return out
     }
@@ -65,17 +73,13 @@ public struct RegistryClient: Sendable {
     }
 
     public func listVersions(_ model: String, pageSize: Int32 = 0) async throws -> [Visionfleet_V1_ModelVersion] {
-        var out: [Visionfleet_V1_ModelVersion] = []
-        var token = ""
-        repeat {
+        try await allPages { token in
             let page: Visionfleet_V1_ListModelVersionsResponse = try await rpc.unary(
                 Methods.listModelVersions.path, Visionfleet_V1_ListModelVersionsRequest.with {
                     $0.model = model; $0.page.pageSize = pageSize; $0.page.pageToken = token
                 })
-            out += page.versions
-            token = page.page.nextPageToken
-        } while !token.isEmpty
-        return out
+            return (page.versions, page.page.nextPageToken)
+        }
     }
 
     public func deleteVersion(_ ref: Visionfleet_V1_ModelRef) async throws {
