@@ -61,6 +61,7 @@ public struct RPCRouter: Sendable {
     /// Reads the single request of a unary or server-streaming call.
     private static func readSingle<Request: Message>(_ call: ServerCall) async throws -> Request {
         guard let data = await call.read() else {
+            if call.isCancelled { throw RPCError(code: .cancelled, message: "the client cancelled before sending its request") }
             throw RPCError(code: .internal, message: "the client sent no request message")
         }
         do {

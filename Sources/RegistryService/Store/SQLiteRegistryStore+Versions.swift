@@ -18,8 +18,8 @@ extension SQLiteRegistryStore {
                 throw RegistryError.invalidArgument(item: draft.model, field: "header.task",
                                                     message: "model '\(draft.model)' is \(model.task), the upload says \(draft.task)")
             }
-            let number = Int32(try Int.fetchOne(db, sql: "SELECT last_version FROM model WHERE name = ?", arguments: [draft.model]) ?? 0) + 1
-            try db.execute(sql: "UPDATE model SET last_version = ? WHERE name = ?", arguments: [number, draft.model])
+            let number = Int32(try Int.fetchOne(try db.cachedStatement(sql: "SELECT last_version FROM model WHERE name = ?"), arguments: [draft.model]) ?? 0) + 1
+            try db.cachedStatement(sql: "UPDATE model SET last_version = ? WHERE name = ?").execute(arguments: [number, draft.model])
             var version = Version()
             version.model = draft.model
             version.version = number
@@ -33,11 +33,9 @@ extension SQLiteRegistryStore {
             version.createdAt = Google_Protobuf_Timestamp(date: now)
             version.createdBy = actor
             version.totalSize = draft.files.reduce(0) { $0 + $1.size }
-            try db.execute(sql: "INSERT INTO version (model, version, record) VALUES (?, ?, ?)",
-                           arguments: [draft.model, number, try version.serializedData()])
+            try db.cachedStatement(sql: "INSERT INTO version (model, version, record) VALUES (?, ?, ?)").execute(arguments: [draft.model, number, try version.serializedData()])
             for file in draft.files {
-                try db.execute(sql: "INSERT INTO version_file (model, version, path, digest, size) VALUES (?, ?, ?, ?, ?)",
-                               arguments: [draft.model, number, file.path, file.digest, file.size])
+                try db.cachedStatement(sql: "INSERT INTO version_file (model, version, path, digest, size) VALUES (?, ?, ?, ?, ?)").execute(arguments: [draft.model, number, file.path, file.digest, file.size])
             }
             var created = version
             created.aliases = draft.aliases.sorted()
@@ -61,8 +59,8 @@ extension SQLiteRegistryStore {
     public func listVersions(model: String, after: Int32?, limit: Int) throws -> (versions: [Version], total: Int) {
         try read { db in
             _ = try Self.modelRecord(db, model)
-            let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM version WHERE model = ?", arguments: [model]) ?? 0
-            let numbers = try Int32.fetchAll(db, sql: "SELECT version FROM version WHERE model = ? AND version > ? ORDER BY version LIMIT ?",
+            let total = try Int.fetchOne(try db.cachedStatement(sql: "SELECT COUNT(*) FROM version WHERE model = ?"), arguments: [model]) ?? 0
+            let numbers = try Int32.fetchAll(try db.cachedStatement(sql: "SELECT version FROM version WHERE model = ? AND version > ? ORDER BY version LIMIT ?"),
                                              arguments: [model, after ?? 0, limit])
             return (try numbers.map { try Self.loadVersion(db, model, $0) }, total)
         }
@@ -75,8 +73,7 @@ extension SQLiteRegistryStore {
             if request.hasDescription_p { record.description_p = request.description_p }
             for (k, v) in request.setTags { record.tags[k] = v }
             for k in request.removeTags { record.tags[k] = nil }
-            try db.execute(sql: "UPDATE version SET record = ? WHERE model = ? AND version = ?",
-                           arguments: [try record.serializedData(), request.ref.name, number])
+            try db.cachedStatement(sql: "UPDATE version SET record = ? WHERE model = ? AND version = ?").execute(arguments: [try record.serializedData(), request.ref.name, number])
             return try Self.loadVersion(db, request.ref.name, number)
         }
     }
@@ -89,15 +86,15 @@ extension SQLiteRegistryStore {
                 throw RegistryError.failedPrecondition(
                     "\(ref.name) version \(number) is pointed at by \(version.aliases.joined(separator: ", ")); move or delete the alias first")
             }
-            try db.execute(sql: "DELETE FROM version_file WHERE model = ? AND version = ?", arguments: [ref.name, number])
-            try db.execute(sql: "DELETE FROM version WHERE model = ? AND version = ?", arguments: [ref.name, number])
+            try db.cachedStatement(sql: "DELETE FROM version_file WHERE model = ? AND version = ?").execute(arguments: [ref.name, number])
+            try db.cachedStatement(sql: "DELETE FROM version WHERE model = ? AND version = ?").execute(arguments: [ref.name, number])
             return [try Self.appendEvent(db, model: ref.name, now: now) { $0.versionDeleted = version }]
         }
     }
 
     public func referencedDigests() throws -> Set<BlobDigest> {
         try read { db in
-            Set(try String.fetchAll(db, sql: "SELECT DISTINCT digest FROM version_file").compactMap { try? BlobDigest(parsing: $0) })
+            Set(try String.fetchAll(try db.cachedStatement(sql: "SELECT DISTINCT digest FROM version_file")).compactMap { try? BlobDigest(parsing: $0) })
         }
     }
 
@@ -105,19 +102,19 @@ extension SQLiteRegistryStore {
 
     /// The version number a reference names: its number, an alias, or `latest`.
     static func resolve(_ db: Database, _ ref: Visionfleet_V1_ModelRef) throws -> Int32 {
-        _ = try modelRecord(db, ref.name)
+        guard try modelExists(db, ref.name) else { throw RegistryError.notFound("model '\(ref.name)' does not exist") }
         switch ref.selector {
         case .version(let number)?:
-            guard try Int.fetchOne(db, sql: "SELECT 1 FROM version WHERE model = ? AND version = ?", arguments: [ref.name, number]) != nil else {
+            guard try Int.fetchOne(try db.cachedStatement(sql: "SELECT 1 FROM version WHERE model = ? AND version = ?"), arguments: [ref.name, number]) != nil else {
                 throw RegistryError.notFound("\(ref.name) has no version \(number)")
             }
             return number
         case .alias(let alias)?:
-            if let number = try Int32.fetchOne(db, sql: "SELECT version FROM alias WHERE model = ? AND alias = ?", arguments: [ref.name, alias]) {
+            if let number = try Int32.fetchOne(try db.cachedStatement(sql: "SELECT version FROM alias WHERE model = ? AND alias = ?"), arguments: [ref.name, alias]) {
                 return number
             }
             if alias == RegistryNames.latest,
-               let number = try Int32.fetchOne(db, sql: "SELECT MAX(version) FROM version WHERE model = ?", arguments: [ref.name]) {
+               let number = try Int32.fetchOne(try db.cachedStatement(sql: "SELECT MAX(version) FROM version WHERE model = ?"), arguments: [ref.name]) {
                 return number
             }
             throw RegistryError.notFound("\(ref.name) has no alias '\(alias)'")
@@ -127,7 +124,7 @@ extension SQLiteRegistryStore {
     }
 
     static func versionRecord(_ db: Database, _ model: String, _ number: Int32) throws -> Version {
-        guard let data = try Data.fetchOne(db, sql: "SELECT record FROM version WHERE model = ? AND version = ?", arguments: [model, number]) else {
+        guard let data = try Data.fetchOne(try db.cachedStatement(sql: "SELECT record FROM version WHERE model = ? AND version = ?"), arguments: [model, number]) else {
             throw RegistryError.notFound("\(model) has no version \(number)")
         }
         return try Version(serializedBytes: data)
@@ -135,7 +132,7 @@ extension SQLiteRegistryStore {
 
     static func loadVersion(_ db: Database, _ model: String, _ number: Int32) throws -> Version {
         var version = try versionRecord(db, model, number)
-        version.aliases = try String.fetchAll(db, sql: "SELECT alias FROM alias WHERE model = ? AND version = ? ORDER BY alias",
+        version.aliases = try String.fetchAll(try db.cachedStatement(sql: "SELECT alias FROM alias WHERE model = ? AND version = ? ORDER BY alias"),
                                               arguments: [model, number])
         return version
     }

@@ -49,11 +49,10 @@ public final class SQLiteRegistryStore: RegistryMetadataStore {
 
     public func listModels(task: Visionfleet_V1_TaskType, after: String?, limit: Int) throws -> (models: [Model], total: Int) {
         try read { db in
-            let filter = task == .unspecified ? "" : "WHERE task = \(task.rawValue)"
-            let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM model \(filter)") ?? 0
-            let names = try String.fetchAll(
-                db, sql: "SELECT name FROM model WHERE name > ? \(task == .unspecified ? "" : "AND task = \(task.rawValue)") ORDER BY name LIMIT ?",
-                arguments: [after ?? "", limit])
+            let filter = task == .unspecified ? "" : "AND task = \(task.rawValue)"
+            let total = try Int.fetchOne(try db.cachedStatement(sql: "SELECT COUNT(*) FROM model WHERE 1 \(filter)")) ?? 0
+            let names = try String.fetchAll(try db.cachedStatement(sql: "SELECT name FROM model WHERE name > ? \(filter) ORDER BY name LIMIT ?"),
+                                            arguments: [after ?? "", limit])
             return (try names.map { try Self.loadModel(db, $0) }, total)
         }
     }
@@ -65,7 +64,7 @@ public final class SQLiteRegistryStore: RegistryMetadataStore {
             for (k, v) in request.setTags { record.tags[k] = v }
             for k in request.removeTags { record.tags[k] = nil }
             record.audit.updatedAt = Google_Protobuf_Timestamp(date: now)
-            try db.execute(sql: "UPDATE model SET record = ? WHERE name = ?", arguments: [try record.serializedData(), request.name])
+            try db.cachedStatement(sql: "UPDATE model SET record = ? WHERE name = ?").execute(arguments: [try record.serializedData(), request.name])
             return try Self.loadModel(db, request.name)
         }
     }
@@ -73,16 +72,16 @@ public final class SQLiteRegistryStore: RegistryMetadataStore {
     public func deleteModel(named name: String, now: Date) throws -> [Event] {
         try write { db in
             _ = try Self.modelRecord(db, name)
-            let aliased = try String.fetchAll(db, sql: "SELECT alias || ' → v' || version FROM alias WHERE model = ? ORDER BY alias",
+            let aliased = try String.fetchAll(try db.cachedStatement(sql: "SELECT alias || ' → v' || version FROM alias WHERE model = ? ORDER BY alias"),
                                               arguments: [name])
             guard aliased.isEmpty else {
                 throw RegistryError.failedPrecondition(
                     "model '\(name)' has aliases pointing at its versions (\(aliased.joined(separator: ", "))); delete them first")
             }
-            try db.execute(sql: "DELETE FROM version_file WHERE model = ?", arguments: [name])
-            try db.execute(sql: "DELETE FROM version WHERE model = ?", arguments: [name])
-            try db.execute(sql: "DELETE FROM alias_change WHERE model = ?", arguments: [name])
-            try db.execute(sql: "DELETE FROM model WHERE name = ?", arguments: [name])
+            try db.cachedStatement(sql: "DELETE FROM version_file WHERE model = ?").execute(arguments: [name])
+            try db.cachedStatement(sql: "DELETE FROM version WHERE model = ?").execute(arguments: [name])
+            try db.cachedStatement(sql: "DELETE FROM alias_change WHERE model = ?").execute(arguments: [name])
+            try db.cachedStatement(sql: "DELETE FROM model WHERE name = ?").execute(arguments: [name])
             return [try Self.appendEvent(db, model: name, now: now) { $0.modelDeleted = name }]
         }
     }
@@ -90,7 +89,7 @@ public final class SQLiteRegistryStore: RegistryMetadataStore {
     // MARK: helpers shared by the extensions
 
     static func modelExists(_ db: Database, _ name: String) throws -> Bool {
-        try Int.fetchOne(db, sql: "SELECT 1 FROM model WHERE name = ?", arguments: [name]) != nil
+        try Int.fetchOne(try db.cachedStatement(sql: "SELECT 1 FROM model WHERE name = ?"), arguments: [name]) != nil
     }
 
     static func insertModel(_ db: Database, name: String, task: Visionfleet_V1_TaskType, description: String,
@@ -103,14 +102,13 @@ public final class SQLiteRegistryStore: RegistryMetadataStore {
         record.audit.createdAt = Google_Protobuf_Timestamp(date: now)
         record.audit.updatedAt = record.audit.createdAt
         record.audit.createdBy = actor
-        try db.execute(sql: "INSERT INTO model (name, task, last_version, record) VALUES (?, ?, 0, ?)",
-                       arguments: [name, task.rawValue, try record.serializedData()])
+        try db.cachedStatement(sql: "INSERT INTO model (name, task, last_version, record) VALUES (?, ?, 0, ?)").execute(arguments: [name, task.rawValue, try record.serializedData()])
         return record
     }
 
     /// The stored record (without the computed aliases and latest version).
     static func modelRecord(_ db: Database, _ name: String) throws -> Model {
-        guard let data = try Data.fetchOne(db, sql: "SELECT record FROM model WHERE name = ?", arguments: [name]) else {
+        guard let data = try Data.fetchOne(try db.cachedStatement(sql: "SELECT record FROM model WHERE name = ?"), arguments: [name]) else {
             throw RegistryError.notFound("model '\(name)' does not exist")
         }
         return try Model(serializedBytes: data)
@@ -118,8 +116,8 @@ public final class SQLiteRegistryStore: RegistryMetadataStore {
 
     static func loadModel(_ db: Database, _ name: String) throws -> Model {
         var model = try modelRecord(db, name)
-        model.latestVersion = Int32(try Int.fetchOne(db, sql: "SELECT MAX(version) FROM version WHERE model = ?", arguments: [name]) ?? 0)
-        for row in try Row.fetchAll(db, sql: "SELECT alias, version FROM alias WHERE model = ?", arguments: [name]) {
+        model.latestVersion = Int32(try Int.fetchOne(try db.cachedStatement(sql: "SELECT MAX(version) FROM version WHERE model = ?"), arguments: [name]) ?? 0)
+        for row in try Row.fetchAll(try db.cachedStatement(sql: "SELECT alias, version FROM alias WHERE model = ?"), arguments: [name]) {
             model.aliases[row["alias"]] = row["version"]
         }
         return model
@@ -128,11 +126,10 @@ public final class SQLiteRegistryStore: RegistryMetadataStore {
     /// Appends one event with the next sequence number (gap-free: writes are serialized).
     static func appendEvent(_ db: Database, model: String, now: Date, _ fill: (inout Event) -> Void) throws -> Event {
         var event = Event()
-        event.sequence = Int64(try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(sequence), 0) FROM event") ?? 0) + 1
+        event.sequence = Int64(try Int64.fetchOne(try db.cachedStatement(sql: "SELECT COALESCE(MAX(sequence), 0) FROM event")) ?? 0) + 1
         event.time = Google_Protobuf_Timestamp(date: now)
         fill(&event)
-        try db.execute(sql: "INSERT INTO event (sequence, model, record) VALUES (?, ?, ?)",
-                       arguments: [event.sequence, model, try event.serializedData()])
+        try db.cachedStatement(sql: "INSERT INTO event (sequence, model, record) VALUES (?, ?, ?)").execute(arguments: [event.sequence, model, try event.serializedData()])
         return event
     }
 }

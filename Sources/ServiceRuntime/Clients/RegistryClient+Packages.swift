@@ -22,7 +22,8 @@ public enum PackageTransferError: Error, CustomStringConvertible {
 
 extension RegistryClient {
     /// Uploads the package folder that `vf train-local` writes: `manifest.json` in the header,
-    /// then each file the manifest names, streamed from disk in 1 MiB chunks.
+    /// then each file the manifest names, streamed from disk in 1 MiB chunks with the manifest's
+    /// digest on its last chunk (a file changed on disk since is refused by the server).
     public func upload(directory: URL, model: String, aliases: [String] = [], description: String = "",
                        tags: [String: String] = [:], progress: TransferProgress? = nil) async throws -> Visionfleet_V1_ModelVersion {
         let manifestURL = directory.appendingPathComponent("manifest.json")
@@ -55,12 +56,10 @@ extension RegistryClient {
                 let url = directory.appendingPathComponent(path)
                 guard let handle = try? FileHandle(forReadingFrom: url) else { throw PackageTransferError.unreadable("\(url.path): cannot open") }
                 defer { try? handle.close() }
-                let hasher = SHA256Stream()
                 var offset: Int64 = 0
                 var pending = try handle.read(upToCount: Self.chunkSize) ?? Data()
                 while true {
                     let next = pending.isEmpty ? Data() : (try handle.read(upToCount: Self.chunkSize) ?? Data())
-                    hasher.update(pending)
                     var chunk = Visionfleet_V1_FileChunk()
                     if offset == 0 { chunk.path = path; chunk.totalSize = 0 }
                     chunk.offset = offset
@@ -68,7 +67,8 @@ extension RegistryClient {
                     offset += Int64(pending.count)
                     if next.isEmpty {
                         chunk.last = true
-                        chunk.digest = hasher.finish().description
+                        // The manifest's digest: the server hashes the bytes it receives and refuses a mismatch.
+                        chunk.digest = files[path]!
                         chunk.totalSize = offset
                         if chunk.path.isEmpty { chunk.path = path }
                     }
