@@ -93,7 +93,8 @@ let package = Package(
         .target(
             name: "RegistryService",
             dependencies: ["FleetRPC", "FleetProtos", "FleetStore", .product(name: "GRDB", package: "GRDB.swift"),
-                           .product(name: "Logging", package: "swift-log")]
+                           .product(name: "Logging", package: "swift-log"),
+                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
         ),
         .target(name: "InferenceService", dependencies: ["FleetRPC", "FleetProtos"]),
         .target(

@@ -52,13 +52,15 @@ extension RegistryRPCService {
         }
     }
 
-    /// Replays the events after `from_sequence`, then follows new ones until the client leaves.
+    /// Replays the events after `from_sequence`, then follows new ones until the client leaves
+    /// or the server shuts down (the stream then ends OK; the client resumes from its last
+    /// sequence on another replica or after the restart).
     static func watch(_ request: Visionfleet_V1_WatchEventsRequest, registry: ModelRegistry,
                       writer: ResponseWriter<Visionfleet_V1_RegistryEvent>) async throws {
         var cursor = max(request.fromSequence, 0)
         let model = request.model.isEmpty ? nil : request.model
         let batchSize = 256
-        while !Task.isCancelled {
+        while !Task.isCancelled, !registry.hub.isClosed {
             // Events up to `seen` are committed, so the query below returns all of them.
             let seen = registry.hub.latest
             let batch = try registry.metadata.events(after: cursor, model: model, limit: batchSize)

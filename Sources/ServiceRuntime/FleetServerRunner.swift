@@ -6,7 +6,10 @@ import ServiceLifecycle
 /// Runs one VisionFleet server executable: logging, interceptors, and a `ServiceGroup` that
 /// shuts the server down gracefully on SIGTERM or SIGINT.
 public enum FleetServerRunner {
-    public static func run(name: String, options: ResolvedServerOptions, services: [any RPCService]) async throws {
+    /// `lifecycle`: services that run beside the server and are shut down before it (the group
+    /// shuts down last-first), e.g. to end long-lived streams at once.
+    public static func run(name: String, options: ResolvedServerOptions, services: [any RPCService],
+                           lifecycle: [any Service] = []) async throws {
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = options.logLevel
@@ -18,7 +21,7 @@ public enum FleetServerRunner {
         let server = RPCServer(config: options.config, services: services, interceptors: interceptors, logger: logger)
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                services: [.init(service: server)],
+                services: [.init(service: server)] + lifecycle.map { .init(service: $0, successTerminationBehavior: .gracefullyShutdownGroup) },
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         try await group.run()

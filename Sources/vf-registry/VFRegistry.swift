@@ -28,6 +28,7 @@ struct VFRegistry: AsyncParsableCommand {
             throw ValidationError("--max-upload-mib: expected a positive number, got '\(limitText)'")
         }
         let registry = try ModelRegistry(directory: directory, maxUploadBytes: limit << 20)
-        try await FleetServerRunner.run(name: "vf-registry", options: options, services: [RegistryRPCService(registry: registry)])
+        try await FleetServerRunner.run(name: "vf-registry", options: options, services: [RegistryRPCService(registry: registry)],
+                                        lifecycle: [RegistryLifecycle(registry: registry)])
     }
 }

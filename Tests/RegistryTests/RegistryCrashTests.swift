@@ -78,4 +78,30 @@ final class RegistryCrashTests: XCTestCase {
             }
         }
     }
+
+    /// SIGTERM with a watcher connected: the event stream ends at once, the process exits 0
+    /// well inside its 10 s grace period, and health says NOT_SERVING meanwhile.
+    func testSIGTERMEndsWatchStreamsAndExitsPromptly() async throws {
+        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: RegistryProcess.executable), "vf-registry not built")
+        let home = FileManager.default.temporaryDirectory.appendingPathComponent("vf-registry-term-\(UUID().uuidString)")
+        let server = try RegistryProcess(home: home, grace: 10)
+        try await server.start()
+        let client = try RegistryClient(address: "127.0.0.1:\(server.port)", environment: [:])
+        _ = try await client.createModel("t", task: .classification)
+        let health = try await HealthProbe.check(client.rpc, service: "visionfleet.v1.RegistryService")
+        XCTAssertEqual(health, .serving)
+        let watcher = Task { () -> Int in
+            var seen = 0
+            try await client.watch(from: 0) { _ in seen += 1; return true }
+            return seen
+        }
+        try await Task.sleep(for: .milliseconds(300))
+        let clock = ContinuousClock()
+        let start = clock.now
+        server.kill(SIGTERM)
+        XCTAssertLessThan(clock.now - start, .seconds(5), "shutdown waited for the watcher")
+        XCTAssertEqual(server.process.terminationStatus, 0, server.log)
+        let seen = try await watcher.value
+        XCTAssertEqual(seen, 1, "the replayed event, then a clean end of stream")
+    }
 }

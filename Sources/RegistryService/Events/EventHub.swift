@@ -6,6 +6,7 @@ import Synchronization
 /// once, in sequence order, whatever order the committing tasks call `published` in.
 final class EventHub: Sendable {
     private struct State {
+        var closed = false
         var latest: Int64
         var waiters: [UUID: (after: Int64, continuation: CheckedContinuation<Void, Never>)] = [:]
     }
@@ -14,6 +15,19 @@ final class EventHub: Sendable {
     init(latest: Int64) { state = Mutex(State(latest: latest)) }
 
     var latest: Int64 { state.withLock { $0.latest } }
+
+    /// True once the service began shutting down: watchers end their streams.
+    var isClosed: Bool { state.withLock { $0.closed } }
+
+    /// Wakes every watcher for good (graceful shutdown), so none holds the server open.
+    func close() {
+        let all = state.withLock { s -> [CheckedContinuation<Void, Never>] in
+            s.closed = true
+            defer { s.waiters = [:] }
+            return s.waiters.values.map(\.continuation)
+        }
+        for c in all { c.resume() }
+    }
 
     /// Records that events up to `sequence` are committed and wakes the watchers behind it.
     func published(upTo sequence: Int64) {
@@ -32,7 +46,7 @@ final class EventHub: Sendable {
         await withTaskCancellationHandler {
             await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
                 let resumeNow = state.withLock { s -> Bool in
-                    if s.latest > sequence || Task.isCancelled { return true }
+                    if s.latest > sequence || s.closed || Task.isCancelled { return true }
                     s.waiters[id] = (sequence, c)
                     return false
                 }

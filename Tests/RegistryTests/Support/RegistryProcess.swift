@@ -10,11 +10,11 @@ final class RegistryProcess {
     let logURL: URL
     private(set) var port = 0
 
-    init(home: URL, extraArguments: [String] = []) throws {
+    init(home: URL, grace: Int = 1, extraArguments: [String] = []) throws {
         logURL = home.deletingLastPathComponent().appendingPathComponent("\(home.lastPathComponent)-\(UUID().uuidString).log")
         _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
         process.executableURL = URL(fileURLWithPath: Self.executable)
-        process.arguments = ["--host", "127.0.0.1", "--port", "0", "--home", home.path, "--shutdown-grace", "1"] + extraArguments
+        process.arguments = ["--host", "127.0.0.1", "--port", "0", "--home", home.path, "--shutdown-grace", "\(grace)"] + extraArguments
         process.standardError = try FileHandle(forWritingTo: logURL)
         process.standardOutput = FileHandle.nullDevice
     }
