@@ -89,6 +89,16 @@ final class ModelPackageTests: XCTestCase {
         let x = randomImages(2, 3, 64, 64)
         let expected = try trainer.model(Variable(x), Graph(recording: false, training: false)).value
         assertClose(try loaded.model.forward(x), expected, "detection raw outputs")
+        // Python's safetensors reads the weights: every tensor, float32, metadata naming the task.
+        let script = """
+        import sys; from safetensors import safe_open
+        with safe_open(sys.argv[1], framework="np") as f:
+            assert all(f.get_tensor(k).dtype.name == "float32" for k in f.keys())
+            print(len(list(f.keys())), f.metadata()["task"])
+        """
+        let python = try runPython(["-c", script, dir.appendingPathComponent("weights.safetensors").path])
+        XCTAssertEqual(python.status, 0, python.stderr)
+        XCTAssertEqual(python.stdout.trimmingCharacters(in: .whitespacesAndNewlines), "\(trainer.model.stateDict().count) detection")
     }
 
     func testRetrievalPackageRebuildsTheTrainedModelAndItsGallery() throws {
