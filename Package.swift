@@ -85,7 +85,11 @@ let package = Package(
         .target(name: "FleetStore", dependencies: ["COpenSSL", "CFileSync", .product(name: "GRDB", package: "GRDB.swift")]),
 
         // services
-        .target(name: "IngestService", dependencies: ["FleetRPC", "FleetProtos"]),
+        .target(
+            name: "IngestService",
+            dependencies: ["FleetRPC", "FleetProtos", "FleetStore", "VisionData", .product(name: "GRDB", package: "GRDB.swift"),
+                           .product(name: "Logging", package: "swift-log")]
+        ),
         .target(
             name: "TrainingService",
             dependencies: ["FleetRPC", "FleetProtos", "Tensors", "VisionData", "VisionModels", "VisionEval", "VectorIndex"]
@@ -108,7 +112,7 @@ let package = Package(
         ),
 
         // executables
-        .executableTarget(name: "vf-ingest", dependencies: ["ServiceRuntime", "IngestService"]),
+        .executableTarget(name: "vf-ingest", dependencies: ["ServiceRuntime", "IngestService", "FleetStore"]),
         .executableTarget(name: "vf-train", dependencies: ["ServiceRuntime", "TrainingService"]),
         .executableTarget(name: "vf-registry", dependencies: ["ServiceRuntime", "RegistryService", "FleetStore"]),
         .executableTarget(name: "vf-serve", dependencies: ["ServiceRuntime", "InferenceService"]),
@@ -141,7 +145,8 @@ let package = Package(
         .testTarget(
             name: "RegistryTests",
             dependencies: [
-                "FleetRPC", "FleetProtos", "FleetStore", "RegistryService", "ServiceRuntime", "TestSupport", "VisionModels", "Tensors",
+                "FleetRPC", "FleetProtos", "FleetStore", "RegistryService", "IngestService", "ServiceRuntime", "TestSupport",
+                "VisionModels", "VisionData", "Tensors",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             exclude: ["Python"]

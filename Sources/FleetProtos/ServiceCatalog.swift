@@ -54,7 +54,8 @@ public enum ServiceCatalog {
         public static let listItems = ProtoMethod(service: name, name: "ListItems", clientStreaming: false, serverStreaming: true)
         public static let downloadBlob = ProtoMethod(service: name, name: "DownloadBlob", clientStreaming: false, serverStreaming: true)
         public static let exportDataset = ProtoMethod(service: name, name: "ExportDataset", clientStreaming: false, serverStreaming: true)
-        public static let methods: [ProtoMethod] = [createDataset, getDataset, listDatasets, deleteDataset, importDataset, getDatasetVersion, listDatasetVersions, listItems, downloadBlob, exportDataset]
+        public static let streamSamples = ProtoMethod(service: name, name: "StreamSamples", clientStreaming: false, serverStreaming: true)
+        public static let methods: [ProtoMethod] = [createDataset, getDataset, listDatasets, deleteDataset, importDataset, getDatasetVersion, listDatasetVersions, listItems, downloadBlob, exportDataset, streamSamples]
     }
     public enum EchoService {
         public static let name = "visionfleet.v1.EchoService"

@@ -1,4 +1,6 @@
 import ArgumentParser
+import FleetStore
+import Foundation
 import IngestService
 import ServiceRuntime
 
@@ -10,8 +12,21 @@ struct VFIngest: AsyncParsableCommand {
 
     @OptionGroup var server: ServerOptions
 
+    @Option(help: "Store folder (env VF_INGEST_HOME; default $VISIONFLEET_HOME/ingest, home ./.visionfleet).")
+    var home: String?
+
+    @Option(help: "Largest import in MiB, all files together (env VF_INGEST_MAX_IMPORT_MIB; default 65536).")
+    var maxImportMib: Int?
+
     func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
         let options = try server.resolve(prefix: "VF_INGEST", defaultPort: 50051)
-        try await FleetServerRunner.run(name: "vf-ingest", options: options, services: [DatasetRPCService()])
+        let directory = (home ?? environment["VF_INGEST_HOME"]).map { URL(fileURLWithPath: $0) } ?? StoreLocation.directory(service: "ingest")
+        let limitText = maxImportMib.map(String.init) ?? environment["VF_INGEST_MAX_IMPORT_MIB"] ?? "65536"
+        guard let limit = Int64(limitText), limit > 0 else {
+            throw ValidationError("--max-import-mib: expected a positive number, got '\(limitText)'")
+        }
+        let ingest = try DatasetIngest(directory: directory, maxImportBytes: limit << 20)
+        try await FleetServerRunner.run(name: "vf-ingest", options: options, services: [DatasetRPCService(ingest: ingest)])
     }
 }

@@ -2,7 +2,6 @@ import TestSupport
 import FleetProtos
 import FleetRPC
 import InferenceService
-import IngestService
 import ServiceRuntime
 import SwiftProtobuf
 import TrainingService
@@ -11,7 +10,6 @@ import XCTest
 final class StubServersTests: XCTestCase {
     func testEachServiceAnswersHealthAndUnimplemented() async throws {
         let cases: [(any RPCService, String)] = [
-            (DatasetRPCService(), ServiceCatalog.DatasetService.listDatasets.path),
             (TrainingRPCService(), ServiceCatalog.TrainingService.listJobs.path),
             (VisionRPCService(), ServiceCatalog.VisionService.classify.path),
         ]

@@ -11,6 +11,11 @@
 /// DatasetService (vf-ingest): imports labelled images, validates every item, stores blobs by
 /// SHA-256 and commits immutable dataset versions with a deterministic train/val split.
 
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 import SwiftProtobuf
 
 // If the compiler emits an error on this type, it is because this file
@@ -166,53 +171,135 @@ public nonisolated struct Visionfleet_V1_Dataset: Sendable {
   fileprivate var _audit: Visionfleet_V1_AuditInfo? = nil
 }
 
-public nonisolated struct Visionfleet_V1_DatasetVersion: Sendable {
+public nonisolated struct Visionfleet_V1_DatasetVersion: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var dataset: String = String()
+  public var dataset: String {
+    get {_storage._dataset}
+    set {_uniqueStorage()._dataset = newValue}
+  }
 
-  public var version: Int32 = 0
+  public var version: Int32 {
+    get {_storage._version}
+    set {_uniqueStorage()._version = newValue}
+  }
 
-  public var imageCount: Int64 = 0
+  public var imageCount: Int64 {
+    get {_storage._imageCount}
+    set {_uniqueStorage()._imageCount = newValue}
+  }
 
-  public var annotationCount: Int64 = 0
+  public var annotationCount: Int64 {
+    get {_storage._annotationCount}
+    set {_uniqueStorage()._annotationCount = newValue}
+  }
 
-  public var categories: [Visionfleet_V1_Category] = []
+  public var categories: [Visionfleet_V1_Category] {
+    get {_storage._categories}
+    set {_uniqueStorage()._categories = newValue}
+  }
 
   /// "train" -> n, "val" -> n
-  public var splitCounts: Dictionary<String,Int64> = [:]
+  public var splitCounts: Dictionary<String,Int64> {
+    get {_storage._splitCounts}
+    set {_uniqueStorage()._splitCounts = newValue}
+  }
 
   /// category name -> instances
-  public var classCounts: Dictionary<String,Int64> = [:]
+  public var classCounts: Dictionary<String,Int64> {
+    get {_storage._classCounts}
+    set {_uniqueStorage()._classCounts = newValue}
+  }
 
-  public var sourceFormat: String = String()
+  public var sourceFormat: String {
+    get {_storage._sourceFormat}
+    set {_uniqueStorage()._sourceFormat = newValue}
+  }
 
-  public var valFraction: Double = 0
+  public var valFraction: Double {
+    get {_storage._valFraction}
+    set {_uniqueStorage()._valFraction = newValue}
+  }
 
-  public var splitSeed: UInt64 = 0
+  public var splitSeed: UInt64 {
+    get {_storage._splitSeed}
+    set {_uniqueStorage()._splitSeed = newValue}
+  }
 
   /// sha256 over the sorted item list: the version's identity
-  public var manifestDigest: String = String()
+  public var manifestDigest: String {
+    get {_storage._manifestDigest}
+    set {_uniqueStorage()._manifestDigest = newValue}
+  }
 
   public var createdAt: SwiftProtobuf.Google_Protobuf_Timestamp {
-    get {_createdAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
-    set {_createdAt = newValue}
+    get {_storage._createdAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._createdAt = newValue}
   }
   /// Returns true if `createdAt` has been explicitly set.
-  public var hasCreatedAt: Bool {self._createdAt != nil}
+  public var hasCreatedAt: Bool {_storage._createdAt != nil}
   /// Clears the value of `createdAt`. Subsequent reads from it will return its default value.
-  public mutating func clearCreatedAt() {self._createdAt = nil}
+  public mutating func clearCreatedAt() {_uniqueStorage()._createdAt = nil}
 
   /// items accepted with a note (e.g. clipped boxes)
-  public var warnings: [Visionfleet_V1_ItemError] = []
+  public var warnings: [Visionfleet_V1_ItemError] {
+    get {_storage._warnings}
+    set {_uniqueStorage()._warnings = newValue}
+  }
+
+  /// detection: boxes and their sizes
+  public var boxStats: Visionfleet_V1_BoxStatistics {
+    get {_storage._boxStats ?? Visionfleet_V1_BoxStatistics()}
+    set {_uniqueStorage()._boxStats = newValue}
+  }
+  /// Returns true if `boxStats` has been explicitly set.
+  public var hasBoxStats: Bool {_storage._boxStats != nil}
+  /// Clears the value of `boxStats`. Subsequent reads from it will return its default value.
+  public mutating func clearBoxStats() {_uniqueStorage()._boxStats = nil}
+
+  /// bytes of the version's images
+  public var totalBytes: Int64 {
+    get {_storage._totalBytes}
+    set {_uniqueStorage()._totalBytes = newValue}
+  }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
-  fileprivate var _createdAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+/// Box sizes of a detection version, in pixels of the original images.
+public nonisolated struct Visionfleet_V1_BoxStatistics: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var count: Int64 = 0
+
+  public var meanWidth: Double = 0
+
+  public var meanHeight: Double = 0
+
+  public var minArea: Double = 0
+
+  public var maxArea: Double = 0
+
+  /// COCO's buckets: area < 32², < 96², larger
+  public var small: Int64 = 0
+
+  public var medium: Int64 = 0
+
+  public var large: Int64 = 0
+
+  public var meanBoxesPerImage: Double = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
 }
 
 public nonisolated struct Visionfleet_V1_DatasetItem: Sendable {
@@ -366,50 +453,38 @@ public nonisolated struct Visionfleet_V1_ImportDatasetRequest: Sendable {
   public init() {}
 }
 
-public nonisolated struct Visionfleet_V1_ImportDatasetResponse: @unchecked Sendable {
+public nonisolated struct Visionfleet_V1_ImportDatasetResponse: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   public var version: Visionfleet_V1_DatasetVersion {
-    get {_storage._version ?? Visionfleet_V1_DatasetVersion()}
-    set {_uniqueStorage()._version = newValue}
+    get {_version ?? Visionfleet_V1_DatasetVersion()}
+    set {_version = newValue}
   }
   /// Returns true if `version` has been explicitly set.
-  public var hasVersion: Bool {_storage._version != nil}
+  public var hasVersion: Bool {self._version != nil}
   /// Clears the value of `version`. Subsequent reads from it will return its default value.
-  public mutating func clearVersion() {_uniqueStorage()._version = nil}
+  public mutating func clearVersion() {self._version = nil}
 
-  public var acceptedItems: Int64 {
-    get {_storage._acceptedItems}
-    set {_uniqueStorage()._acceptedItems = newValue}
-  }
+  public var acceptedItems: Int64 = 0
 
-  public var rejectedItems: Int64 {
-    get {_storage._rejectedItems}
-    set {_uniqueStorage()._rejectedItems = newValue}
-  }
+  public var rejectedItems: Int64 = 0
 
-  public var errors: [Visionfleet_V1_ItemError] {
-    get {_storage._errors}
-    set {_uniqueStorage()._errors = newValue}
-  }
+  public var errors: [Visionfleet_V1_ItemError] = []
 
-  public var bytesReceived: Int64 {
-    get {_storage._bytesReceived}
-    set {_uniqueStorage()._bytesReceived = newValue}
-  }
+  public var bytesReceived: Int64 = 0
 
-  public var blobsDeduplicated: Int64 {
-    get {_storage._blobsDeduplicated}
-    set {_uniqueStorage()._blobsDeduplicated = newValue}
-  }
+  public var blobsDeduplicated: Int64 = 0
+
+  /// the content equals the latest version, which is returned
+  public var reusedVersion: Bool = false
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
-  fileprivate var _storage = _StorageClass.defaultInstance
+  fileprivate var _version: Visionfleet_V1_DatasetVersion? = nil
 }
 
 public nonisolated struct Visionfleet_V1_CreateDatasetRequest: Sendable {
@@ -612,6 +687,76 @@ public nonisolated struct Visionfleet_V1_DownloadBlobRequest: Sendable {
   public init() {}
 }
 
+/// The training service's feed: items with their image bytes, many per message, in the
+/// version's stable order, from `offset` (the position in the split) on.
+public nonisolated struct Visionfleet_V1_StreamSamplesRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var ref: Visionfleet_V1_DatasetRef {
+    get {_ref ?? Visionfleet_V1_DatasetRef()}
+    set {_ref = newValue}
+  }
+  /// Returns true if `ref` has been explicitly set.
+  public var hasRef: Bool {self._ref != nil}
+  /// Clears the value of `ref`. Subsequent reads from it will return its default value.
+  public mutating func clearRef() {self._ref = nil}
+
+  /// UNSPECIFIED = all
+  public var split: Visionfleet_V1_Split = .unspecified
+
+  public var offset: Int64 = 0
+
+  /// items per message; 0 = 256
+  public var batchItems: Int32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _ref: Visionfleet_V1_DatasetRef? = nil
+}
+
+public nonisolated struct Visionfleet_V1_Sample: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// position in the split's order
+  public var index: Int64 = 0
+
+  public var item: Visionfleet_V1_DatasetItem {
+    get {_item ?? Visionfleet_V1_DatasetItem()}
+    set {_item = newValue}
+  }
+  /// Returns true if `item` has been explicitly set.
+  public var hasItem: Bool {self._item != nil}
+  /// Clears the value of `item`. Subsequent reads from it will return its default value.
+  public mutating func clearItem() {self._item = nil}
+
+  /// the encoded file, verified against item.blob_digest
+  public var image: Data = Data()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _item: Visionfleet_V1_DatasetItem? = nil
+}
+
+public nonisolated struct Visionfleet_V1_SampleBatch: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var samples: [Visionfleet_V1_Sample] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 public nonisolated struct Visionfleet_V1_ExportDatasetRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -705,7 +850,175 @@ nonisolated extension Visionfleet_V1_Dataset: SwiftProtobuf.Message, SwiftProtob
 
 nonisolated extension Visionfleet_V1_DatasetVersion: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".DatasetVersion"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}dataset\0\u{1}version\0\u{3}image_count\0\u{3}annotation_count\0\u{1}categories\0\u{3}split_counts\0\u{3}class_counts\0\u{3}source_format\0\u{3}val_fraction\0\u{3}split_seed\0\u{3}manifest_digest\0\u{3}created_at\0\u{1}warnings\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}dataset\0\u{1}version\0\u{3}image_count\0\u{3}annotation_count\0\u{1}categories\0\u{3}split_counts\0\u{3}class_counts\0\u{3}source_format\0\u{3}val_fraction\0\u{3}split_seed\0\u{3}manifest_digest\0\u{3}created_at\0\u{1}warnings\0\u{3}box_stats\0\u{3}total_bytes\0")
+
+  fileprivate class _StorageClass {
+    var _dataset: String = String()
+    var _version: Int32 = 0
+    var _imageCount: Int64 = 0
+    var _annotationCount: Int64 = 0
+    var _categories: [Visionfleet_V1_Category] = []
+    var _splitCounts: Dictionary<String,Int64> = [:]
+    var _classCounts: Dictionary<String,Int64> = [:]
+    var _sourceFormat: String = String()
+    var _valFraction: Double = 0
+    var _splitSeed: UInt64 = 0
+    var _manifestDigest: String = String()
+    var _createdAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _warnings: [Visionfleet_V1_ItemError] = []
+    var _boxStats: Visionfleet_V1_BoxStatistics? = nil
+    var _totalBytes: Int64 = 0
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _dataset = source._dataset
+      _version = source._version
+      _imageCount = source._imageCount
+      _annotationCount = source._annotationCount
+      _categories = source._categories
+      _splitCounts = source._splitCounts
+      _classCounts = source._classCounts
+      _sourceFormat = source._sourceFormat
+      _valFraction = source._valFraction
+      _splitSeed = source._splitSeed
+      _manifestDigest = source._manifestDigest
+      _createdAt = source._createdAt
+      _warnings = source._warnings
+      _boxStats = source._boxStats
+      _totalBytes = source._totalBytes
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._dataset) }()
+        case 2: try { try decoder.decodeSingularInt32Field(value: &_storage._version) }()
+        case 3: try { try decoder.decodeSingularInt64Field(value: &_storage._imageCount) }()
+        case 4: try { try decoder.decodeSingularInt64Field(value: &_storage._annotationCount) }()
+        case 5: try { try decoder.decodeRepeatedMessageField(value: &_storage._categories) }()
+        case 6: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufInt64>.self, value: &_storage._splitCounts) }()
+        case 7: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufInt64>.self, value: &_storage._classCounts) }()
+        case 8: try { try decoder.decodeSingularStringField(value: &_storage._sourceFormat) }()
+        case 9: try { try decoder.decodeSingularDoubleField(value: &_storage._valFraction) }()
+        case 10: try { try decoder.decodeSingularUInt64Field(value: &_storage._splitSeed) }()
+        case 11: try { try decoder.decodeSingularStringField(value: &_storage._manifestDigest) }()
+        case 12: try { try decoder.decodeSingularMessageField(value: &_storage._createdAt) }()
+        case 13: try { try decoder.decodeRepeatedMessageField(value: &_storage._warnings) }()
+        case 14: try { try decoder.decodeSingularMessageField(value: &_storage._boxStats) }()
+        case 15: try { try decoder.decodeSingularInt64Field(value: &_storage._totalBytes) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._dataset.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._dataset, fieldNumber: 1)
+      }
+      if _storage._version != 0 {
+        try visitor.visitSingularInt32Field(value: _storage._version, fieldNumber: 2)
+      }
+      if _storage._imageCount != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._imageCount, fieldNumber: 3)
+      }
+      if _storage._annotationCount != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._annotationCount, fieldNumber: 4)
+      }
+      if !_storage._categories.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._categories, fieldNumber: 5)
+      }
+      if !_storage._splitCounts.isEmpty {
+        try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufInt64>.self, value: _storage._splitCounts, fieldNumber: 6)
+      }
+      if !_storage._classCounts.isEmpty {
+        try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufInt64>.self, value: _storage._classCounts, fieldNumber: 7)
+      }
+      if !_storage._sourceFormat.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._sourceFormat, fieldNumber: 8)
+      }
+      if _storage._valFraction.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._valFraction, fieldNumber: 9)
+      }
+      if _storage._splitSeed != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._splitSeed, fieldNumber: 10)
+      }
+      if !_storage._manifestDigest.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._manifestDigest, fieldNumber: 11)
+      }
+      try { if let v = _storage._createdAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 12)
+      } }()
+      if !_storage._warnings.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._warnings, fieldNumber: 13)
+      }
+      try { if let v = _storage._boxStats {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 14)
+      } }()
+      if _storage._totalBytes != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._totalBytes, fieldNumber: 15)
+      }
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Visionfleet_V1_DatasetVersion, rhs: Visionfleet_V1_DatasetVersion) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._dataset != rhs_storage._dataset {return false}
+        if _storage._version != rhs_storage._version {return false}
+        if _storage._imageCount != rhs_storage._imageCount {return false}
+        if _storage._annotationCount != rhs_storage._annotationCount {return false}
+        if _storage._categories != rhs_storage._categories {return false}
+        if _storage._splitCounts != rhs_storage._splitCounts {return false}
+        if _storage._classCounts != rhs_storage._classCounts {return false}
+        if _storage._sourceFormat != rhs_storage._sourceFormat {return false}
+        if _storage._valFraction != rhs_storage._valFraction {return false}
+        if _storage._splitSeed != rhs_storage._splitSeed {return false}
+        if _storage._manifestDigest != rhs_storage._manifestDigest {return false}
+        if _storage._createdAt != rhs_storage._createdAt {return false}
+        if _storage._warnings != rhs_storage._warnings {return false}
+        if _storage._boxStats != rhs_storage._boxStats {return false}
+        if _storage._totalBytes != rhs_storage._totalBytes {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Visionfleet_V1_BoxStatistics: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".BoxStatistics"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}count\0\u{3}mean_width\0\u{3}mean_height\0\u{3}min_area\0\u{3}max_area\0\u{1}small\0\u{1}medium\0\u{1}large\0\u{3}mean_boxes_per_image\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -713,85 +1026,61 @@ nonisolated extension Visionfleet_V1_DatasetVersion: SwiftProtobuf.Message, Swif
       // allocates stack space for every case branch when no optimizations are
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
-      case 1: try { try decoder.decodeSingularStringField(value: &self.dataset) }()
-      case 2: try { try decoder.decodeSingularInt32Field(value: &self.version) }()
-      case 3: try { try decoder.decodeSingularInt64Field(value: &self.imageCount) }()
-      case 4: try { try decoder.decodeSingularInt64Field(value: &self.annotationCount) }()
-      case 5: try { try decoder.decodeRepeatedMessageField(value: &self.categories) }()
-      case 6: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufInt64>.self, value: &self.splitCounts) }()
-      case 7: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufInt64>.self, value: &self.classCounts) }()
-      case 8: try { try decoder.decodeSingularStringField(value: &self.sourceFormat) }()
-      case 9: try { try decoder.decodeSingularDoubleField(value: &self.valFraction) }()
-      case 10: try { try decoder.decodeSingularUInt64Field(value: &self.splitSeed) }()
-      case 11: try { try decoder.decodeSingularStringField(value: &self.manifestDigest) }()
-      case 12: try { try decoder.decodeSingularMessageField(value: &self._createdAt) }()
-      case 13: try { try decoder.decodeRepeatedMessageField(value: &self.warnings) }()
+      case 1: try { try decoder.decodeSingularInt64Field(value: &self.count) }()
+      case 2: try { try decoder.decodeSingularDoubleField(value: &self.meanWidth) }()
+      case 3: try { try decoder.decodeSingularDoubleField(value: &self.meanHeight) }()
+      case 4: try { try decoder.decodeSingularDoubleField(value: &self.minArea) }()
+      case 5: try { try decoder.decodeSingularDoubleField(value: &self.maxArea) }()
+      case 6: try { try decoder.decodeSingularInt64Field(value: &self.small) }()
+      case 7: try { try decoder.decodeSingularInt64Field(value: &self.medium) }()
+      case 8: try { try decoder.decodeSingularInt64Field(value: &self.large) }()
+      case 9: try { try decoder.decodeSingularDoubleField(value: &self.meanBoxesPerImage) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    if !self.dataset.isEmpty {
-      try visitor.visitSingularStringField(value: self.dataset, fieldNumber: 1)
+    if self.count != 0 {
+      try visitor.visitSingularInt64Field(value: self.count, fieldNumber: 1)
     }
-    if self.version != 0 {
-      try visitor.visitSingularInt32Field(value: self.version, fieldNumber: 2)
+    if self.meanWidth.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.meanWidth, fieldNumber: 2)
     }
-    if self.imageCount != 0 {
-      try visitor.visitSingularInt64Field(value: self.imageCount, fieldNumber: 3)
+    if self.meanHeight.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.meanHeight, fieldNumber: 3)
     }
-    if self.annotationCount != 0 {
-      try visitor.visitSingularInt64Field(value: self.annotationCount, fieldNumber: 4)
+    if self.minArea.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.minArea, fieldNumber: 4)
     }
-    if !self.categories.isEmpty {
-      try visitor.visitRepeatedMessageField(value: self.categories, fieldNumber: 5)
+    if self.maxArea.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.maxArea, fieldNumber: 5)
     }
-    if !self.splitCounts.isEmpty {
-      try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufInt64>.self, value: self.splitCounts, fieldNumber: 6)
+    if self.small != 0 {
+      try visitor.visitSingularInt64Field(value: self.small, fieldNumber: 6)
     }
-    if !self.classCounts.isEmpty {
-      try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufInt64>.self, value: self.classCounts, fieldNumber: 7)
+    if self.medium != 0 {
+      try visitor.visitSingularInt64Field(value: self.medium, fieldNumber: 7)
     }
-    if !self.sourceFormat.isEmpty {
-      try visitor.visitSingularStringField(value: self.sourceFormat, fieldNumber: 8)
+    if self.large != 0 {
+      try visitor.visitSingularInt64Field(value: self.large, fieldNumber: 8)
     }
-    if self.valFraction.bitPattern != 0 {
-      try visitor.visitSingularDoubleField(value: self.valFraction, fieldNumber: 9)
-    }
-    if self.splitSeed != 0 {
-      try visitor.visitSingularUInt64Field(value: self.splitSeed, fieldNumber: 10)
-    }
-    if !self.manifestDigest.isEmpty {
-      try visitor.visitSingularStringField(value: self.manifestDigest, fieldNumber: 11)
-    }
-    try { if let v = self._createdAt {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 12)
-    } }()
-    if !self.warnings.isEmpty {
-      try visitor.visitRepeatedMessageField(value: self.warnings, fieldNumber: 13)
+    if self.meanBoxesPerImage.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.meanBoxesPerImage, fieldNumber: 9)
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Visionfleet_V1_DatasetVersion, rhs: Visionfleet_V1_DatasetVersion) -> Bool {
-    if lhs.dataset != rhs.dataset {return false}
-    if lhs.version != rhs.version {return false}
-    if lhs.imageCount != rhs.imageCount {return false}
-    if lhs.annotationCount != rhs.annotationCount {return false}
-    if lhs.categories != rhs.categories {return false}
-    if lhs.splitCounts != rhs.splitCounts {return false}
-    if lhs.classCounts != rhs.classCounts {return false}
-    if lhs.sourceFormat != rhs.sourceFormat {return false}
-    if lhs.valFraction != rhs.valFraction {return false}
-    if lhs.splitSeed != rhs.splitSeed {return false}
-    if lhs.manifestDigest != rhs.manifestDigest {return false}
-    if lhs._createdAt != rhs._createdAt {return false}
-    if lhs.warnings != rhs.warnings {return false}
+  public static func ==(lhs: Visionfleet_V1_BoxStatistics, rhs: Visionfleet_V1_BoxStatistics) -> Bool {
+    if lhs.count != rhs.count {return false}
+    if lhs.meanWidth != rhs.meanWidth {return false}
+    if lhs.meanHeight != rhs.meanHeight {return false}
+    if lhs.minArea != rhs.minArea {return false}
+    if lhs.maxArea != rhs.maxArea {return false}
+    if lhs.small != rhs.small {return false}
+    if lhs.medium != rhs.medium {return false}
+    if lhs.large != rhs.large {return false}
+    if lhs.meanBoxesPerImage != rhs.meanBoxesPerImage {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1094,104 +1383,63 @@ nonisolated extension Visionfleet_V1_ImportDatasetRequest: SwiftProtobuf.Message
 
 nonisolated extension Visionfleet_V1_ImportDatasetResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ImportDatasetResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}version\0\u{3}accepted_items\0\u{3}rejected_items\0\u{1}errors\0\u{3}bytes_received\0\u{3}blobs_deduplicated\0")
-
-  fileprivate class _StorageClass {
-    var _version: Visionfleet_V1_DatasetVersion? = nil
-    var _acceptedItems: Int64 = 0
-    var _rejectedItems: Int64 = 0
-    var _errors: [Visionfleet_V1_ItemError] = []
-    var _bytesReceived: Int64 = 0
-    var _blobsDeduplicated: Int64 = 0
-
-      // This property is used as the initial default value for new instances of the type.
-      // The type itself is protecting the reference to its storage via CoW semantics.
-      // This will force a copy to be made of this reference when the first mutation occurs;
-      // hence, it is safe to mark this as `nonisolated(unsafe)`.
-      static nonisolated(unsafe) let defaultInstance = _StorageClass()
-
-    private init() {}
-
-    init(copying source: _StorageClass) {
-      _version = source._version
-      _acceptedItems = source._acceptedItems
-      _rejectedItems = source._rejectedItems
-      _errors = source._errors
-      _bytesReceived = source._bytesReceived
-      _blobsDeduplicated = source._blobsDeduplicated
-    }
-  }
-
-  fileprivate mutating func _uniqueStorage() -> _StorageClass {
-    if !isKnownUniquelyReferenced(&_storage) {
-      _storage = _StorageClass(copying: _storage)
-    }
-    return _storage
-  }
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}version\0\u{3}accepted_items\0\u{3}rejected_items\0\u{1}errors\0\u{3}bytes_received\0\u{3}blobs_deduplicated\0\u{3}reused_version\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    _ = _uniqueStorage()
-    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
-      while let fieldNumber = try decoder.nextFieldNumber() {
-        // The use of inline closures is to circumvent an issue where the compiler
-        // allocates stack space for every case branch when no optimizations are
-        // enabled. https://github.com/apple/swift-protobuf/issues/1034
-        switch fieldNumber {
-        case 1: try { try decoder.decodeSingularMessageField(value: &_storage._version) }()
-        case 2: try { try decoder.decodeSingularInt64Field(value: &_storage._acceptedItems) }()
-        case 3: try { try decoder.decodeSingularInt64Field(value: &_storage._rejectedItems) }()
-        case 4: try { try decoder.decodeRepeatedMessageField(value: &_storage._errors) }()
-        case 5: try { try decoder.decodeSingularInt64Field(value: &_storage._bytesReceived) }()
-        case 6: try { try decoder.decodeSingularInt64Field(value: &_storage._blobsDeduplicated) }()
-        default: break
-        }
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._version) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.acceptedItems) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.rejectedItems) }()
+      case 4: try { try decoder.decodeRepeatedMessageField(value: &self.errors) }()
+      case 5: try { try decoder.decodeSingularInt64Field(value: &self.bytesReceived) }()
+      case 6: try { try decoder.decodeSingularInt64Field(value: &self.blobsDeduplicated) }()
+      case 7: try { try decoder.decodeSingularBoolField(value: &self.reusedVersion) }()
+      default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every if/case branch local when no optimizations
-      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-      // https://github.com/apple/swift-protobuf/issues/1182
-      try { if let v = _storage._version {
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
-      } }()
-      if _storage._acceptedItems != 0 {
-        try visitor.visitSingularInt64Field(value: _storage._acceptedItems, fieldNumber: 2)
-      }
-      if _storage._rejectedItems != 0 {
-        try visitor.visitSingularInt64Field(value: _storage._rejectedItems, fieldNumber: 3)
-      }
-      if !_storage._errors.isEmpty {
-        try visitor.visitRepeatedMessageField(value: _storage._errors, fieldNumber: 4)
-      }
-      if _storage._bytesReceived != 0 {
-        try visitor.visitSingularInt64Field(value: _storage._bytesReceived, fieldNumber: 5)
-      }
-      if _storage._blobsDeduplicated != 0 {
-        try visitor.visitSingularInt64Field(value: _storage._blobsDeduplicated, fieldNumber: 6)
-      }
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._version {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if self.acceptedItems != 0 {
+      try visitor.visitSingularInt64Field(value: self.acceptedItems, fieldNumber: 2)
+    }
+    if self.rejectedItems != 0 {
+      try visitor.visitSingularInt64Field(value: self.rejectedItems, fieldNumber: 3)
+    }
+    if !self.errors.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.errors, fieldNumber: 4)
+    }
+    if self.bytesReceived != 0 {
+      try visitor.visitSingularInt64Field(value: self.bytesReceived, fieldNumber: 5)
+    }
+    if self.blobsDeduplicated != 0 {
+      try visitor.visitSingularInt64Field(value: self.blobsDeduplicated, fieldNumber: 6)
+    }
+    if self.reusedVersion != false {
+      try visitor.visitSingularBoolField(value: self.reusedVersion, fieldNumber: 7)
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Visionfleet_V1_ImportDatasetResponse, rhs: Visionfleet_V1_ImportDatasetResponse) -> Bool {
-    if lhs._storage !== rhs._storage {
-      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
-        let _storage = _args.0
-        let rhs_storage = _args.1
-        if _storage._version != rhs_storage._version {return false}
-        if _storage._acceptedItems != rhs_storage._acceptedItems {return false}
-        if _storage._rejectedItems != rhs_storage._rejectedItems {return false}
-        if _storage._errors != rhs_storage._errors {return false}
-        if _storage._bytesReceived != rhs_storage._bytesReceived {return false}
-        if _storage._blobsDeduplicated != rhs_storage._blobsDeduplicated {return false}
-        return true
-      }
-      if !storagesAreEqual {return false}
-    }
+    if lhs._version != rhs._version {return false}
+    if lhs.acceptedItems != rhs.acceptedItems {return false}
+    if lhs.rejectedItems != rhs.rejectedItems {return false}
+    if lhs.errors != rhs.errors {return false}
+    if lhs.bytesReceived != rhs.bytesReceived {return false}
+    if lhs.blobsDeduplicated != rhs.blobsDeduplicated {return false}
+    if lhs.reusedVersion != rhs.reusedVersion {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1570,6 +1818,129 @@ nonisolated extension Visionfleet_V1_DownloadBlobRequest: SwiftProtobuf.Message,
 
   public static func ==(lhs: Visionfleet_V1_DownloadBlobRequest, rhs: Visionfleet_V1_DownloadBlobRequest) -> Bool {
     if lhs.digest != rhs.digest {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Visionfleet_V1_StreamSamplesRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".StreamSamplesRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}ref\0\u{1}split\0\u{1}offset\0\u{3}batch_items\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._ref) }()
+      case 2: try { try decoder.decodeSingularEnumField(value: &self.split) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.offset) }()
+      case 4: try { try decoder.decodeSingularInt32Field(value: &self.batchItems) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._ref {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if self.split != .unspecified {
+      try visitor.visitSingularEnumField(value: self.split, fieldNumber: 2)
+    }
+    if self.offset != 0 {
+      try visitor.visitSingularInt64Field(value: self.offset, fieldNumber: 3)
+    }
+    if self.batchItems != 0 {
+      try visitor.visitSingularInt32Field(value: self.batchItems, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Visionfleet_V1_StreamSamplesRequest, rhs: Visionfleet_V1_StreamSamplesRequest) -> Bool {
+    if lhs._ref != rhs._ref {return false}
+    if lhs.split != rhs.split {return false}
+    if lhs.offset != rhs.offset {return false}
+    if lhs.batchItems != rhs.batchItems {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Visionfleet_V1_Sample: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Sample"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}index\0\u{1}item\0\u{1}image\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt64Field(value: &self.index) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._item) }()
+      case 3: try { try decoder.decodeSingularBytesField(value: &self.image) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.index != 0 {
+      try visitor.visitSingularInt64Field(value: self.index, fieldNumber: 1)
+    }
+    try { if let v = self._item {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    if !self.image.isEmpty {
+      try visitor.visitSingularBytesField(value: self.image, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Visionfleet_V1_Sample, rhs: Visionfleet_V1_Sample) -> Bool {
+    if lhs.index != rhs.index {return false}
+    if lhs._item != rhs._item {return false}
+    if lhs.image != rhs.image {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Visionfleet_V1_SampleBatch: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SampleBatch"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}samples\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.samples) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.samples.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.samples, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Visionfleet_V1_SampleBatch, rhs: Visionfleet_V1_SampleBatch) -> Bool {
+    if lhs.samples != rhs.samples {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -2,9 +2,10 @@ import ArgumentParser
 import Foundation
 import VisionData
 
-struct DatasetCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "dataset", abstract: "Make, check and convert datasets locally.",
-                                                    subcommands: [Synth.self, Convert.self])
+struct DatasetCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dataset", abstract: "Datasets in vf-ingest (import, ls, show, items, delete) and local tools (synth, convert).",
+        subcommands: [DatasetImport.self, DatasetList.self, DatasetShow.self, DatasetItems.self, DatasetDelete.self, Synth.self, Convert.self])
 }
 
 /// `vf dataset synth`: the deterministic synthetic shapes detection dataset as COCO (or any

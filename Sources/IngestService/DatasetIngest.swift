@@ -1,0 +1,77 @@
+import FleetProtos
+import FleetRPC
+import FleetStore
+import Foundation
+import Logging
+
+/// vf-ingest's logic, independent of the RPC layer: the catalog and the blob store behind their
+/// protocols, imports from a staged upload to a committed version, and garbage collection.
+public final class DatasetIngest: Sendable {
+    public let catalog: any DatasetCatalog
+    public let blobs: any BlobStore
+    let stagingRoot: URL
+    /// The largest import accepted, all files together.
+    public let maxImportBytes: Int64
+    let logger: Logger
+
+    public init(catalog: any DatasetCatalog, blobs: any BlobStore, stagingRoot: URL, maxImportBytes: Int64 = 64 << 30,
+                logger: Logger = Logger(label: "visionfleet.ingest")) throws {
+        self.catalog = catalog
+        self.blobs = blobs
+        self.stagingRoot = stagingRoot
+        self.maxImportBytes = maxImportBytes
+        self.logger = logger
+        // Staging folders of imports a previous process did not finish.
+        try? FileManager.default.removeItem(at: stagingRoot)
+        try FileManager.default.createDirectory(at: stagingRoot, withIntermediateDirectories: true)
+    }
+
+    /// The embedded default: SQLite at `<directory>/ingest.sqlite`, blobs and staging under `<directory>`.
+    public convenience init(directory: URL, maxImportBytes: Int64 = 64 << 30, logger: Logger = Logger(label: "visionfleet.ingest")) throws {
+        try self.init(catalog: try SQLiteDatasetCatalog(path: directory.appendingPathComponent("ingest.sqlite").path),
+                      blobs: try LocalBlobStore(root: directory), stagingRoot: directory.appendingPathComponent("staging"),
+                      maxImportBytes: maxImportBytes, logger: logger)
+    }
+
+    func makeImport() -> ImportSession { ImportSession(stagingRoot: stagingRoot, maxBytes: maxImportBytes) }
+
+    /// Validates a fully received import and commits its version (or returns the identical latest one).
+    func commit(_ session: ImportSession, cancelled: Bool, actor: String) throws -> Visionfleet_V1_ImportDatasetResponse {
+        try session.finishReceiving(cancelled: cancelled)
+        let header = session.header
+        var task = header.task
+        if let existing = try? catalog.dataset(named: header.dataset) {
+            if task != .unspecified, task != existing.task {
+                throw IngestError.invalidArgument(item: header.dataset, field: "header.task",
+                                                  message: "dataset '\(header.dataset)' is \(existing.task), the import says \(task)")
+            }
+            task = existing.task
+        } else if task == .unspecified {
+            task = ImportFormat.hasBoxes(header.format) ? .detection : .classification
+        }
+        guard task == .classification || task == .detection else {
+            throw IngestError.invalidArgument(item: header.dataset, field: "header.task", message: "classification or detection (retrieval trains on classification data)")
+        }
+        let built = try VersionBuilder(session: session, task: task, blobs: blobs).build()
+        defer { blobs.unpin(built.pinned) }
+        let (version, reused) = try catalog.commitVersion(built.version, items: built.items, createTask: task,
+                                                          description: header.description_p, actor: actor, now: Date())
+        session.markCommitted()
+        logger.info("\(reused ? "re-imported" : "committed") \(version.dataset)@\(version.version): \(version.imageCount) images, \(built.problems.count) left out")
+        return .with {
+            $0.version = version
+            $0.acceptedItems = Int64(built.items.count)
+            $0.rejectedItems = Int64(Set(built.problems.map(\.item)).count)
+            $0.errors = built.problems
+            $0.bytesReceived = session.bytesReceived
+            $0.blobsDeduplicated = Int64(built.deduplicated)
+            $0.reusedVersion = reused
+        }
+    }
+
+    public func collectGarbage(dryRun: Bool = false) throws -> GarbageReport {
+        do { return try blobs.collectGarbage(dryRun: dryRun) { try catalog.referencedDigests() } } catch let error as StoreError {
+            throw IngestError.from(error)
+        }
+    }
+}

@@ -1,0 +1,133 @@
+import FleetProtos
+import FleetStore
+import Foundation
+import VisionData
+
+/// Turns a staged upload into a dataset version: reads it with the format's reader (every
+/// image decoded), lists every problem, stores the good images as blobs and builds the items,
+/// their split, the statistics and the version's identity digest.
+struct VersionBuilder {
+    let session: ImportSession
+    let task: Visionfleet_V1_TaskType
+    let blobs: any BlobStore
+
+    struct Built {
+        var version: Visionfleet_V1_DatasetVersion
+        var items: [Visionfleet_V1_DatasetItem]
+        var problems: [Visionfleet_V1_ItemError]
+        var deduplicated: Int
+        /// Blobs committed and pinned until the version's metadata commits.
+        var pinned: [BlobDigest]
+    }
+
+    static func problem(_ item: String, _ field: String, _ message: String) -> Visionfleet_V1_ItemError {
+        .with { $0.item = item; $0.field = field; $0.message = message }
+    }
+
+    /// Reads and checks; throws `rejected` in strict mode when any item is bad.
+    func read() throws -> (dataset: LabeledDataset, kept: [DatasetImage], problems: [Visionfleet_V1_ItemError]) {
+        let header = session.header
+        let format = ImportFormat.reader(header.format)!
+        let url = ImportFormat.readURL(staging: session.staging, header: header)
+        let result: DatasetReadResult
+        do {
+            result = try format.read(url, options: DatasetReadOptions(verifyPixels: true, computeDigests: true))
+        } catch {
+            throw IngestError.invalidArgument(item: header.annotationPath.isEmpty ? "upload" : header.annotationPath, field: "annotations",
+                                              message: "\(error)")
+        }
+        let prefix = session.staging.path + "/"
+        func relative(_ text: String) -> String { text.replacingOccurrences(of: prefix, with: "") }
+        var problems: [Visionfleet_V1_ItemError] = []
+        for (path, size) in session.oversized.sorted(by: { $0.key < $1.key }) {
+            problems.append(Self.problem(path, "size", "\(size) bytes, over max_image_bytes \(session.maxImageBytes)"))
+        }
+        for p in result.problems where session.oversized[relative(p.item)] == nil {
+            problems.append(Self.problem(relative(p.item), p.field, p.reason))
+        }
+        var kept: [DatasetImage] = []
+        for image in result.dataset.images {
+            if session.oversized[image.file] != nil { continue }
+            if task == .classification, image.label == nil {
+                problems.append(Self.problem(image.file, "label", "no class label (the dataset's task is classification)"))
+                continue
+            }
+            kept.append(image)
+        }
+        if task == .detection, !ImportFormat.hasBoxes(header.format) {
+            throw IngestError.invalidArgument(item: header.dataset, field: "header.format",
+                                              message: "\(format.rawValue) carries class labels only; a detection dataset needs boxes")
+        }
+        if !problems.isEmpty, !header.options.allowPartial {
+            throw IngestError.rejected(problems: problems, bytesReceived: session.bytesReceived)
+        }
+        guard !kept.isEmpty else {
+            throw IngestError.invalidArgument(item: header.dataset, field: "items",
+                                              message: problems.isEmpty ? "the upload holds no images" : "every item has a problem (\(problems.count))")
+        }
+        return (result.dataset, kept, problems)
+    }
+
+    func build() throws -> Built {
+        let (dataset, kept, problems) = try read()
+        let header = session.header
+        var pinned: [BlobDigest] = []
+        var deduplicated = 0
+        var digests: [String] = []
+        var bytes: Int64 = 0
+        do {
+            for image in kept {
+                let writer = try blobs.makeWriter()
+                if let pixels = image.embedded {
+                    try writer.write(try ImageCodec.encodePNG(pixels, name: image.file))
+                } else {
+                    let handle = try FileHandle(forReadingFrom: dataset.url(of: image))
+                    defer { try? handle.close() }
+                    while let data = try handle.read(upToCount: 1 << 20), !data.isEmpty { try writer.write(data) }
+                }
+                _ = try writer.finish()
+                let committed = try blobs.commit(writer)
+                pinned.append(committed.digest)
+                if committed.deduplicated { deduplicated += 1 }
+                digests.append(committed.digest.description)
+                bytes += committed.size
+            }
+        } catch {
+            blobs.unpin(pinned)
+            if let store = error as? StoreError { throw IngestError.from(store) }
+            throw IngestError.storage("storing images: \(error)")
+        }
+        let splits = SplitAssigner.assign(digests: digests, formatSplits: kept.map(\.split), classes: kept.map(\.label),
+                                          fraction: header.options.valFraction == 0 ? 0.1 : header.options.valFraction,
+                                          seed: header.options.splitSeed)
+        var items: [Visionfleet_V1_DatasetItem] = []
+        for (i, image) in kept.enumerated() {
+            items.append(.with { item in
+                item.imageID = String(image.id)
+                item.fileName = image.file
+                item.blobDigest = digests[i]
+                item.width = Int32(image.width)
+                item.height = Int32(image.height)
+                item.split = splits[i]
+                item.classID = Int32(image.label ?? -1)
+                item.annotations = image.boxes.enumerated().map { k, box in
+                    .with {
+                        $0.id = "\(image.id)-\(k)"
+                        $0.categoryID = Int32(box.category)
+                        $0.box = .with { $0.xMin = Float(box.xmin); $0.yMin = Float(box.ymin); $0.xMax = Float(box.xmax); $0.yMax = Float(box.ymax) }
+                        $0.area = Float(box.width * box.height)
+                    }
+                }
+            })
+        }
+        items.sort { ($0.fileName, $0.blobDigest) < ($1.fileName, $1.blobDigest) }
+        var version = VersionStatistics.make(items: items, categories: dataset.categories, task: task)
+        version.dataset = header.dataset
+        version.sourceFormat = ImportFormat.reader(header.format)!.rawValue
+        version.valFraction = header.options.valFraction == 0 ? 0.1 : header.options.valFraction
+        version.splitSeed = header.options.splitSeed
+        version.warnings = problems
+        version.totalBytes = bytes
+        return Built(version: version, items: items, problems: problems, deduplicated: deduplicated, pinned: pinned)
+    }
+}

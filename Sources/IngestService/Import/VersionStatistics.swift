@@ -1,0 +1,58 @@
+import FleetProtos
+import FleetStore
+import Foundation
+import VisionData
+
+/// A version's counts, histograms, box statistics and identity digest (SHA-256 over its
+/// categories and its items in order: file, blob, split, class and boxes).
+enum VersionStatistics {
+    static func make(items: [Visionfleet_V1_DatasetItem], categories: [DatasetCategory], task: Visionfleet_V1_TaskType)
+        -> Visionfleet_V1_DatasetVersion {
+        var v = Visionfleet_V1_DatasetVersion()
+        v.imageCount = Int64(items.count)
+        v.categories = categories.map { c in .with { $0.id = Int32(c.id); $0.name = c.name } }
+        let names = Dictionary(categories.map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
+        var stats = Visionfleet_V1_BoxStatistics()
+        var sumW = 0.0, sumH = 0.0
+        stats.minArea = .infinity
+        for item in items {
+            let split = switch item.split { case .val: "val"; case .test: "test"; default: "train" }
+            v.splitCounts[split, default: 0] += 1
+            if item.classID >= 0 {
+                v.classCounts[names[Int(item.classID)] ?? "\(item.classID)", default: 0] += 1
+                v.annotationCount += 1
+            }
+            for a in item.annotations {
+                v.classCounts[names[Int(a.categoryID)] ?? "\(a.categoryID)", default: 0] += 1
+                v.annotationCount += 1
+                let w = Double(a.box.xMax - a.box.xMin), h = Double(a.box.yMax - a.box.yMin), area = w * h
+                stats.count += 1
+                sumW += w; sumH += h
+                stats.minArea = min(stats.minArea, area)
+                stats.maxArea = max(stats.maxArea, area)
+                if area < 32 * 32 { stats.small += 1 } else if area < 96 * 96 { stats.medium += 1 } else { stats.large += 1 }
+            }
+        }
+        if stats.count > 0 {
+            stats.meanWidth = sumW / Double(stats.count)
+            stats.meanHeight = sumH / Double(stats.count)
+            stats.meanBoxesPerImage = Double(stats.count) / Double(max(items.count, 1))
+        } else {
+            stats.minArea = 0
+        }
+        if task == .detection { v.boxStats = stats }
+        v.manifestDigest = digest(items: items, categories: categories)
+        return v
+    }
+
+    static func digest(items: [Visionfleet_V1_DatasetItem], categories: [DatasetCategory]) -> String {
+        let hasher = SHA256Stream()
+        for c in categories.sorted(by: { $0.id < $1.id }) { hasher.update(Data("category\t\(c.id)\t\(c.name)\n".utf8)) }
+        for item in items {
+            var line = "\(item.fileName)\t\(item.blobDigest)\t\(item.split.rawValue)\t\(item.classID)"
+            for a in item.annotations { line += "\t\(a.categoryID):\(a.box.xMin),\(a.box.yMin),\(a.box.xMax),\(a.box.yMax)" }
+            hasher.update(Data((line + "\n").utf8))
+        }
+        return hasher.finish().description
+    }
+}

@@ -1,0 +1,103 @@
+import FleetProtos
+import FleetRPC
+import Foundation
+
+extension DatasetClient {
+    /// What an import sends: the folder, the annotation file within it, and the files.
+    public struct ImportPlan: Sendable {
+        public var root: URL
+        public var annotationPath: String
+        public var files: [String]
+        public var totalBytes: Int64
+    }
+
+    static let imageExtensions: Set<String> = ["png", "jpg", "jpeg"]
+
+    /// The files a format uses under `path` (a folder, or the annotation file of COCO, CSV and
+    /// Label Studio): images plus that format's annotation files; hidden files are skipped.
+    public static func plan(path: URL, format: Visionfleet_V1_DatasetFormat) throws -> ImportPlan {
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path.path, isDirectory: &isFolder) else {
+            throw RPCError(code: .invalidArgument, message: "\(path.path): no such file or folder")
+        }
+        let root = isFolder.boolValue ? path : path.deletingLastPathComponent()
+        var annotation = isFolder.boolValue ? "" : path.lastPathComponent
+        let walker = FileManager.default.enumerator(at: root, includingPropertiesForKeys: [.isRegularFileKey, .fileSizeKey],
+                                                    options: [.skipsHiddenFiles])
+        let prefix = root.standardizedFileURL.path + "/"
+        var files: [String] = []
+        var total: Int64 = 0
+        while let url = walker?.nextObject() as? URL {
+            let values = try url.resourceValues(forKeys: [.isRegularFileKey, .fileSizeKey])
+            guard values.isRegularFile == true else { continue }
+            let relative = url.standardizedFileURL.path.replacingOccurrences(of: prefix, with: "")
+            let ext = url.pathExtension.lowercased()
+            let name = url.lastPathComponent
+            let keep: Bool = imageExtensions.contains(ext) || relative == annotation || {
+                switch format {
+                case .yolo: return ["yaml", "yml", "txt", "names", "data", "json"].contains(ext)
+                case .voc: return ["xml", "txt"].contains(ext)
+                case .csv: return name == "classes.txt"
+                case .idx: return name.contains("-ubyte")
+                case .coco, .labelStudio: return annotation.isEmpty && ext == "json"
+                default: return false
+                }
+            }()
+            guard keep else { continue }
+            files.append(relative)
+            total += Int64(values.fileSize ?? 0)
+        }
+        if annotation.isEmpty {
+            switch format {
+            case .coco, .labelStudio:
+                let jsons = files.filter { $0.hasSuffix(".json") }
+                annotation = jsons.first { $0.contains("instances") || $0.hasPrefix("annotations") } ?? jsons.first ?? ""
+                files.removeAll { $0.hasSuffix(".json") && $0 != annotation }
+            case .csv:
+                annotation = files.first { $0.hasSuffix(".csv") || $0 == "list.txt" } ?? ""
+            case .yolo:
+                annotation = files.first { $0 == "data.yaml" } ?? ""
+            default: break
+            }
+        }
+        return ImportPlan(root: root, annotationPath: annotation, files: files.sorted(), totalBytes: total)
+    }
+
+    /// Imports a dataset folder (or annotation file) as a new version of `name`.
+    public func importDataset(path: URL, name: String, format: Visionfleet_V1_DatasetFormat, task: Visionfleet_V1_TaskType = .unspecified,
+                              options: Visionfleet_V1_ImportOptions = .init(), description: String = "",
+                              progress: (@Sendable (Int64, Int64) -> Void)? = nil) async throws -> Visionfleet_V1_ImportDatasetResponse {
+        let plan = try Self.plan(path: path, format: format)
+        let header = Visionfleet_V1_ImportHeader.with {
+            $0.dataset = name; $0.task = task; $0.format = format; $0.annotationPath = plan.annotationPath
+            $0.options = options; $0.description_p = description
+        }
+        let response: ClientResponse<Visionfleet_V1_ImportDatasetResponse> = try await rpc.clientStreaming(Methods.importDataset.path) {
+            (writer: ClientRequestWriter<Visionfleet_V1_ImportDatasetRequest>) in
+            try await writer.write(.with { $0.header = header })
+            var sent: Int64 = 0
+            for file in plan.files {
+                let url = plan.root.appendingPathComponent(file)
+                let handle = try FileHandle(forReadingFrom: url)
+                defer { try? handle.close() }
+                var offset: Int64 = 0
+                var pending = try handle.read(upToCount: Self.chunkSize) ?? Data()
+                while true {
+                    let next = pending.count < Self.chunkSize ? Data() : (try handle.read(upToCount: Self.chunkSize) ?? Data())
+                    var chunk = Visionfleet_V1_FileChunk()
+                    if offset == 0 { chunk.path = file }
+                    chunk.offset = offset
+                    chunk.data = pending
+                    chunk.last = next.isEmpty
+                    offset += Int64(pending.count)
+                    try await writer.write(.with { $0.chunk = chunk })
+                    sent += Int64(pending.count)
+                    progress?(sent, plan.totalBytes)
+                    if next.isEmpty { break }
+                    pending = next
+                }
+            }
+        }
+        return response.message
+    }
+}

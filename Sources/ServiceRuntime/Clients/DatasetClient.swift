@@ -1,0 +1,81 @@
+import FleetProtos
+import FleetRPC
+import Foundation
+
+/// A typed client of vf-ingest (`visionfleet.v1.DatasetService`), with an import that walks a
+/// dataset folder and streams the files its format uses.
+public struct DatasetClient: Sendable {
+    typealias Methods = ServiceCatalog.DatasetService
+    public static let defaultAddress = "127.0.0.1:50051"
+    public static let chunkSize = 1 << 20
+
+    public let rpc: RPCClient
+
+    public init(rpc: RPCClient) { self.rpc = rpc }
+
+    /// `address` or `VF_INGEST_ADDR` or 127.0.0.1:50051; a bearer token from `token` or `VISIONFLEET_TOKEN`.
+    public init(address: String? = nil, token: String? = nil, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+        let target = address ?? environment["VF_INGEST_ADDR"].flatMap { $0.isEmpty ? nil : $0 } ?? Self.defaultAddress
+        var options = CallOptions()
+        if let token = token ?? environment["VISIONFLEET_TOKEN"], !token.isEmpty { options.metadata.add("authorization", "Bearer \(token)") }
+        rpc = RPCClient(channel: try RPCChannel(target: target), defaultOptions: options)
+    }
+
+    public func dataset(_ name: String) async throws -> Visionfleet_V1_Dataset {
+        try await rpc.unary(Methods.getDataset.path, Visionfleet_V1_GetDatasetRequest.with { $0.name = name })
+    }
+
+    public func listDatasets(task: Visionfleet_V1_TaskType = .unspecified) async throws -> [Visionfleet_V1_Dataset] {
+        var out: [Visionfleet_V1_Dataset] = []
+        var token = ""
+        repeat {
+            let page: Visionfleet_V1_ListDatasetsResponse = try await rpc.unary(Methods.listDatasets.path, Visionfleet_V1_ListDatasetsRequest.with {
+                $0.task = task; $0.page.pageToken = token
+            })
+            out += page.datasets
+            token = page.page.nextPageToken
+        } while !token.isEmpty
+        return out
+    }
+
+    public func versions(_ name: String) async throws -> [Visionfleet_V1_DatasetVersion] {
+        let page: Visionfleet_V1_ListDatasetVersionsResponse = try await rpc.unary(
+            Methods.listDatasetVersions.path, Visionfleet_V1_ListDatasetVersionsRequest.with { $0.dataset = name; $0.page.pageSize = 1000 })
+        return page.versions
+    }
+
+    public func version(_ ref: Visionfleet_V1_DatasetRef) async throws -> Visionfleet_V1_DatasetVersion {
+        try await rpc.unary(Methods.getDatasetVersion.path, Visionfleet_V1_GetDatasetVersionRequest.with { $0.ref = ref })
+    }
+
+    public func deleteDataset(_ name: String) async throws {
+        let _: Visionfleet_V1_DeleteDatasetResponse = try await rpc.unary(Methods.deleteDataset.path,
+                                                                          Visionfleet_V1_DeleteDatasetRequest.with { $0.name = name })
+    }
+
+    /// Every item of a version (of one split), in the version's order.
+    public func items(_ ref: Visionfleet_V1_DatasetRef, split: Visionfleet_V1_Split = .unspecified) async throws -> [Visionfleet_V1_DatasetItem] {
+        try await rpc.serverStreaming(Methods.listItems.path, Visionfleet_V1_ListItemsRequest.with { $0.ref = ref; $0.split = split },
+                                      as: Visionfleet_V1_DatasetItem.self) { stream in
+            var out: [Visionfleet_V1_DatasetItem] = []
+            for try await item in stream { out.append(item) }
+            return out
+        }
+    }
+
+    /// Streams samples (items with image bytes) from `offset`; `body` returns false to stop.
+    public func streamSamples(_ ref: Visionfleet_V1_DatasetRef, split: Visionfleet_V1_Split = .unspecified, offset: Int64 = 0,
+                              batchItems: Int32 = 0, body: (Visionfleet_V1_SampleBatch) async throws -> Bool) async throws {
+        try await rpc.serverStreaming(Methods.streamSamples.path, Visionfleet_V1_StreamSamplesRequest.with {
+            $0.ref = ref; $0.split = split; $0.offset = offset; $0.batchItems = batchItems
+        }, as: Visionfleet_V1_SampleBatch.self) { stream in
+            for try await batch in stream where try await !body(batch) { return }
+        }
+    }
+
+    /// The problems of a rejected import, from its error's `vf-import-response-bin` metadata.
+    public static func rejection(_ error: RPCError) -> Visionfleet_V1_ImportDatasetResponse? {
+        guard let bytes = error.metadata.binaryValues(for: "vf-import-response-bin").first else { return nil }
+        return try? Visionfleet_V1_ImportDatasetResponse(serializedBytes: bytes)
+    }
+}
