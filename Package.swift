@@ -143,6 +143,14 @@ let package = Package(
             exclude: ["Python"]
         ),
         .testTarget(
+            name: "IngestTests",
+            dependencies: [
+                "FleetRPC", "FleetProtos", "FleetStore", "IngestService", "ServiceRuntime", "TestSupport", "VisionData",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            exclude: ["Python"]
+        ),
+        .testTarget(
             name: "RegistryTests",
             dependencies: [
                 "FleetRPC", "FleetProtos", "FleetStore", "RegistryService", "IngestService", "ServiceRuntime", "TestSupport",

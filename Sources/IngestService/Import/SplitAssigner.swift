@@ -1,13 +1,14 @@
 import FleetProtos
 import Foundation
 
-/// The split of each item: the format's own train/val/test when it has one; otherwise a
+/// The split of each item: the format's own train/val/test when it has a validation or test
+/// part; otherwise a
 /// hold-out of `fraction` chosen from (seed, image digest), by class for classification (within
 /// each class the images with the smallest keys are held out), so the same content always
 /// splits the same way.
 enum SplitAssigner {
     static func assign(digests: [String], formatSplits: [String?], classes: [Int?], fraction: Double, seed: UInt64) -> [Visionfleet_V1_Split] {
-        if formatSplits.contains(where: { $0 != nil }) {
+        if formatSplits.contains(where: { $0 != nil && $0 != "train" }) {
             return formatSplits.map { split in
                 switch split {
                 case "val", "valid", "validation": .val

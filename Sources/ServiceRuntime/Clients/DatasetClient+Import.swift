@@ -37,7 +37,7 @@ extension DatasetClient {
                 switch format {
                 case .yolo: return ["yaml", "yml", "txt", "names", "data", "json"].contains(ext)
                 case .voc: return ["xml", "txt"].contains(ext)
-                case .csv: return name == "classes.txt"
+                case .csv: return ["txt", "csv"].contains(ext)
                 case .idx: return name.contains("-ubyte")
                 case .coco, .labelStudio: return annotation.isEmpty && ext == "json"
                 default: return false
