@@ -129,3 +129,62 @@ final class ImportTests: XCTestCase {
         await h.stop()
     }
 }
+
+/// Bad streams and limits: each refused with its status and field, nothing left behind.
+final class ImportStreamTests: XCTestCase {
+    typealias Request = Visionfleet_V1_ImportDatasetRequest
+
+    func raw(_ h: IngestHarness, _ messages: [Request]) async throws -> Visionfleet_V1_ImportDatasetResponse {
+        try await h.client.rpc.clientStreaming(ServiceCatalog.DatasetService.importDataset.path) { (w: ClientRequestWriter<Request>) in
+            for m in messages { try await w.write(m) }
+        }.message
+    }
+
+    func header(_ format: Visionfleet_V1_DatasetFormat = .imageFolder, annotation: String = "", maxImageBytes: Int64 = 0) -> Request {
+        .with { $0.header = .with { $0.dataset = "s"; $0.format = format; $0.annotationPath = annotation; $0.options.maxImageBytes = maxImageBytes } }
+    }
+
+    func chunk(_ path: String, _ data: Data, offset: Int64 = 0, last: Bool = true) -> Request {
+        .with { $0.chunk = .with { $0.path = path; $0.data = data; $0.offset = offset; $0.last = last } }
+    }
+
+    func testBadStreamsAndLimits() async throws {
+        let h = try await IngestHarness.start()
+        let png = try ImageCodec.encodePNG(PixelImage(width: 8, height: 8, channels: 3, fill: 9))
+        let cases: [(String, RPCError.Code, String, [Request])] = [
+            ("no header", .invalidArgument, "header", [chunk("a/x.png", png)]),
+            ("unsupported format", .invalidArgument, "header.format", [header(.unspecified)]),
+            ("no files", .invalidArgument, "chunk", [header()]),
+            ("path escaping the staging folder", .invalidArgument, "chunk.path", [header(), chunk("../x.png", png)]),
+            ("wrong offset", .invalidArgument, "chunk.offset", [header(), chunk("a/x.png", png.prefix(10), last: false), chunk("", png.dropFirst(10), offset: 3)]),
+            ("stream ends inside a file", .invalidArgument, "chunk.last", [header(), chunk("a/x.png", png.prefix(10), last: false)]),
+            ("annotation file never sent", .invalidArgument, "header.annotation_path", [header(.coco, annotation: "ann.json"), chunk("x.png", png)]),
+            ("unreadable annotations", .invalidArgument, "annotations", [header(.coco, annotation: "ann.json"), chunk("ann.json", Data("{".utf8))]),
+        ]
+        for (name, code, field, messages) in cases {
+            let error = await assertIngestError(code) { try await self.raw(h, messages) }
+            XCTAssertEqual(error?.metadata["vf-field"], field, "\(name): \(error?.message ?? "")")
+        }
+        // An image over max_image_bytes is an item problem, named with its size.
+        let big = try ImageCodec.encodePNG(PixelImage(width: 64, height: 64, channels: 3, fill: 1))
+        var noisy = PixelImage(width: 64, height: 64, channels: 3)
+        var state: UInt64 = 88172645463325252
+        for i in noisy.pixels.indices {
+            state ^= state << 13; state ^= state >> 7; state ^= state << 17
+            noisy.pixels[i] = UInt8(truncatingIfNeeded: state)
+        }
+        let noisyPNG = try ImageCodec.encodePNG(noisy)
+        XCTAssertLessThan(big.count, 4000)
+        let error = await assertIngestError(.invalidArgument) {
+            try await self.raw(h, [self.header(maxImageBytes: 4000), self.chunk("a/small.png", big), self.chunk("a/big.png", noisyPNG)])
+        }
+        let rejection = try XCTUnwrap(error.flatMap(DatasetClient.rejection))
+        XCTAssertEqual(rejection.errors.map(\.item), ["a/big.png"])
+        XCTAssertEqual(rejection.errors.first?.field, "size")
+        let models = try await h.client.listDatasets()
+        XCTAssertTrue(models.isEmpty)
+        try await Task.sleep(for: .milliseconds(100))
+        XCTAssertTrue(h.stagingFiles.isEmpty, "\(h.stagingFiles)")
+        await h.stop()
+    }
+}
