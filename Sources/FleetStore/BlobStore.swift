@@ -14,6 +14,10 @@ public protocol BlobStore: Sendable {
     /// `unpin` once that metadata committed or was given up.
     func commit(_ writer: any BlobWriter) throws -> CommittedBlob
 
+    /// Commits many finished writers (`finishUnsynced` suffices) with one flush to stable
+    /// storage for the whole batch, pinned like `commit`: a bulk import of many small images.
+    func commitAll(_ writers: [any BlobWriter]) throws -> [CommittedBlob]
+
     /// Undoes one `commit` pin per digest.
     func unpin(_ digests: [BlobDigest])
 
@@ -49,11 +53,28 @@ public protocol BlobWriter: AnyObject {
     func write(_ bytes: UnsafeRawBufferPointer) throws
     /// Flushes to stable storage and returns the digest of the bytes written.
     func finish() throws -> BlobDigest
+    /// Closes without flushing (for `commitAll`, which flushes the batch at once).
+    func finishUnsynced() throws -> BlobDigest
     /// Drops the bytes; safe to call more than once and after `commit`.
     func abort()
 }
 
+extension BlobStore {
+    public func commitAll(_ writers: [any BlobWriter]) throws -> [CommittedBlob] {
+        var done: [CommittedBlob] = []
+        do {
+            for w in writers { done.append(try commit(w)) }
+        } catch {
+            unpin(done.map(\.digest))
+            throw error
+        }
+        return done
+    }
+}
+
 extension BlobWriter {
+    public func finishUnsynced() throws -> BlobDigest { try finish() }
+
     public func write<Bytes: ContiguousBytes>(_ bytes: Bytes) throws {
         try bytes.withUnsafeBytes { try write($0) }
     }

@@ -1,3 +1,4 @@
+import CFileSync
 import Foundation
 import Synchronization
 #if canImport(Glibc)
@@ -76,6 +77,49 @@ public final class LocalBlobStore: BlobStore {
                 throw error
             }
         }
+    }
+
+    public func commitAll(_ writers: [any BlobWriter]) throws -> [CommittedBlob] {
+        let locals = try writers.map { w throws -> (LocalBlobWriter, BlobDigest) in
+            guard let local = w as? LocalBlobWriter, let digest = local.digest else {
+                throw StoreError.io(path: tempPath, message: "commitAll of a writer that is not a finished LocalBlobWriter")
+            }
+            return (local, digest)
+        }
+        let done = try state.withLock { s throws -> [CommittedBlob] in
+            var done: [CommittedBlob] = []
+            do {
+                for (local, digest) in locals {
+                    s.pins[digest, default: 0] += 1
+                    let target = path(of: digest)
+                    let deduplicated = FileIO.fileSize(target) != nil
+                    if deduplicated {
+                        unlink(local.path)
+                    } else {
+                        try FileIO.makeDirectory((target as NSString).deletingLastPathComponent)
+                        guard rename(local.path, target) == 0 else { throw FileIO.failure(target, "rename into the store") }
+                    }
+                    local.detach()
+                    s.activeTemps.remove(local.name)
+                    done.append(CommittedBlob(digest: digest, size: local.size, deduplicated: deduplicated))
+                }
+            } catch {
+                for d in done.map(\.digest) + [locals[done.count].1] {
+                    s.pins[d, default: 1] -= 1
+                    if s.pins[d] == 0 { s.pins[d] = nil }
+                }
+                throw error
+            }
+            return done
+        }
+        // One flush for the batch: file data, the renames and the new folders.
+        let fd = open(blobsPath, O_RDONLY | O_DIRECTORY)
+        defer { if fd >= 0 { close(fd) } }
+        guard fd >= 0, vf_sync_filesystem(fd) == 0 else {
+            unpin(done.map(\.digest))
+            throw FileIO.failure(blobsPath, "syncfs")
+        }
+        return done
     }
 
     public func unpin(_ digests: [BlobDigest]) {

@@ -37,10 +37,14 @@ final class LocalBlobWriter: BlobWriter {
         }
     }
 
-    func finish() throws -> BlobDigest {
+    func finish() throws -> BlobDigest { try finish(sync: true) }
+
+    func finishUnsynced() throws -> BlobDigest { try finish(sync: false) }
+
+    private func finish(sync: Bool) throws -> BlobDigest {
         if let digest { return digest }
         guard fd >= 0 else { throw StoreError.io(path: path, message: "finish after abort") }
-        guard fsync(fd) == 0 else { throw FileIO.failure(path, "fsync") }
+        if sync { guard fsync(fd) == 0 else { throw FileIO.failure(path, "fsync") } }
         close(fd)
         fd = -1
         let d = hasher.finish()

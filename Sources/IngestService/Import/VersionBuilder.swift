@@ -75,9 +75,24 @@ struct VersionBuilder {
         var deduplicated = 0
         var digests: [String] = []
         var bytes: Int64 = 0
+        var pendingWriters: [any BlobWriter] = []
         do {
+            // Batches of writers committed with one flush each (an fsync per small image would
+            // bound an import by the disk's flush rate).
+            var batch: [any BlobWriter] = []
+            defer { pendingWriters = batch }
+            func flush() throws {
+                for committed in try blobs.commitAll(batch) {
+                    pinned.append(committed.digest)
+                    if committed.deduplicated { deduplicated += 1 }
+                    digests.append(committed.digest.description)
+                    bytes += committed.size
+                }
+                batch.removeAll(keepingCapacity: true)
+            }
             for image in kept {
                 let writer = try blobs.makeWriter()
+                batch.append(writer)
                 if let pixels = image.embedded {
                     try writer.write(try ImageCodec.encodePNG(pixels, name: image.file))
                 } else {
@@ -85,14 +100,12 @@ struct VersionBuilder {
                     defer { try? handle.close() }
                     while let data = try handle.read(upToCount: 1 << 20), !data.isEmpty { try writer.write(data) }
                 }
-                _ = try writer.finish()
-                let committed = try blobs.commit(writer)
-                pinned.append(committed.digest)
-                if committed.deduplicated { deduplicated += 1 }
-                digests.append(committed.digest.description)
-                bytes += committed.size
+                _ = try writer.finishUnsynced()
+                if batch.count == 4096 { try flush() }
             }
+            try flush()
         } catch {
+            for writer in pendingWriters { writer.abort() }
             blobs.unpin(pinned)
             if let store = error as? StoreError { throw IngestError.from(store) }
             throw IngestError.storage("storing images: \(error)")
