@@ -18,6 +18,10 @@ public protocol BlobStore: Sendable {
     /// storage for the whole batch, pinned like `commit`: a bulk import of many small images.
     func commitAll(_ writers: [any BlobWriter]) throws -> [CommittedBlob]
 
+    /// Makes a stored blob readable as the file `url` (for a reader that wants paths): a hard
+    /// link on the local store, a verified copy elsewhere.
+    func materialize(_ digest: BlobDigest, at url: URL) throws
+
     /// Undoes one `commit` pin per digest.
     func unpin(_ digests: [BlobDigest])
 
@@ -60,6 +64,15 @@ public protocol BlobWriter: AnyObject {
 }
 
 extension BlobStore {
+    public func materialize(_ digest: BlobDigest, at url: URL) throws {
+        let reader = try openReader(digest)
+        guard FileManager.default.createFile(atPath: url.path, contents: nil), let handle = try? FileHandle(forWritingTo: url) else {
+            throw StoreError.io(path: url.path, message: "cannot create the file")
+        }
+        defer { try? handle.close() }
+        while let chunk = try reader.read(max: 1 << 20) { try handle.write(contentsOf: chunk) }
+    }
+
     public func commitAll(_ writers: [any BlobWriter]) throws -> [CommittedBlob] {
         var done: [CommittedBlob] = []
         do {

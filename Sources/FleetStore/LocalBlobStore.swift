@@ -80,6 +80,7 @@ public final class LocalBlobStore: BlobStore {
     }
 
     public func commitAll(_ writers: [any BlobWriter]) throws -> [CommittedBlob] {
+        guard !writers.isEmpty else { return [] }
         let locals = try writers.map { w throws -> (LocalBlobWriter, BlobDigest) in
             guard let local = w as? LocalBlobWriter, let digest = local.digest else {
                 throw StoreError.io(path: tempPath, message: "commitAll of a writer that is not a finished LocalBlobWriter")
@@ -120,6 +121,13 @@ public final class LocalBlobStore: BlobStore {
             throw FileIO.failure(blobsPath, "syncfs")
         }
         return done
+    }
+
+    public func materialize(_ digest: BlobDigest, at url: URL) throws {
+        guard link(path(of: digest), url.path) == 0 else {
+            if errno == ENOENT, FileIO.fileSize(path(of: digest)) == nil { throw StoreError.blobNotFound(digest.description) }
+            throw FileIO.failure(url.path, "hard link to blob \(digest)")
+        }
     }
 
     public func unpin(_ digests: [BlobDigest]) {

@@ -33,11 +33,20 @@ public final class DatasetIngest: Sendable {
                       maxImportBytes: maxImportBytes, logger: logger)
     }
 
-    func makeImport() -> ImportSession { ImportSession(stagingRoot: stagingRoot, maxBytes: maxImportBytes) }
+    func makeImport() -> ImportSession { ImportSession(stagingRoot: stagingRoot, blobs: blobs, maxBytes: maxImportBytes) }
 
     /// Validates a fully received import and commits its version (or returns the identical latest one).
     func commit(_ session: ImportSession, cancelled: Bool, actor: String) throws -> Visionfleet_V1_ImportDatasetResponse {
+        let clock = ContinuousClock()
+        var mark = clock.now
+        var phases: [String] = []
+        func lap(_ name: String) {
+            let now = clock.now
+            phases.append("\(name) \((now - mark).formatted(.units(allowed: [.milliseconds])))")
+            mark = now
+        }
         try session.finishReceiving(cancelled: cancelled)
+        lap("flush")
         let header = session.header
         var task = header.task
         if let existing = try? catalog.dataset(named: header.dataset) {
@@ -54,8 +63,11 @@ public final class DatasetIngest: Sendable {
         }
         let built = try VersionBuilder(session: session, task: task, blobs: blobs).build()
         defer { blobs.unpin(built.pinned) }
+        lap("read+store")
         let (version, reused) = try catalog.commitVersion(built.version, items: built.items, createTask: task,
                                                           description: header.description_p, actor: actor, now: Date())
+        lap("catalog")
+        logger.info("import phases: \(phases.joined(separator: ", "))")
         session.markCommitted()
         logger.info("\(reused ? "re-imported" : "committed") \(version.dataset)@\(version.version): \(version.imageCount) images, \(built.problems.count) left out")
         return .with {

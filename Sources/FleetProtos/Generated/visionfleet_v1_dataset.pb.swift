@@ -442,13 +442,36 @@ public nonisolated struct Visionfleet_V1_ImportDatasetRequest: Sendable {
     set {part = .chunk(newValue)}
   }
 
+  /// many small files in one message: each chunk as if sent alone
+  public var chunks: Visionfleet_V1_FileChunkBatch {
+    get {
+      if case .chunks(let v)? = part {return v}
+      return Visionfleet_V1_FileChunkBatch()
+    }
+    set {part = .chunks(newValue)}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum OneOf_Part: Equatable, Sendable {
     case header(Visionfleet_V1_ImportHeader)
     case chunk(Visionfleet_V1_FileChunk)
+    /// many small files in one message: each chunk as if sent alone
+    case chunks(Visionfleet_V1_FileChunkBatch)
 
   }
+
+  public init() {}
+}
+
+public nonisolated struct Visionfleet_V1_FileChunkBatch: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var chunks: [Visionfleet_V1_FileChunk] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 }
@@ -1316,7 +1339,7 @@ nonisolated extension Visionfleet_V1_ImportHeader: SwiftProtobuf.Message, SwiftP
 
 nonisolated extension Visionfleet_V1_ImportDatasetRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ImportDatasetRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}header\0\u{1}chunk\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}header\0\u{1}chunk\0\u{1}chunks\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1350,6 +1373,19 @@ nonisolated extension Visionfleet_V1_ImportDatasetRequest: SwiftProtobuf.Message
           self.part = .chunk(v)
         }
       }()
+      case 3: try {
+        var v: Visionfleet_V1_FileChunkBatch?
+        var hadOneofValue = false
+        if let current = self.part {
+          hadOneofValue = true
+          if case .chunks(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.part = .chunks(v)
+        }
+      }()
       default: break
       }
     }
@@ -1369,6 +1405,10 @@ nonisolated extension Visionfleet_V1_ImportDatasetRequest: SwiftProtobuf.Message
       guard case .chunk(let v)? = self.part else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
     }()
+    case .chunks?: try {
+      guard case .chunks(let v)? = self.part else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    }()
     case nil: break
     }
     try unknownFields.traverse(visitor: &visitor)
@@ -1376,6 +1416,36 @@ nonisolated extension Visionfleet_V1_ImportDatasetRequest: SwiftProtobuf.Message
 
   public static func ==(lhs: Visionfleet_V1_ImportDatasetRequest, rhs: Visionfleet_V1_ImportDatasetRequest) -> Bool {
     if lhs.part != rhs.part {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Visionfleet_V1_FileChunkBatch: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".FileChunkBatch"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}chunks\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.chunks) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.chunks.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.chunks, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Visionfleet_V1_FileChunkBatch, rhs: Visionfleet_V1_FileChunkBatch) -> Bool {
+    if lhs.chunks != rhs.chunks {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -8,8 +8,11 @@ import Foundation
 ///     validating ──version committed (or the identical latest returned)──▶ committed
 ///     any state ──a bad stream, a rejected item in strict mode, a cancel──▶ rejected
 ///
-/// Uploaded files go to a private staging folder (paths checked, never outside it), hashed as
-/// they arrive; `discard` removes the folder, so a rejected import leaves nothing behind.
+/// Images stream straight into blob writers (hashed as they arrive) and, committed in batches
+/// with one flush each, appear in a private staging folder as hard links, beside the
+/// annotation files written there, so the format's reader sees the upload's tree (paths
+/// checked, never outside it). `discard` removes the folder and the pins; blobs of a rejected
+/// import are unreferenced garbage, invisible to every reader.
 final class ImportSession {
     enum State: Equatable { case awaitingHeader, receiving, validating, committed, rejected }
 
@@ -17,17 +20,25 @@ final class ImportSession {
 
     private(set) var state = State.awaitingHeader
     let staging: URL
+    private let blobs: any BlobStore
     private let maxBytes: Int64
+    /// Image files in the store: staging-relative path → blob.
+    private(set) var imageBlobs: [String: CommittedBlob] = [:]
+    private var finishedImages: [(path: String, writer: any BlobWriter)] = []
+    private var pinned: [BlobDigest] = []
+    static let batchSize = 4096
     private(set) var header = Visionfleet_V1_ImportHeader()
-    private var current: (path: String, handle: FileHandle?, hasher: SHA256Stream, size: Int64)?
+    /// The file being received: an image into a blob writer, anything else into a staging file.
+    private var current: (path: String, handle: FileHandle?, writer: (any BlobWriter)?, hasher: SHA256Stream?, size: Int64)?
     /// path → (size, digest) of every complete file.
     private(set) var files: [String: (size: Int64, digest: String)] = [:]
     /// Files over `max_image_bytes`: received but not kept.
     private(set) var oversized: [String: Int64] = [:]
     private(set) var bytesReceived: Int64 = 0
 
-    init(stagingRoot: URL, maxBytes: Int64) {
+    init(stagingRoot: URL, blobs: any BlobStore, maxBytes: Int64) {
         staging = stagingRoot.appendingPathComponent("import-\(UUID().uuidString)", isDirectory: true)
+        self.blobs = blobs
         self.maxBytes = maxBytes
     }
 
@@ -44,6 +55,7 @@ final class ImportSession {
         case (.awaitingHeader, .header(let h)?): try start(h)
         case (.awaitingHeader, _): throw bad("", "header", "the first message of an import must be its header")
         case (.receiving, .chunk(let chunk)?): try take(chunk)
+        case (.receiving, .chunks(let batch)?): for chunk in batch.chunks { try take(chunk) }
         case (.receiving, .header?): throw bad(header.dataset, "header", "a second header in one import")
         default: throw bad(header.dataset, "part", "a message with neither header nor chunk")
         }
@@ -82,8 +94,14 @@ final class ImportSession {
             let url = staging.appendingPathComponent(path)
             do {
                 try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-                guard FileManager.default.createFile(atPath: url.path, contents: nil) else { throw CocoaError(.fileWriteUnknown) }
-                current = (path, try FileHandle(forWritingTo: url), SHA256Stream(), 0)
+                if ImportFormat.isAnnotationFile(path, header: header) {
+                    guard FileManager.default.createFile(atPath: url.path, contents: nil) else { throw CocoaError(.fileWriteUnknown) }
+                    current = (path, try FileHandle(forWritingTo: url), nil, SHA256Stream(), 0)
+                } else {
+                    current = (path, nil, try blobs.makeWriter(), nil, 0)
+                }
+            } catch let error as StoreError {
+                throw IngestError.from(error)
             } catch {
                 throw IngestError.storage("\(url.path): cannot create the staging file: \(error.localizedDescription)")
             }
@@ -96,31 +114,59 @@ final class ImportSession {
             throw bad(file.path, "chunk.offset", "expected offset \(file.size), got \(chunk.offset) (a chunk is missing or repeated)")
         }
         file.size += Int64(chunk.data.count)
-        if file.size > maxImageBytes, !ImportFormat.isAnnotationFile(file.path, header: header), let handle = file.handle {
+        if file.size > maxImageBytes, let writer = file.writer {
             // Over the per-image limit: the bytes are dropped; the item is reported at validation.
-            try? handle.close()
-            try? FileManager.default.removeItem(at: staging.appendingPathComponent(file.path))
-            file.handle = nil
+            writer.abort()
+            file.writer = nil
         }
-        if let handle = file.handle {
-            do { try handle.write(contentsOf: chunk.data) } catch {
-                throw IngestError.storage("\(file.path): cannot write the staging file: \(error.localizedDescription)")
+        do {
+            if let handle = file.handle {
+                try handle.write(contentsOf: chunk.data)
+                file.hasher?.update(chunk.data)
+            } else if let writer = file.writer {
+                try writer.write(chunk.data)
             }
-            file.hasher.update(chunk.data)
+        } catch let error as StoreError {
+            throw IngestError.from(error)
+        } catch {
+            throw IngestError.storage("\(file.path): cannot write the staging file: \(error.localizedDescription)")
         }
         current = file
         guard chunk.last else { return }
         current = nil
-        guard let handle = file.handle else {
+        let digest: String
+        if let handle = file.handle, let hasher = file.hasher {
+            try? handle.close()
+            digest = hasher.finish().description
+            files[file.path] = (file.size, digest)
+        } else if let writer = file.writer {
+            do { digest = try writer.finishUnsynced().description } catch let error as StoreError { throw IngestError.from(error) }
+            files[file.path] = (file.size, digest)
+            finishedImages.append((file.path, writer))
+            if finishedImages.count >= Self.batchSize { try commitImages() }
+        } else {
             oversized[file.path] = file.size
             return
         }
-        try? handle.close()
-        let digest = file.hasher.finish().description
         if !chunk.digest.isEmpty, chunk.digest != digest {
             throw bad(file.path, "chunk.digest", "the bytes received hash to \(digest), the chunk says \(chunk.digest)")
         }
-        files[file.path] = (file.size, digest)
+    }
+
+    /// Commits the finished images (one flush) and links each into the staging folder.
+    private func commitImages() throws {
+        guard !finishedImages.isEmpty else { return }
+        do {
+            let committed = try blobs.commitAll(finishedImages.map(\.writer))
+            pinned += committed.map(\.digest)
+            for ((path, _), blob) in zip(finishedImages, committed) {
+                imageBlobs[path] = blob
+                try blobs.materialize(blob.digest, at: staging.appendingPathComponent(path))
+            }
+        } catch let error as StoreError {
+            throw IngestError.from(error)
+        }
+        finishedImages.removeAll(keepingCapacity: true)
     }
 
     /// The stream ended: every file must be whole.
@@ -134,6 +180,7 @@ final class ImportSession {
         if !header.annotationPath.isEmpty, files[header.annotationPath] == nil {
             throw bad(header.annotationPath, "header.annotation_path", "the annotation file was not uploaded")
         }
+        try commitImages()
         state = .validating
     }
 
@@ -145,7 +192,12 @@ final class ImportSession {
     /// Removes the staging folder.
     func discard(keepState: Bool = false) {
         try? current?.handle?.close()
+        current?.writer?.abort()
         current = nil
+        for (_, writer) in finishedImages { writer.abort() }
+        finishedImages = []
+        blobs.unpin(pinned)
+        pinned = []
         try? FileManager.default.removeItem(at: staging)
         if !keepState { state = .rejected }
     }

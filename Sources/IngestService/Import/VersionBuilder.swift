@@ -82,6 +82,7 @@ struct VersionBuilder {
             var batch: [any BlobWriter] = []
             defer { pendingWriters = batch }
             func flush() throws {
+                guard !batch.isEmpty else { return }
                 for committed in try blobs.commitAll(batch) {
                     pinned.append(committed.digest)
                     if committed.deduplicated { deduplicated += 1 }
@@ -90,7 +91,17 @@ struct VersionBuilder {
                 }
                 batch.removeAll(keepingCapacity: true)
             }
+            let prefix = session.staging.standardizedFileURL.path + "/"
             for image in kept {
+                // An image the upload already stored: its blob, no second write.
+                let key = dataset.url(of: image).standardizedFileURL.path.replacingOccurrences(of: prefix, with: "")
+                if image.embedded == nil, let blob = session.imageBlobs[key] {
+                    try flush()
+                    if blob.deduplicated { deduplicated += 1 }
+                    digests.append(blob.digest.description)
+                    bytes += blob.size
+                    continue
+                }
                 let writer = try blobs.makeWriter()
                 batch.append(writer)
                 if let pixels = image.embedded {

@@ -76,6 +76,26 @@ extension DatasetClient {
             (writer: ClientRequestWriter<Visionfleet_V1_ImportDatasetRequest>) in
             try await writer.write(.with { $0.header = header })
             var sent: Int64 = 0
+            // Small files travel many to a message (up to ~1 MiB), large ones in 1 MiB chunks.
+            var batch = Visionfleet_V1_FileChunkBatch()
+            var batchBytes = 0
+            func send(_ chunk: Visionfleet_V1_FileChunk) async throws {
+                batch.chunks.append(chunk)
+                batchBytes += chunk.data.count
+                if batchBytes >= Self.chunkSize || batch.chunks.count >= 1024 { try await flush() }
+            }
+            func flush() async throws {
+                guard !batch.chunks.isEmpty else { return }
+                if batch.chunks.count == 1 {
+                    let only = batch.chunks[0]
+                    try await writer.write(.with { $0.chunk = only })
+                } else {
+                    let all = batch
+                    try await writer.write(.with { $0.chunks = all })
+                }
+                batch.chunks.removeAll(keepingCapacity: true)
+                batchBytes = 0
+            }
             for file in plan.files {
                 let url = plan.root.appendingPathComponent(file)
                 let handle = try FileHandle(forReadingFrom: url)
@@ -90,13 +110,14 @@ extension DatasetClient {
                     chunk.data = pending
                     chunk.last = next.isEmpty
                     offset += Int64(pending.count)
-                    try await writer.write(.with { $0.chunk = chunk })
+                    try await send(chunk)
                     sent += Int64(pending.count)
                     progress?(sent, plan.totalBytes)
                     if next.isEmpty { break }
                     pending = next
                 }
             }
+            try await flush()
         }
         return response.message
     }

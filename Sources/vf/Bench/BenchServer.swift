@@ -3,7 +3,7 @@ import FleetStore
 
 /// A VisionFleet server executable (found beside this one) on 127.0.0.1:0 over a temp home,
 /// for benchmarks: its port from the "serving" log line, its memory from /proc.
-final class BenchServer {
+final class BenchServer: @unchecked Sendable {
     let process = Process()
     let port: Int
 
@@ -50,6 +50,31 @@ final class BenchServer {
 
     func residentMiB() -> Double { status("VmRSS") }
     func peakResidentMiB() -> Double { status("VmHWM") }
+}
+
+extension BenchServer {
+    /// Resident and peak memory, sampled while `body` runs (VmHWM can be reset only by root
+    /// writes to clear_refs, so the peak is sampled).
+    func samplingPeak<T>(_ body: () async throws -> T) async throws -> (T, Double) {
+        let peak = PeakSampler(self)
+        let sampler = Task.detached { await peak.run() }
+        defer { sampler.cancel() }
+        let value = try await body()
+        sampler.cancel()
+        return (value, await peak.value)
+    }
+}
+
+actor PeakSampler {
+    nonisolated let server: BenchServer
+    private(set) var value = 0.0
+    init(_ server: BenchServer) { self.server = server }
+    func run() async {
+        while !Task.isCancelled {
+            value = max(value, server.residentMiB())
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+    }
 }
 
 /// Hex SHA-256 of a buffer.
