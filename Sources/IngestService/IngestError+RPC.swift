@@ -8,10 +8,7 @@ extension IngestError: RPCErrorConvertible {
     public var rpcError: RPCError {
         switch self {
         case .invalidArgument(let item, let field, _):
-            var metadata = Metadata()
-            if !item.isEmpty { metadata.add("vf-item", item) }
-            metadata.add("vf-field", field)
-            return RPCError(code: .invalidArgument, message: description, metadata: metadata)
+            return .invalidArgument(item: item, field: field, message: description)
         case .rejected(let problems, let bytes):
             var metadata = Metadata()
             let response = Visionfleet_V1_ImportDatasetResponse.with {

@@ -6,10 +6,7 @@ extension RegistryError: RPCErrorConvertible {
     public var rpcError: RPCError {
         switch self {
         case .invalidArgument(let item, let field, _):
-            var metadata = Metadata()
-            if !item.isEmpty { metadata.add("vf-item", item) }
-            metadata.add("vf-field", field)
-            return RPCError(code: .invalidArgument, message: description, metadata: metadata)
+            return .invalidArgument(item: item, field: field, message: description)
         case .notFound: return RPCError(code: .notFound, message: description)
         case .alreadyExists: return RPCError(code: .alreadyExists, message: description)
         case .failedPrecondition: return RPCError(code: .failedPrecondition, message: description)

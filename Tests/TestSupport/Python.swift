@@ -45,3 +45,21 @@ public enum PythonVenv {
 public func runPython(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
     try runProcess(PythonVenv.python, arguments)
 }
+
+/// Runs a Python check script of the test venv that prints a JSON object of named booleans on
+/// its last line; returns the checks, or a description of what went wrong.
+public func runPythonChecks(_ script: String, _ arguments: [String]) async -> Result<[String: Bool], PythonCheckFailure> {
+    let python = PythonVenv.python
+    let result = await Task.detached { try? runProcess(python, [Repo.path(script)] + arguments) }.value
+    guard let output = result else { return .failure(PythonCheckFailure(description: "could not run \(python)")) }
+    guard output.status == 0 else { return .failure(PythonCheckFailure(description: "exit \(output.status): \(output.stderr)")) }
+    let line = output.stdout.split(separator: "\n").last.map(String.init) ?? ""
+    guard let checks = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Bool] else {
+        return .failure(PythonCheckFailure(description: "no JSON checks in: \(output.stdout) \(output.stderr)"))
+    }
+    return .success(checks)
+}
+
+public struct PythonCheckFailure: Error, CustomStringConvertible {
+    public let description: String
+}

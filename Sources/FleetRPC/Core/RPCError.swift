@@ -76,3 +76,14 @@ public struct SendableDescription: Error, Sendable, CustomStringConvertible {
     public let description: String
     public init(_ error: any Error) { description = String(describing: error) }
 }
+
+extension RPCError {
+    /// INVALID_ARGUMENT naming the offending item and field, also as `vf-item` / `vf-field`
+    /// trailing metadata for machines.
+    public static func invalidArgument(item: String, field: String, message: String) -> RPCError {
+        var metadata = Metadata()
+        if !item.isEmpty { metadata.add("vf-item", item) }
+        metadata.add("vf-field", field)
+        return RPCError(code: .invalidArgument, message: message, metadata: metadata)
+    }
+}
