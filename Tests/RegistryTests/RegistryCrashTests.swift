@@ -46,7 +46,7 @@ final class RegistryCrashTests: XCTestCase {
             }
             if failed > 0 { killsDuringUploads += 1 }
         }
-        XCTAssertGreaterThanOrEqual(killsDuringUploads, 15, "most kills should land during an upload")
+        XCTAssertGreaterThanOrEqual(killsDuringUploads, 10, "most kills should land during an upload")
         XCTAssertFalse(acknowledged.isEmpty, "some uploads should finish before a kill")
         let server = try RegistryProcess(home: home)
         try await server.start()
