@@ -55,7 +55,8 @@ public enum ServiceCatalog {
         public static let downloadBlob = ProtoMethod(service: name, name: "DownloadBlob", clientStreaming: false, serverStreaming: true)
         public static let exportDataset = ProtoMethod(service: name, name: "ExportDataset", clientStreaming: false, serverStreaming: true)
         public static let streamSamples = ProtoMethod(service: name, name: "StreamSamples", clientStreaming: false, serverStreaming: true)
-        public static let methods: [ProtoMethod] = [createDataset, getDataset, listDatasets, deleteDataset, importDataset, getDatasetVersion, listDatasetVersions, listItems, downloadBlob, exportDataset, streamSamples]
+        public static let generateSynthetic = ProtoMethod(service: name, name: "GenerateSynthetic", clientStreaming: false, serverStreaming: false)
+        public static let methods: [ProtoMethod] = [createDataset, getDataset, listDatasets, deleteDataset, importDataset, getDatasetVersion, listDatasetVersions, listItems, downloadBlob, exportDataset, streamSamples, generateSynthetic]
     }
     public enum EchoService {
         public static let name = "visionfleet.v1.EchoService"

@@ -13,10 +13,15 @@ public final class DatasetIngest: Sendable {
     /// The largest import accepted, all files together.
     public let maxImportBytes: Int64
     let logger: Logger
+    /// The registered model versions whose lineage names a version of a dataset (asked of
+    /// vf-registry when one is configured): a dataset they name is not deleted.
+    public typealias LineageLookup = @Sendable (_ dataset: String) async throws -> [String]
+    let lineage: LineageLookup?
 
     public init(catalog: any DatasetCatalog, blobs: any BlobStore, stagingRoot: URL, maxImportBytes: Int64 = 64 << 30,
-                logger: Logger = Logger(label: "visionfleet.ingest")) throws {
+                lineage: LineageLookup? = nil, logger: Logger = Logger(label: "visionfleet.ingest")) throws {
         self.catalog = catalog
+        self.lineage = lineage
         self.blobs = blobs
         self.stagingRoot = stagingRoot
         self.maxImportBytes = maxImportBytes
@@ -27,10 +32,46 @@ public final class DatasetIngest: Sendable {
     }
 
     /// The embedded default: SQLite at `<directory>/ingest.sqlite`, blobs and staging under `<directory>`.
-    public convenience init(directory: URL, maxImportBytes: Int64 = 64 << 30, logger: Logger = Logger(label: "visionfleet.ingest")) throws {
+    public convenience init(directory: URL, maxImportBytes: Int64 = 64 << 30, lineage: LineageLookup? = nil,
+                            logger: Logger = Logger(label: "visionfleet.ingest")) throws {
         try self.init(catalog: try SQLiteDatasetCatalog(path: directory.appendingPathComponent("ingest.sqlite").path),
                       blobs: try LocalBlobStore(root: directory), stagingRoot: directory.appendingPathComponent("staging"),
-                      maxImportBytes: maxImportBytes, logger: logger)
+                      maxImportBytes: maxImportBytes, lineage: lineage, logger: logger)
+    }
+
+    /// Deletes a dataset unless a registered model was trained on one of its versions.
+    func deleteDataset(named name: String) async throws {
+        _ = try catalog.dataset(named: name)
+        if let lineage {
+            let users: [String]
+            do { users = try await lineage(name) } catch {
+                throw IngestError.unavailable("cannot check which models were trained on \(name) (vf-registry: \(error)); nothing was deleted")
+            }
+            if !users.isEmpty {
+                throw IngestError.failedPrecondition(
+                    "dataset \(name) is the lineage of \(users.count) registered model version\(users.count == 1 ? "" : "s") (\(users.prefix(5).joined(separator: ", "))\(users.count > 5 ? ", …" : "")); delete those first")
+            }
+        }
+        try catalog.deleteDataset(named: name)
+        logger.info("deleted dataset \(name)")
+    }
+
+    /// Renders the synthetic shapes dataset and commits it as a version.
+    func generateSynthetic(_ request: Visionfleet_V1_GenerateSyntheticRequest, actor: String) throws -> Visionfleet_V1_ImportDatasetResponse {
+        if let existing = try? catalog.dataset(named: request.dataset), existing.task != .detection {
+            throw IngestError.invalidArgument(item: request.dataset, field: "dataset", message: "is a \(existing.task) dataset; shapes are detection data")
+        }
+        let built = try SyntheticVersion(request: request, blobs: blobs).build()
+        defer { blobs.unpin(built.pinned) }
+        let (version, reused) = try catalog.commitVersion(built.version, items: built.items, createTask: .detection,
+                                                          description: request.description_p, actor: actor, now: Date())
+        logger.info("\(reused ? "re-generated" : "generated") \(version.dataset)@\(version.version): \(version.imageCount) synthetic images")
+        return .with {
+            $0.version = version
+            $0.acceptedItems = Int64(built.items.count)
+            $0.blobsDeduplicated = Int64(built.deduplicated)
+            $0.reusedVersion = reused
+        }
     }
 
     func makeImport() -> ImportSession { ImportSession(stagingRoot: stagingRoot, blobs: blobs, maxBytes: maxImportBytes) }

@@ -54,4 +54,47 @@ extension DatasetRPCService {
             offset += Int64(page.count)
         }
     }
+
+    /// The version in a format's layout as a tar stream, 1 MiB per message; the last message
+    /// carries the SHA-256 of the whole archive.
+    static func exportDataset(_ request: Visionfleet_V1_ExportDatasetRequest, ingest: DatasetIngest,
+                              writer: ResponseWriter<Visionfleet_V1_FileChunk>) async throws {
+        let prepared = try DatasetExporter(ingest: ingest).prepare(request)
+        defer { prepared.discard() }
+        let hasher = SHA256Stream()
+        var buffer = Data()
+        var offset: Int64 = 0
+        func send(last: Bool) async throws {
+            hasher.update(buffer)
+            let data = buffer
+            let digest = last ? hasher.finish().description : ""
+            try await writer.write(.with {
+                if offset == 0 { $0.path = prepared.archiveName }
+                $0.offset = offset
+                $0.data = data
+                if last { $0.last = true; $0.digest = digest }
+            })
+            offset += Int64(data.count)
+            buffer.removeAll(keepingCapacity: true)
+        }
+        do {
+            for file in prepared.files {
+                buffer.append(try TarHeader.file(path: file.path, size: file.size))
+                let handle = try FileHandle(forReadingFrom: file.url)
+                defer { try? handle.close() }
+                var read: Int64 = 0
+                while let data = try handle.read(upToCount: chunkSize), !data.isEmpty {
+                    buffer.append(data)
+                    read += Int64(data.count)
+                    if buffer.count >= chunkSize { try await send(last: false) }
+                }
+                guard read == file.size else { throw IngestError.storage("\(file.path) changed size while being exported") }
+                buffer.append(TarHeader.padding(after: file.size))
+            }
+        } catch let error as ArchiveError {
+            throw IngestError.invalidArgument(item: request.ref.name, field: "format", message: error.description)
+        }
+        buffer.append(TarHeader.end)
+        try await send(last: true)
+    }
 }

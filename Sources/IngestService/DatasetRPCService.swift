@@ -49,7 +49,7 @@ public struct DatasetRPCService: RPCService {
             }
         }
         router.unary(Methods.deleteDataset.path) { (request: Visionfleet_V1_DeleteDatasetRequest, _) in
-            try catalog.deleteDataset(named: request.name)
+            try await ingest.deleteDataset(named: request.name)
             return Visionfleet_V1_DeleteDatasetResponse()
         }
         router.clientStreaming(Methods.importDataset.path) { (requests: RequestStream<Visionfleet_V1_ImportDatasetRequest>, context) in
@@ -86,6 +86,12 @@ public struct DatasetRPCService: RPCService {
         }
         router.serverStreaming(Methods.downloadBlob.path) { (request: Visionfleet_V1_DownloadBlobRequest, writer: ResponseWriter<Visionfleet_V1_FileChunk>, _) in
             try await Self.downloadBlob(request.digest, ingest: ingest, writer: writer)
+        }
+        router.unary(Methods.generateSynthetic.path) { (request: Visionfleet_V1_GenerateSyntheticRequest, _) in
+            try ingest.generateSynthetic(request, actor: CallPrincipal.auditName)
+        }
+        router.serverStreaming(Methods.exportDataset.path) { (request: Visionfleet_V1_ExportDatasetRequest, writer: ResponseWriter<Visionfleet_V1_FileChunk>, _) in
+            try await Self.exportDataset(request, ingest: ingest, writer: writer)
         }
         router.serverStreaming(Methods.streamSamples.path) { (request: Visionfleet_V1_StreamSamplesRequest, writer: ResponseWriter<Visionfleet_V1_SampleBatch>, _) in
             try await Self.streamSamples(request, ingest: ingest, writer: writer)

@@ -24,6 +24,7 @@ extension IngestError: RPCErrorConvertible {
         case .resourceExhausted: return RPCError(code: .resourceExhausted, message: description)
         case .dataLoss: return RPCError(code: .dataLoss, message: description)
         case .cancelled: return RPCError(code: .cancelled, message: description)
+        case .unavailable: return RPCError(code: .unavailable, message: description)
         case .storage: return RPCError(code: .internal, message: "storage failure", cause: self)
         }
     }

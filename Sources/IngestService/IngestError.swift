@@ -12,6 +12,8 @@ public enum IngestError: Error, Sendable, CustomStringConvertible {
     case resourceExhausted(String)
     case dataLoss(String)
     case cancelled(String)
+    /// Another service this one depends on (vf-registry) did not answer.
+    case unavailable(String)
     case storage(String)
 
     public var description: String {
@@ -21,7 +23,7 @@ public enum IngestError: Error, Sendable, CustomStringConvertible {
             "import rejected: \(problems.count) bad item\(problems.count == 1 ? "" : "s") (nothing was stored):\n"
                 + problems.map { "\($0.item): \($0.field): \($0.message)" }.joined(separator: "\n")
         case .notFound(let m), .alreadyExists(let m), .failedPrecondition(let m), .resourceExhausted(let m), .dataLoss(let m),
-             .cancelled(let m), .storage(let m):
+             .cancelled(let m), .unavailable(let m), .storage(let m):
             m
         }
     }

@@ -15,6 +15,9 @@ struct VFIngest: AsyncParsableCommand {
     @Option(help: "Store folder (env VF_INGEST_HOME; default $VISIONFLEET_HOME/ingest, home ./.visionfleet).")
     var home: String?
 
+    @Option(help: "vf-registry HOST:PORT (env VF_REGISTRY_ADDR): a dataset a registered model was trained on is not deleted.")
+    var registry: String?
+
     @Option(help: "Largest import in MiB, all files together (env VF_INGEST_MAX_IMPORT_MIB; default 65536).")
     var maxImportMib: Int?
 
@@ -26,7 +29,12 @@ struct VFIngest: AsyncParsableCommand {
         guard let limit = Int64(limitText), limit > 0 else {
             throw ValidationError("--max-import-mib: expected a positive number, got '\(limitText)'")
         }
-        let ingest = try DatasetIngest(directory: directory, maxImportBytes: limit << 20)
+        var lineage: DatasetIngest.LineageLookup?
+        if let address = registry ?? environment["VF_REGISTRY_ADDR"].flatMap({ $0.isEmpty ? nil : $0 }) {
+            let client = try RegistryClient(address: address)
+            lineage = { dataset in try await client.versionsTrained(on: dataset) }
+        }
+        let ingest = try DatasetIngest(directory: directory, maxImportBytes: limit << 20, lineage: lineage)
         try await FleetServerRunner.run(name: "vf-ingest", options: options, services: [DatasetRPCService(ingest: ingest)])
     }
 }

@@ -52,6 +52,9 @@ public nonisolated enum Visionfleet_V1_DatasetFormat: SwiftProtobuf.Enum, Swift.
 
   /// IDX files (MNIST / Fashion-MNIST)
   case idx // = 7
+
+  /// CVAT for images 1.1 XML (one file, or one per subset)
+  case cvat // = 8
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -68,6 +71,7 @@ public nonisolated enum Visionfleet_V1_DatasetFormat: SwiftProtobuf.Enum, Swift.
     case 5: self = .csv
     case 6: self = .labelStudio
     case 7: self = .idx
+    case 8: self = .cvat
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -82,6 +86,7 @@ public nonisolated enum Visionfleet_V1_DatasetFormat: SwiftProtobuf.Enum, Swift.
     case .csv: return 5
     case .labelStudio: return 6
     case .idx: return 7
+    case .cvat: return 8
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -96,6 +101,7 @@ public nonisolated enum Visionfleet_V1_DatasetFormat: SwiftProtobuf.Enum, Swift.
     .csv,
     .labelStudio,
     .idx,
+    .cvat,
   ]
 
 }
@@ -780,6 +786,8 @@ public nonisolated struct Visionfleet_V1_SampleBatch: Sendable {
   public init() {}
 }
 
+/// The answer is a tar archive streamed as FileChunks: the first names the archive, the last
+/// carries the SHA-256 of the whole stream.
 public nonisolated struct Visionfleet_V1_ExportDatasetRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -805,12 +813,48 @@ public nonisolated struct Visionfleet_V1_ExportDatasetRequest: Sendable {
   fileprivate var _ref: Visionfleet_V1_DatasetRef? = nil
 }
 
+/// The synthetic shapes detection dataset (VisionData's generator), committed as a version.
+public nonisolated struct Visionfleet_V1_GenerateSyntheticRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var dataset: String = String()
+
+  /// images, 1…100000
+  public var count: Int32 = 0
+
+  /// square side in pixels; 0 = 128
+  public var imageSize: Int32 = 0
+
+  /// the same (seed, index) always gives the same image
+  public var seed: UInt64 = 0
+
+  /// val_fraction and split_seed apply
+  public var options: Visionfleet_V1_ImportOptions {
+    get {_options ?? Visionfleet_V1_ImportOptions()}
+    set {_options = newValue}
+  }
+  /// Returns true if `options` has been explicitly set.
+  public var hasOptions: Bool {self._options != nil}
+  /// Clears the value of `options`. Subsequent reads from it will return its default value.
+  public mutating func clearOptions() {self._options = nil}
+
+  public var description_p: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _options: Visionfleet_V1_ImportOptions? = nil
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "visionfleet.v1"
 
 nonisolated extension Visionfleet_V1_DatasetFormat: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0DATASET_FORMAT_UNSPECIFIED\0\u{1}DATASET_FORMAT_COCO\0\u{1}DATASET_FORMAT_YOLO\0\u{1}DATASET_FORMAT_VOC\0\u{1}DATASET_FORMAT_IMAGE_FOLDER\0\u{1}DATASET_FORMAT_CSV\0\u{1}DATASET_FORMAT_LABEL_STUDIO\0\u{1}DATASET_FORMAT_IDX\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0DATASET_FORMAT_UNSPECIFIED\0\u{1}DATASET_FORMAT_COCO\0\u{1}DATASET_FORMAT_YOLO\0\u{1}DATASET_FORMAT_VOC\0\u{1}DATASET_FORMAT_IMAGE_FOLDER\0\u{1}DATASET_FORMAT_CSV\0\u{1}DATASET_FORMAT_LABEL_STUDIO\0\u{1}DATASET_FORMAT_IDX\0\u{1}DATASET_FORMAT_CVAT\0")
 }
 
 nonisolated extension Visionfleet_V1_Split: SwiftProtobuf._ProtoNameProviding {
@@ -2055,6 +2099,65 @@ nonisolated extension Visionfleet_V1_ExportDatasetRequest: SwiftProtobuf.Message
     if lhs._ref != rhs._ref {return false}
     if lhs.format != rhs.format {return false}
     if lhs.includeImages != rhs.includeImages {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Visionfleet_V1_GenerateSyntheticRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GenerateSyntheticRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}dataset\0\u{1}count\0\u{3}image_size\0\u{1}seed\0\u{1}options\0\u{1}description\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.dataset) }()
+      case 2: try { try decoder.decodeSingularInt32Field(value: &self.count) }()
+      case 3: try { try decoder.decodeSingularInt32Field(value: &self.imageSize) }()
+      case 4: try { try decoder.decodeSingularUInt64Field(value: &self.seed) }()
+      case 5: try { try decoder.decodeSingularMessageField(value: &self._options) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.description_p) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.dataset.isEmpty {
+      try visitor.visitSingularStringField(value: self.dataset, fieldNumber: 1)
+    }
+    if self.count != 0 {
+      try visitor.visitSingularInt32Field(value: self.count, fieldNumber: 2)
+    }
+    if self.imageSize != 0 {
+      try visitor.visitSingularInt32Field(value: self.imageSize, fieldNumber: 3)
+    }
+    if self.seed != 0 {
+      try visitor.visitSingularUInt64Field(value: self.seed, fieldNumber: 4)
+    }
+    try { if let v = self._options {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    } }()
+    if !self.description_p.isEmpty {
+      try visitor.visitSingularStringField(value: self.description_p, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Visionfleet_V1_GenerateSyntheticRequest, rhs: Visionfleet_V1_GenerateSyntheticRequest) -> Bool {
+    if lhs.dataset != rhs.dataset {return false}
+    if lhs.count != rhs.count {return false}
+    if lhs.imageSize != rhs.imageSize {return false}
+    if lhs.seed != rhs.seed {return false}
+    if lhs._options != rhs._options {return false}
+    if lhs.description_p != rhs.description_p {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

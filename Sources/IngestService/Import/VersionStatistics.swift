@@ -3,8 +3,7 @@ import FleetStore
 import Foundation
 import VisionData
 
-/// A version's counts, histograms, box statistics and identity digest (SHA-256 over its
-/// categories and its items in order: file, blob, split, class and boxes).
+/// A version's counts, histograms, box statistics and identity digest.
 enum VersionStatistics {
     static func make(items: [Visionfleet_V1_DatasetItem], categories: [DatasetCategory], task: Visionfleet_V1_TaskType)
         -> Visionfleet_V1_DatasetVersion {
@@ -45,14 +44,24 @@ enum VersionStatistics {
         return v
     }
 
+    /// The version's identity: its content, not its file names or ids. Categories by name,
+    /// each item as (image digest, split, class name, boxes with class names), sorted — so an
+    /// export in any format that keeps the labels re-imports to the same digest.
     static func digest(items: [Visionfleet_V1_DatasetItem], categories: [DatasetCategory]) -> String {
+        let names = Dictionary(categories.map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
+        func name(_ id: Int32) -> String { names[Int(id)] ?? "#\(id)" }
         let hasher = SHA256Stream()
-        for c in categories.sorted(by: { $0.id < $1.id }) { hasher.update(Data("category\t\(c.id)\t\(c.name)\n".utf8)) }
-        for item in items {
-            var line = "\(item.fileName)\t\(item.blobDigest)\t\(item.split.rawValue)\t\(item.classID)"
-            for a in item.annotations { line += "\t\(a.categoryID):\(a.box.xMin),\(a.box.yMin),\(a.box.xMax),\(a.box.yMax)" }
-            hasher.update(Data((line + "\n").utf8))
+        for c in categories.map(\.name).sorted() { hasher.update(Data("category\t\(c)\n".utf8)) }
+        var lines = items.map { item in
+            var line = "\(item.blobDigest)\t\(item.split.rawValue)\t\(item.classID >= 0 ? name(item.classID) : "")"
+            let boxes = item.annotations.map { a in
+                "\(name(a.categoryID)):\(a.box.xMin.bitPattern),\(a.box.yMin.bitPattern),\(a.box.xMax.bitPattern),\(a.box.yMax.bitPattern)"
+            }
+            for box in boxes.sorted() { line += "\t" + box }
+            return line + "\n"
         }
+        lines.sort()
+        for line in lines { hasher.update(Data(line.utf8)) }
         return hasher.finish().description
     }
 }

@@ -49,6 +49,9 @@ extension DatasetClient {
         }
         if annotation.isEmpty {
             switch format {
+            case .coco where files.contains(where: Self.isCOCOSubset):
+                // CVAT / Datumaro layout: every subset's file, read together (no single annotation file).
+                files.removeAll { $0.hasSuffix(".json") && !Self.isCOCOSubset($0) }
             case .coco, .labelStudio:
                 let jsons = files.filter { $0.hasSuffix(".json") }
                 annotation = jsons.first { $0.contains("instances") || $0.hasPrefix("annotations") } ?? jsons.first ?? ""
@@ -61,6 +64,10 @@ extension DatasetClient {
             }
         }
         return ImportPlan(root: root, annotationPath: annotation, files: files.sorted(), totalBytes: total)
+    }
+
+    static func isCOCOSubset(_ path: String) -> Bool {
+        path.hasPrefix("annotations/instances_") && path.hasSuffix(".json") && !path.dropFirst(12).contains("/")
     }
 
     /// Imports a dataset folder (or annotation file) as a new version of `name`.

@@ -116,6 +116,17 @@ public struct RegistryClient: Sendable {
         }
     }
 
+    /// `model@version` of every registered version whose lineage names a version of `dataset`.
+    public func versionsTrained(on dataset: String) async throws -> [String] {
+        var out: [String] = []
+        for model in try await listModels() {
+            for version in try await listVersions(model.name) where version.lineage.dataset.name == dataset {
+                out.append("\(model.name)@\(version.version)")
+            }
+        }
+        return out
+    }
+
     public func garbageCollect(dryRun: Bool = false) async throws -> Visionfleet_V1_GarbageCollectResponse {
         try await rpc.unary(Methods.garbageCollect.path, Visionfleet_V1_GarbageCollectRequest.with { $0.dryRun = dryRun })
     }

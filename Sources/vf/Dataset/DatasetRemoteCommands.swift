@@ -40,7 +40,8 @@ enum DatasetRefText {
         case "csv": .csv
         case "labelstudio": .labelStudio
         case "idx": .idx
-        default: throw ValidationError("--format \(text): expected coco, yolo, voc, imagefolder, csv, labelstudio or idx")
+        case "cvat": .cvat
+        default: throw ValidationError("--format \(text): expected coco, yolo, voc, imagefolder, csv, labelstudio, cvat or idx")
         }
     }
 }
@@ -143,6 +144,25 @@ struct DatasetItems: AsyncParsableCommand {
             [i.fileName, "\(i.width)×\(i.height)", "\(i.split)".lowercased(), i.classID >= 0 ? "\(i.classID)" : "-", "\(i.annotations.count)",
              String(i.blobDigest.prefix(19))]
         })
+    }
+}
+
+/// `vf dataset export`: a version in a format's layout, images included, unpacked into a folder.
+struct DatasetExport: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "export", abstract: "Export a version as COCO, YOLO, VOC, ImageFolder, ….")
+    @OptionGroup var connection: IngestConnection
+    @Argument(help: "NAME@VERSION (or NAME for the latest).") var ref: String
+    @Option(help: "coco, yolo, voc, imagefolder, csv, labelstudio, cvat, idx.") var format: String
+    @Option(help: "Output folder.") var out: String
+    @Flag(help: "Annotations only, no image files.") var noImages = false
+
+    func run() async throws {
+        let bar = connection.json ? nil : TransferBar("export")
+        var progress: (@Sendable (Int64) -> Void)?
+        if let bar { progress = { done in bar.update(done, done) } }
+        let files = try await connection.client().exportDataset(try DatasetRefText.parse(ref), format: try DatasetRefText.format(format),
+                                                                to: URL(fileURLWithPath: out), includeImages: !noImages, progress: progress)
+        if connection.json { print(#"{"out":"\#(out)","files":\#(files.count)}"#) } else { print("wrote \(files.count) files to \(out)") }
     }
 }
 
