@@ -20,7 +20,7 @@ struct DatasetExporter {
 
     /// Which formats carry which task's labels.
     static func formats(for task: Visionfleet_V1_TaskType) -> [Visionfleet_V1_DatasetFormat] {
-        task == .detection ? [.coco, .yolo, .voc, .labelStudio, .cvat] : [.imageFolder, .csv, .labelStudio, .idx]
+        task == .detection ? [.coco, .yolo, .voc, .labelStudio, .cvat] : [.imageFolder, .csv, .labelStudio, .cvat, .idx]
     }
 
     static func splitName(_ split: Visionfleet_V1_Split) -> String {

@@ -13,6 +13,7 @@ enum ImportFormat {
         case .csv: .csv
         case .labelStudio: .labelstudio
         case .idx: .idx
+        case .cvat: .cvat
         default: nil
         }
     }
@@ -23,7 +24,7 @@ enum ImportFormat {
         guard !header.annotationPath.isEmpty else { return staging }
         let annotation = staging.appendingPathComponent(header.annotationPath)
         switch header.format {
-        case .coco, .csv, .labelStudio: return annotation
+        case .coco, .csv, .labelStudio, .cvat: return annotation
         default: return annotation.deletingLastPathComponent()
         }
     }
@@ -37,6 +38,6 @@ enum ImportFormat {
 
     /// Whether the format carries boxes (detection) or only class labels.
     static func hasBoxes(_ format: Visionfleet_V1_DatasetFormat) -> Bool {
-        [.coco, .yolo, .voc, .labelStudio].contains(format)
+        [.coco, .yolo, .voc, .labelStudio, .cvat].contains(format)
     }
 }

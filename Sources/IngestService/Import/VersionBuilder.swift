@@ -31,7 +31,7 @@ struct VersionBuilder {
         let url = ImportFormat.readURL(staging: session.staging, header: header)
         let result: DatasetReadResult
         do {
-            result = try format.read(url, options: DatasetReadOptions(verifyPixels: true, computeDigests: true))
+            result = try format.read(url, options: DatasetReadOptions(verifyPixels: true, computeDigests: true, confinedTo: session.staging))
         } catch {
             throw IngestError.invalidArgument(item: header.annotationPath.isEmpty ? "upload" : header.annotationPath, field: "annotations",
                                               message: "\(error)")

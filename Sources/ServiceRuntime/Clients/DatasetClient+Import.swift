@@ -37,9 +37,11 @@ extension DatasetClient {
                 switch format {
                 case .yolo: return ["yaml", "yml", "txt", "names", "data", "json"].contains(ext)
                 case .voc: return ["xml", "txt"].contains(ext)
+                case .cvat: return annotation.isEmpty && ext == "xml"
                 case .csv: return ["txt", "csv"].contains(ext)
                 case .idx: return name.contains("-ubyte")
-                case .coco, .labelStudio: return annotation.isEmpty && ext == "json"
+                case .coco: return annotation.isEmpty && ext == "json"
+                case .labelStudio: return annotation.isEmpty && (ext == "json" || ext == "csv")
                 default: return false
                 }
             }()
@@ -52,10 +54,14 @@ extension DatasetClient {
             case .coco where files.contains(where: Self.isCOCOSubset):
                 // CVAT / Datumaro layout: every subset's file, read together (no single annotation file).
                 files.removeAll { $0.hasSuffix(".json") && !Self.isCOCOSubset($0) }
-            case .coco, .labelStudio:
+            case .coco:
                 let jsons = files.filter { $0.hasSuffix(".json") }
                 annotation = jsons.first { $0.contains("instances") || $0.hasPrefix("annotations") } ?? jsons.first ?? ""
                 files.removeAll { $0.hasSuffix(".json") && $0 != annotation }
+            case .labelStudio:
+                let exports = files.filter { $0.hasSuffix(".json") || $0.hasSuffix(".csv") }
+                annotation = exports.first { !$0.contains("/") } ?? exports.first ?? ""
+                files.removeAll { ($0.hasSuffix(".json") || $0.hasSuffix(".csv")) && $0 != annotation }
             case .csv:
                 annotation = files.first { $0.hasSuffix(".csv") || $0 == "list.txt" } ?? ""
             case .yolo:

@@ -41,6 +41,10 @@ struct DatasetAssembler {
     /// Size and digest of an image file, or nil with the problem recorded.
     mutating func inspect(file: String, item: String) -> FileFacts? {
         let url = root.appendingPathComponent(file)
+        if let jail = options.confinedTo, !url.standardizedFileURL.path.hasPrefix(jail.standardizedFileURL.path + "/") {
+            problem(.missingImage, item: item, field: "file", reason: "\(file) lies outside the upload")
+            return nil
+        }
         guard let data = try? Data(contentsOf: url) else {
             problem(.missingImage, item: item, field: "file", reason: "\(file) not found under \(root.path)")
             return nil

@@ -54,11 +54,11 @@ enum COCOFormat {
         var assembler: DatasetAssembler
         var problems: [DatasetProblem] = []
         var nextId = 1
-        /// Image files under the folder by base name, for `file_name`s whose folders are not in the upload.
-        lazy var byBaseName: [String: [String]] = Dictionary(grouping: ExportFiles.imageFiles(in: folder)) { ($0 as NSString).lastPathComponent }
+        var finder: ImageFinder
 
         init(folder: URL, options: DatasetReadOptions) {
             self.folder = folder
+            finder = ImageFinder(folder: folder)
             assembler = DatasetAssembler(root: folder, categories: [], options: options)
         }
 
@@ -148,7 +148,7 @@ enum COCOFormat {
                     assembler.problem(.malformed, item: item, field: "annotations", reason: "left out: one of its annotations is malformed")
                     continue
                 }
-                guard let file = locate(path, subset: part.subset, item: item) else { continue }
+                guard let file = finder.locate(path, subset: part.subset, item: item, assembler: &assembler) else { continue }
                 guard let facts = assembler.inspect(file: file, item: item) else { continue }
                 if let w = JSONValue.int(entry["width"]), let h = JSONValue.int(entry["height"]), w != facts.width || h != facts.height {
                     assembler.problem(.malformed, item: item, field: "width/height",
@@ -159,30 +159,6 @@ enum COCOFormat {
                                            boxes: boxesByImage[id] ?? [], split: COCOFormat.split(ofSubset: part.subset)), item: item)
                 nextId += 1
             }
-        }
-
-        /// The image's path under the folder: `file_name` as written (beside the JSON, under
-        /// `images/<subset>/` or `images/`), else the one uploaded file with its base name.
-        mutating func locate(_ path: String, subset: String?, item: String) -> String? {
-            let clean = path.hasPrefix("/") ? String(path.drop { $0 == "/" }) : path
-            var candidates = [clean]
-            if let subset { candidates.append("images/\(subset)/\(clean)") }
-            candidates.append("images/\(clean)")
-            for candidate in candidates where FileManager.default.fileExists(atPath: folder.appendingPathComponent(candidate).path) {
-                return candidate
-            }
-            let base = (clean as NSString).lastPathComponent
-            let matches = byBaseName[base] ?? []
-            if matches.count == 1 { return matches[0] }
-            if matches.count > 1 {
-                // Prefer the subset's own folder when that settles it.
-                if let subset, case let inSubset = matches.filter({ $0.hasPrefix("images/\(subset)/") }), inSubset.count == 1 { return inSubset[0] }
-                assembler.problem(.missingImage, item: item, field: "file_name",
-                                  reason: "\(path) is not in the upload and its base name matches \(matches.count) files (\(matches.prefix(4).joined(separator: ", "))): ambiguous")
-                return nil
-            }
-            assembler.problem(.missingImage, item: item, field: "file", reason: "\(path) not found under \(folder.path) (nor any file named \(base))")
-            return nil
         }
 
         mutating func finish() -> DatasetReadResult {

@@ -2,7 +2,7 @@ import Foundation
 
 /// The annotation formats VisionFleet reads and writes, each into one `LabeledDataset`.
 public enum DatasetFormat: String, Sendable, CaseIterable {
-    case coco, yolo, voc, imagefolder, csv, labelstudio, idx
+    case coco, yolo, voc, imagefolder, csv, labelstudio, idx, cvat
 
     /// Reads a dataset. `url` is the format's root folder or, for COCO / CSV / Label Studio,
     /// the annotation file (a folder works too; the usual file name is looked for in it).
@@ -17,6 +17,7 @@ public enum DatasetFormat: String, Sendable, CaseIterable {
         case .csv: try ImageListFormat.read(url, options: options)
         case .labelstudio: try LabelStudioFormat.read(url, options: options)
         case .idx: try IDXDatasetFormat.read(url, options: options)
+        case .cvat: try CVATFormat.read(url, options: options)
         }
     }
 
@@ -31,6 +32,7 @@ public enum DatasetFormat: String, Sendable, CaseIterable {
         case .csv: try ImageListFormat.write(dataset, to: url)
         case .labelstudio: try LabelStudioFormat.write(dataset, to: url)
         case .idx: try IDXDatasetFormat.write(dataset, to: url)
+        case .cvat: try CVATFormat.write(dataset, to: url)
         }
     }
 }

@@ -1,16 +1,28 @@
 import Foundation
 
-/// Label Studio's JSON export: a list of tasks, each with `data.image` and `annotations[].result`
+/// Label Studio's exports — JSON, JSON-MIN and CSV. JSON: a list of tasks, each with `data.image` and `annotations[].result`
 /// of `rectanglelabels` (x, y, width, height in percent of the image, rotation in degrees about
 /// the top-left corner) and `choices` (a class label). The first annotation that was not
 /// cancelled is used. Image URLs (`/data/upload/…`, `/data/local-files/?d=…`, http) are
 /// resolved against the export's folder by relative path, then by file name.
 enum LabelStudioFormat {
+    static let exportNames = ["export.json", "label_studio.json", "tasks.json", "export.csv"]
+    /// Keys of a JSON-MIN / CSV row that are not annotations.
+    static let metadataKeys: Set<String> = ["id", "image", "img", "annotator", "annotation_id", "created_at", "updated_at", "lead_time",
+                                            "agreement", "inner_id", "total_annotations", "cancelled_annotations", "total_predictions",
+                                            "drafts", "predictions", "project", "file_upload", "meta", "data", "annotations"]
+
     static func read(_ url: URL, options: DatasetReadOptions) throws(DatasetError) -> DatasetReadResult {
-        let file = try ExportFiles.locate(url, names: ["export.json", "label_studio.json", "tasks.json"])
+        let file = try locate(url)
         let name = file.lastPathComponent
-        guard let tasks = try ExportFiles.readJSON(file) as? [[String: Any]] else {
-            throw .corrupt(item: name, reason: "expected a list of tasks (Label Studio's JSON export)")
+        let rows: [[String: Any]]
+        if file.pathExtension.lowercased() == "csv" {
+            rows = try csvRows(file)
+        } else {
+            guard let list = try ExportFiles.readJSON(file) as? [[String: Any]] else {
+                throw .corrupt(item: name, reason: "expected a list of tasks (Label Studio's JSON or JSON-MIN export)")
+            }
+            rows = list
         }
         let folder = file.deletingLastPathComponent()
 
@@ -18,16 +30,22 @@ enum LabelStudioFormat {
         var pending: [Pending] = []
         var labelNames = Set<String>()
         var problems: [DatasetProblem] = []
-        for (i, task) in tasks.enumerated() {
+        for (i, task) in rows.enumerated() {
             let id = JSONValue.int(task["id"]) ?? i + 1
             let item = "task \(id)"
-            guard let data = task["data"] as? [String: Any], let image = (data["image"] ?? data["img"]) as? String, !image.isEmpty else {
+            let data = task["data"] as? [String: Any] ?? task
+            guard let image = (data["image"] ?? data["img"]) as? String, !image.isEmpty else {
                 problems.append(.init(.malformed, item: item, field: "data.image", reason: "missing image reference"))
                 continue
             }
-            let annotations = (task["annotations"] ?? task["completions"]) as? [[String: Any]] ?? []
-            let chosen = annotations.first { ($0["was_cancelled"] as? Bool) != true }
-            let results = chosen?["result"] as? [[String: Any]] ?? []
+            let results: [[String: Any]]
+            if task["data"] != nil || task["annotations"] != nil || task["completions"] != nil {
+                let annotations = (task["annotations"] ?? task["completions"]) as? [[String: Any]] ?? []
+                let chosen = annotations.first { ($0["was_cancelled"] as? Bool) != true }
+                results = chosen?["result"] as? [[String: Any]] ?? []
+            } else {
+                results = minResults(task)
+            }
             for r in results {
                 let value = r["value"] as? [String: Any] ?? [:]
                 for key in ["rectanglelabels", "choices", "labels"] {
@@ -41,9 +59,10 @@ enum LabelStudioFormat {
         let idOf = Dictionary(uniqueKeysWithValues: sorted.enumerated().map { ($0.element, $0.offset) })
 
         var assembler = DatasetAssembler(root: folder, categories: categories, options: options)
+        var finder = ImageFinder(folder: folder)
         for task in pending {
-            let path = resolve(task.image, in: folder)
-            guard let facts = assembler.inspect(file: path, item: "\(task.item) (\(task.image))") else { continue }
+            guard let path = resolve(task.image, finder: &finder, item: "\(task.item) (\(task.image))", assembler: &assembler),
+                  let facts = assembler.inspect(file: path, item: "\(task.item) (\(task.image))") else { continue }
             let item = "\(task.item) (\(path))"
             var boxes: [LabeledBox] = []
             var label: Int?
@@ -94,21 +113,91 @@ enum LabelStudioFormat {
         return result
     }
 
-    /// A relative path under `folder` for an image URL of the export.
-    static func resolve(_ reference: String, in folder: URL) -> String {
+    /// The export file: `url`, or in a folder the usual names, else its one JSON or CSV file.
+    static func locate(_ url: URL) throws(DatasetError) -> URL {
+        if let found = try? ExportFiles.locate(url, names: exportNames) { return found }
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: url.path)) ?? [])
+            .filter { ["json", "csv"].contains(($0 as NSString).pathExtension.lowercased()) }.sorted()
+        guard let first = names.first else { throw .missingFile(path: url.appendingPathComponent(exportNames[0]).path) }
+        return url.appendingPathComponent(first)
+    }
+
+    /// The CSV export: a header row, then one row per task; cells holding JSON (the regions)
+    /// are decoded.
+    static func csvRows(_ file: URL) throws(DatasetError) -> [[String: Any]] {
+        guard let text = try? String(contentsOf: file, encoding: .utf8) else { throw .corrupt(item: file.lastPathComponent, reason: "not UTF-8 text") }
+        let table = CSVRows.parse(text)
+        guard let header = table.first, header.contains("image") || header.contains("img") else {
+            throw .corrupt(item: file.lastPathComponent, reason: "expected Label Studio's CSV export: a header row with an image column")
+        }
+        return table.dropFirst().filter { $0.count > 1 || $0.first?.isEmpty == false }.map { row in
+            var object: [String: Any] = [:]
+            for (key, cell) in zip(header, row) {
+                if cell.hasPrefix("[") || cell.hasPrefix("{"), let decoded = try? JSONSerialization.jsonObject(with: Data(cell.utf8)) {
+                    object[key] = decoded
+                } else if !cell.isEmpty {
+                    object[key] = key == "id" ? (Int(cell) as Any? ?? cell) : cell
+                }
+            }
+            return object
+        }
+    }
+
+    /// JSON-MIN (and CSV) rows name each control: a list of regions (`rectanglelabels` with
+    /// x, y, width, height in percent) or a choice (a string, or `{"choices": [...]}`).
+    static func minResults(_ row: [String: Any]) -> [[String: Any]] {
+        var results: [[String: Any]] = []
+        for key in row.keys.sorted() where !metadataKeys.contains(key) {
+            switch row[key] {
+            case let regions as [[String: Any]]:
+                for region in regions {
+                    var r: [String: Any] = ["value": region]
+                    if region["rectanglelabels"] != nil { r["type"] = "rectanglelabels" } else if region["choices"] != nil { r["type"] = "choices" } else { continue }
+                    r["original_width"] = region["original_width"]
+                    r["original_height"] = region["original_height"]
+                    results.append(r)
+                }
+            case let choice as String:
+                results.append(["type": "choices", "value": ["choices": [choice]]])
+            case let choices as [String: Any] where choices["choices"] != nil:
+                results.append(["type": "choices", "value": choices])
+            default:
+                continue
+            }
+        }
+        return results
+    }
+
+    /// The uploaded file an image reference names (`/data/upload/3/1a2b3c4d-cat.png`,
+    /// `/data/local-files/?d=…`, a URL or a path): by relative path, else by file name — also
+    /// without the 8-hex prefix Label Studio gives uploads, as its own converter does.
+    static func resolve(_ reference: String, finder: inout ImageFinder, item: String, assembler: inout DatasetAssembler) -> String? {
         var path = reference
         if let range = path.range(of: "?d=") { path = String(path[range.upperBound...]).removingPercentEncoding ?? path }
         if path.hasPrefix("http://") || path.hasPrefix("https://") || path.hasPrefix("s3://") || path.hasPrefix("gs://") {
-            path = URL(string: path)?.lastPathComponent ?? path
+            path = URL(string: path)?.path ?? path
         }
+        path = path.removingPercentEncoding ?? path
         while path.hasPrefix("/") { path.removeFirst() }
         let fm = FileManager.default
-        if fm.fileExists(atPath: folder.appendingPathComponent(path).path) { return path }
+        if !path.contains(".."), fm.fileExists(atPath: finder.folder.appendingPathComponent(path).path) { return path }
         let base = (path as NSString).lastPathComponent
-        for candidate in [base, "images/" + base] where fm.fileExists(atPath: folder.appendingPathComponent(candidate).path) {
-            return candidate
+        var names = [base]
+        if let dash = base.firstIndex(of: "-"), base.distance(from: base.startIndex, to: dash) == 8,
+           base[..<dash].allSatisfy(\.isHexDigit) {
+            names.append(String(base[base.index(after: dash)...]))
         }
-        return path
+        for name in names {
+            let matches = finder.byBaseName[name] ?? []
+            if matches.count == 1 { return matches[0] }
+            if matches.count > 1 {
+                assembler.problem(.missingImage, item: item, field: "data.image",
+                                  reason: "\(reference): \(matches.count) uploaded files are named \(name) (\(matches.prefix(4).joined(separator: ", "))): ambiguous")
+                return nil
+            }
+        }
+        assembler.problem(.missingImage, item: item, field: "data.image", reason: "\(reference): no uploaded file named \(names.joined(separator: " or "))")
+        return nil
     }
 
     static func write(_ dataset: LabeledDataset, to folder: URL) throws(DatasetError) {

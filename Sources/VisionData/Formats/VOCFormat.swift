@@ -1,7 +1,7 @@
 import Foundation
 
 /// Pascal VOC: `Annotations/*.xml` (filename, size, objects with name and bndbox in pixels)
-/// and images in `JPEGImages/`. `ImageSets/Main/{train,val,test}.txt` give splits where
+/// and images in `JPEGImages/` (JPEG or PNG). `ImageSets/Main/{train,val,test}.txt` give splits where
 /// present; categories are the object names (a `labels.txt` beside, if any, fixes their order).
 enum VOCFormat {
     static func read(_ url: URL, options: DatasetReadOptions) throws(DatasetError) -> DatasetReadResult {
@@ -20,7 +20,7 @@ enum VOCFormat {
         }
 
         // First pass: parse every file, collecting category names.
-        struct Parsed { let stem: String; let node: XMLNode }
+        struct Parsed { let stem: String; let node: XMLTree }
         var parsed: [Parsed] = []
         var problems: [DatasetProblem] = []
         var names_: [String] = []
@@ -31,12 +31,12 @@ enum VOCFormat {
         var discovered: [String] = []
         for file in xmlFiles {
             let stem = String(file.dropLast(4))
-            guard let text = try? String(contentsOf: annotations.appendingPathComponent(file), encoding: .utf8) else {
-                problems.append(.init(.malformed, item: "Annotations/\(file)", field: "file", reason: "not readable as UTF-8"))
+            guard let data = try? Data(contentsOf: annotations.appendingPathComponent(file)) else {
+                problems.append(.init(.malformed, item: "Annotations/\(file)", field: "file", reason: "not readable"))
                 continue
             }
             do {
-                let root = try XMLNode.parse(text)
+                let root = try XMLTree.parse(data)
                 guard root.name == "annotation" else {
                     problems.append(.init(.malformed, item: "Annotations/\(file)", field: "root", reason: "expected <annotation>, got <\(root.name)>"))
                     continue
@@ -56,8 +56,7 @@ enum VOCFormat {
         var assembler = DatasetAssembler(root: url, categories: categories, options: options)
         for (n, entry) in parsed.enumerated() {
             let item = "Annotations/\(entry.stem).xml"
-            let filename = entry.node.value("filename").flatMap { $0.isEmpty ? nil : $0 } ?? entry.stem + ".jpg"
-            let file = "JPEGImages/\(filename)"
+            let file = imageFile(named: entry.node.value("filename"), stem: entry.stem, in: url)
             guard let facts = assembler.inspect(file: file, item: item) else { continue }
             if let size = entry.node.child("size"), let w = size.value("width").flatMap(Int.init),
                let h = size.value("height").flatMap(Int.init), w > 0, h > 0, w != facts.width || h != facts.height {
@@ -91,17 +90,32 @@ enum VOCFormat {
         return result
     }
 
+    /// `JPEGImages/<filename>`; with no filename (or none under that name) the stem with a
+    /// .jpg, .jpeg or .png extension (VOC-style exports of PNG data keep the folder name).
+    static func imageFile(named filename: String?, stem: String, in root: URL) -> String {
+        if let filename, !filename.isEmpty {
+            let file = "JPEGImages/\(filename)"
+            if FileManager.default.fileExists(atPath: root.appendingPathComponent(file).path) { return file }
+        }
+        let base = (filename.flatMap { $0.isEmpty ? nil : ($0 as NSString).deletingPathExtension }) ?? stem
+        for ext in ["jpg", "png", "jpeg", "JPG", "PNG", "JPEG"] {
+            let file = "JPEGImages/\(base).\(ext)"
+            if FileManager.default.fileExists(atPath: root.appendingPathComponent(file).path) { return file }
+        }
+        return "JPEGImages/\(filename.flatMap { $0.isEmpty ? nil : $0 } ?? stem + ".jpg")"
+    }
+
     static func write(_ dataset: LabeledDataset, to folder: URL) throws(DatasetError) {
         var splits: [String: [String]] = [:]
         for image in dataset.images {
             let name = ExportFiles.flatName(image)
             let stem = String(name[..<(name.lastIndex(of: ".") ?? name.endIndex)])
             try ExportFiles.place(image, of: dataset, at: folder.appendingPathComponent("JPEGImages/\(name)"))
-            var xml = "<annotation>\n  <folder>JPEGImages</folder>\n  <filename>\(XMLNode.escape(name))</filename>\n"
+            var xml = "<annotation>\n  <folder>JPEGImages</folder>\n  <filename>\(XMLTree.escape(name))</filename>\n"
             xml += "  <size>\n    <width>\(image.width)</width>\n    <height>\(image.height)</height>\n"
             xml += "    <depth>\(image.embedded?.channels ?? 3)</depth>\n  </size>\n"
             for box in image.boxes {
-                xml += "  <object>\n    <name>\(XMLNode.escape(dataset.categoryName(box.category) ?? "\(box.category)"))</name>\n"
+                xml += "  <object>\n    <name>\(XMLTree.escape(dataset.categoryName(box.category) ?? "\(box.category)"))</name>\n"
                 xml += "    <difficult>0</difficult>\n    <bndbox>\n"
                 xml += "      <xmin>\(ExportFiles.number(box.xmin))</xmin>\n      <ymin>\(ExportFiles.number(box.ymin))</ymin>\n"
                 xml += "      <xmax>\(ExportFiles.number(box.xmax))</xmax>\n      <ymax>\(ExportFiles.number(box.ymax))</ymax>\n"
