@@ -18,9 +18,14 @@ public protocol BlobStore: Sendable {
     /// storage for the whole batch, pinned like `commit`: a bulk import of many small images.
     func commitAll(_ writers: [any BlobWriter]) throws -> [CommittedBlob]
 
+    /// Stores many small blobs held in memory with one flush for the batch, pinned like
+    /// `commit`; a blob already stored is only pinned (no file is written or removed).
+    func storeAll(_ blobs: [Data]) throws -> [CommittedBlob]
+
     /// Makes a stored blob readable as the file `url` (for a reader that wants paths): a hard
     /// link on the local store, a verified copy elsewhere.
     func materialize(_ digest: BlobDigest, at url: URL) throws
+    func materialize(_ digest: BlobDigest, atPath path: String) throws
 
     /// Undoes one `commit` pin per digest.
     func unpin(_ digests: [BlobDigest])
@@ -40,6 +45,23 @@ public protocol BlobStore: Sendable {
 }
 
 extension BlobStore {
+    /// Through writers: for stores without a cheaper path.
+    public func storeAll(_ blobs: [Data]) throws -> [CommittedBlob] {
+        var writers: [any BlobWriter] = []
+        do {
+            for data in blobs {
+                let writer = try makeWriter()
+                writers.append(writer)
+                try writer.write(data)
+                _ = try writer.finishUnsynced()
+            }
+            return try commitAll(writers)
+        } catch {
+            for w in writers { w.abort() }
+            throw error
+        }
+    }
+
     /// Reads a whole blob through, checking its digest; returns its size.
     @discardableResult
     public func verify(_ digest: BlobDigest, chunkSize: Int = 1 << 20) throws -> Int64 {

@@ -16,6 +16,8 @@ public final class LocalBlobStore: BlobStore {
     private struct State {
         var pins: [BlobDigest: Int] = [:]
         var activeTemps: Set<String> = []
+        /// Fan-out folders known to exist (`ab/cd`), so a commit does not ask the filesystem again.
+        var folders: Set<String> = []
     }
     private let state = Mutex(State())
 
@@ -31,9 +33,12 @@ public final class LocalBlobStore: BlobStore {
         }
     }
 
-    func path(of digest: BlobDigest) -> String {
-        let h = digest.hex
-        return "\(blobsPath)/\(h.prefix(2))/\(h.dropFirst(2).prefix(2))/\(h)"
+    func path(of digest: BlobDigest) -> String { folder(of: digest) + "/" + digest.hex }
+
+    /// The fan-out folder a blob lives in: `ab/cd` from its first four hex digits.
+    func folder(of digest: BlobDigest) -> String {
+        let h = digest.hex.utf8
+        return blobsPath + "/" + String(decoding: h.prefix(2), as: UTF8.self) + "/" + String(decoding: h.dropFirst(2).prefix(2), as: UTF8.self)
     }
 
     public func makeWriter() throws -> any BlobWriter {
@@ -77,6 +82,59 @@ public final class LocalBlobStore: BlobStore {
                 throw error
             }
         }
+    }
+
+    public func storeAll(_ blobs: [Data]) throws -> [CommittedBlob] {
+        guard !blobs.isEmpty else { return [] }
+        let digests = blobs.map { SHA256Stream.digest(of: $0) }
+        let done = try state.withLock { s throws -> [CommittedBlob] in
+            var done: [CommittedBlob] = []
+            do {
+                for (data, digest) in zip(blobs, digests) {
+                    s.pins[digest, default: 0] += 1
+                    done.append(CommittedBlob(digest: digest, size: Int64(data.count), deduplicated: true))
+                    let target = path(of: digest)
+                    if FileIO.fileSize(target) != nil { continue }
+                    // Written beside its final place and renamed: never visible half-written.
+                    let folder = folder(of: digest)
+                    if !s.folders.contains(folder) {
+                        try FileIO.makeDirectory(folder)
+                        s.folders.insert(folder)
+                    }
+                    let temp = target + ".part"
+                    let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+                    guard fd >= 0 else { throw FileIO.failure(temp, "cannot create") }
+                    do {
+                        try data.withUnsafeBytes { try FileIO.writeAll(fd, $0, path: temp) }
+                        close(fd)
+                    } catch {
+                        close(fd)
+                        unlink(temp)
+                        throw error
+                    }
+                    guard rename(temp, target) == 0 else {
+                        unlink(temp)
+                        throw FileIO.failure(target, "rename into the store")
+                    }
+                    done[done.count - 1] = CommittedBlob(digest: digest, size: Int64(data.count), deduplicated: false)
+                }
+            } catch {
+                for d in done.map(\.digest) {
+                    s.pins[d, default: 1] -= 1
+                    if s.pins[d] == 0 { s.pins[d] = nil }
+                }
+                throw error
+            }
+            return done
+        }
+        guard done.contains(where: { !$0.deduplicated }) else { return done }
+        let fd = open(blobsPath, O_RDONLY | O_DIRECTORY)
+        defer { if fd >= 0 { close(fd) } }
+        guard fd >= 0, vf_sync_filesystem(fd) == 0 else {
+            unpin(done.map(\.digest))
+            throw FileIO.failure(blobsPath, "syncfs")
+        }
+        return done
     }
 
     public func commitAll(_ writers: [any BlobWriter]) throws -> [CommittedBlob] {
@@ -123,10 +181,12 @@ public final class LocalBlobStore: BlobStore {
         return done
     }
 
-    public func materialize(_ digest: BlobDigest, at url: URL) throws {
-        guard link(path(of: digest), url.path) == 0 else {
+    public func materialize(_ digest: BlobDigest, at url: URL) throws { try materialize(digest, atPath: url.path) }
+
+    public func materialize(_ digest: BlobDigest, atPath target: String) throws {
+        guard link(path(of: digest), target) == 0 else {
             if errno == ENOENT, FileIO.fileSize(path(of: digest)) == nil { throw StoreError.blobNotFound(digest.description) }
-            throw FileIO.failure(url.path, "hard link to blob \(digest)")
+            throw FileIO.failure(target, "hard link to blob \(digest)")
         }
     }
 
@@ -179,6 +239,13 @@ public final class LocalBlobStore: BlobStore {
             }
             for name in (try? FileManager.default.contentsOfDirectory(atPath: tempPath)) ?? [] where !s.activeTemps.contains(name) {
                 if !dryRun { unlink(tempPath + "/" + name) }
+                report.tempFilesRemoved += 1
+            }
+            // `storeAll` writes beside the final name under this lock: any `.part` there is a crash's leftover.
+            let walker = FileManager.default.enumerator(atPath: blobsPath)
+            while let relative = walker?.nextObject() as? String {
+                guard relative.hasSuffix(".part") else { continue }
+                if !dryRun { unlink(blobsPath + "/" + relative) }
                 report.tempFilesRemoved += 1
             }
             return report

@@ -1,3 +1,5 @@
+import VisionData
+
 /// Rules for names and paths a client chooses.
 enum DatasetNames {
     /// A letter or digit, then letters, digits, '.', '_' or '-'; at most 128.
@@ -13,9 +15,10 @@ enum DatasetNames {
 
     /// Uploaded paths stay inside the staging folder: relative, no '.', '..' or empty parts.
     static func checkPath(_ path: String, field: String) throws(IngestError) {
-        let parts = path.split(separator: "/", omittingEmptySubsequences: false)
-        guard !path.isEmpty, path.utf8.count <= 1024, !path.hasPrefix("/"), !path.contains("\0"),
-              parts.allSatisfy({ !$0.isEmpty && $0 != "." && $0 != ".." }) else {
+        let bytes = path.utf8
+        var ok = !bytes.isEmpty && bytes.count <= 1024 && bytes.first != UInt8(ascii: "/") && !bytes.contains(0)
+        ok = ok && !(path.hasSuffix("/") || DatasetImage.hasDotOrEmptySegments(path))
+        guard ok else {
             throw .invalidArgument(item: path, field: field, message: "a file path is relative, without '.', '..' or empty parts")
         }
     }

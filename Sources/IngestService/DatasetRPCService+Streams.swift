@@ -33,7 +33,8 @@ extension DatasetRPCService {
     }
 
     /// Items with their verified image bytes, `batch_items` per message, from `offset` on in
-    /// the split's stable order.
+    /// the split's stable order. The next message is read (blobs on every core) while the
+    /// current one is being sent.
     static func streamSamples(_ request: Visionfleet_V1_StreamSamplesRequest, ingest: DatasetIngest,
                               writer: ResponseWriter<Visionfleet_V1_SampleBatch>) async throws {
         guard request.offset >= 0 else { throw IngestError.invalidArgument(item: "", field: "offset", message: "must not be negative") }
@@ -41,17 +42,35 @@ extension DatasetRPCService {
         let batch = request.batchItems == 0 ? 256 : min(Int(request.batchItems), 4096)
         let ref = try ingest.catalog.version(request.ref)  // pins "latest" to one version for the whole stream
         let exact = Visionfleet_V1_DatasetRef.with { $0.name = ref.dataset; $0.version = ref.version }
-        var offset = request.offset
-        while true {
-            let page = try ingest.catalog.items(exact, split: request.split, offset: offset, limit: batch)
-            if page.isEmpty { return }
-            var message = Visionfleet_V1_SampleBatch()
-            message.samples = try page.map { index, item in
-                try .with { $0.index = index; $0.item = item; $0.image = try verifiedBlob(item.blobDigest, ingest: ingest) }
+        let split = request.split
+        @Sendable func page(_ offset: Int64) throws -> Visionfleet_V1_SampleBatch {
+            let items = try ingest.catalog.items(exact, split: split, offset: offset, limit: batch)
+            let images = ConcurrentSlots<Result<Data, any Error>>(count: items.count)
+            let workers = min(max(1, ProcessInfo.processInfo.activeProcessorCount), items.count)
+            DispatchQueue.concurrentPerform(iterations: workers) { w in
+                for i in stride(from: w, to: items.count, by: workers) {
+                    images.set(i, Result { try verifiedBlob(items[i].item.blobDigest, ingest: ingest) })
+                }
             }
+            var message = Visionfleet_V1_SampleBatch()
+            message.samples.reserveCapacity(items.count)
+            for ((index, item), image) in zip(items, images.values) {
+                let bytes = try image!.get()
+                message.samples.append(.with { $0.index = index; $0.item = item; $0.image = bytes })
+            }
+            return message
+        }
+        let first = request.offset
+        var offset = first
+        var next = Task { try page(first) }
+        while true {
+            let message = try await next.value
+            if message.samples.isEmpty { return }
+            offset += Int64(message.samples.count)
+            let more = message.samples.count == batch
+            if more { let from = offset; next = Task { try page(from) } }
             try await writer.write(message)
-            if page.count < batch { return }
-            offset += Int64(page.count)
+            if !more { return }
         }
     }
 

@@ -27,6 +27,15 @@ final class ImportSession {
     private var finishedImages: [(path: String, writer: any BlobWriter)] = []
     private var pinned: [BlobDigest] = []
     static let batchSize = 4096
+    /// Whole small images (one chunk each) held until a batch is stored with `storeAll`.
+    private var smallImages: [(path: String, data: Data, digest: String)] = []
+    private var smallBytes = 0
+    /// The batch being stored in the background: each image's path and announced digest.
+    private var storing: (batch: [(path: String, digest: String)], job: StoreJob)?
+    static let smallBatchBytes = 32 << 20
+    static let smallImageLimit = 1 << 20
+    /// Staging folders already created.
+    private var folders: Set<String> = []
     private(set) var header = Visionfleet_V1_ImportHeader()
     /// The file being received: an image into a blob writer, anything else into a staging file.
     private var current: (path: String, handle: FileHandle?, writer: (any BlobWriter)?, hasher: SHA256Stream?, size: Int64)?
@@ -91,10 +100,19 @@ final class ImportSession {
             try DatasetNames.checkPath(path, field: "chunk.path")
             guard files[path] == nil, oversized[path] == nil else { throw bad(path, "chunk.path", "the file was sent twice") }
             guard chunk.offset == 0 else { throw bad(path, "chunk.offset", "the first chunk starts at offset \(chunk.offset), not 0") }
+            let isAnnotation = ImportFormat.isAnnotationFile(path, header: header)
+            if chunk.last, !isAnnotation, chunk.data.count <= Self.smallImageLimit, Int64(chunk.data.count) <= maxImageBytes {
+                // A whole small image in one chunk: kept in memory and stored with its batch.
+                files[path] = (Int64(chunk.data.count), "")
+                smallImages.append((path, chunk.data, chunk.digest))
+                smallBytes += chunk.data.count
+                if smallImages.count >= Self.batchSize || smallBytes >= Self.smallBatchBytes { try storeSmallImages() }
+                return
+            }
             let url = staging.appendingPathComponent(path)
             do {
-                try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-                if ImportFormat.isAnnotationFile(path, header: header) {
+                try makeFolder(for: path)
+                if isAnnotation {
                     guard FileManager.default.createFile(atPath: url.path, contents: nil) else { throw CocoaError(.fileWriteUnknown) }
                     current = (path, try FileHandle(forWritingTo: url), nil, SHA256Stream(), 0)
                 } else {
@@ -153,6 +171,62 @@ final class ImportSession {
         }
     }
 
+    /// Creates the staging folder a file goes in (once per folder).
+    private func makeFolder(for path: String) throws {
+        guard let slash = path.lastIndex(of: "/") else { return }
+        let folder = String(path[..<slash])
+        guard !folders.contains(folder) else { return }
+        try FileManager.default.createDirectory(atPath: staging.path + "/" + folder, withIntermediateDirectories: true)
+        folders.insert(folder)
+    }
+
+    /// Hands the batch of small images to a background store (one flush, then each linked
+    /// into the staging folder) while the stream goes on; one batch in flight at a time.
+    private func storeSmallImages() throws {
+        try joinSmallImages()
+        guard !smallImages.isEmpty else { return }
+        let batch = smallImages
+        for image in batch { try makeFolder(for: image.path) }
+        let job = StoreJob()
+        let blobs = blobs
+        let stagingPath = staging.path
+        job.group.enter()
+        DispatchQueue.global(qos: .userInitiated).async {
+            defer { job.group.leave() }
+            do {
+                job.committed = try blobs.storeAll(batch.map(\.data))
+                for (image, blob) in zip(batch, job.committed) {
+                    try blobs.materialize(blob.digest, atPath: stagingPath + "/" + image.path)
+                }
+            } catch {
+                job.error = error
+            }
+        }
+        storing = (batch.map { ($0.path, $0.digest) }, job)
+        smallImages.removeAll(keepingCapacity: true)
+        smallBytes = 0
+    }
+
+    /// Waits for the batch in flight and records its blobs.
+    private func joinSmallImages() throws {
+        guard let (batch, job) = storing else { return }
+        storing = nil
+        job.group.wait()
+        pinned += job.committed.map(\.digest)
+        if let error = job.error {
+            if let store = error as? StoreError { throw IngestError.from(store) }
+            throw IngestError.storage("storing images: \(error)")
+        }
+        for (image, blob) in zip(batch, job.committed) {
+            let digest = blob.digest.description
+            files[image.path] = (blob.size, digest)
+            if !image.digest.isEmpty, image.digest != digest {
+                throw bad(image.path, "chunk.digest", "the bytes received hash to \(digest), the chunk says \(image.digest)")
+            }
+            imageBlobs[image.path] = blob
+        }
+    }
+
     /// Commits the finished images (one flush) and links each into the staging folder.
     private func commitImages() throws {
         guard !finishedImages.isEmpty else { return }
@@ -161,7 +235,7 @@ final class ImportSession {
             pinned += committed.map(\.digest)
             for ((path, _), blob) in zip(finishedImages, committed) {
                 imageBlobs[path] = blob
-                try blobs.materialize(blob.digest, at: staging.appendingPathComponent(path))
+                try blobs.materialize(blob.digest, atPath: staging.path + "/" + path)
             }
         } catch let error as StoreError {
             throw IngestError.from(error)
@@ -181,6 +255,8 @@ final class ImportSession {
             throw bad(header.annotationPath, "header.annotation_path", "the annotation file was not uploaded")
         }
         try commitImages()
+        try storeSmallImages()
+        try joinSmallImages()
         state = .validating
     }
 
@@ -196,9 +272,22 @@ final class ImportSession {
         current = nil
         for (_, writer) in finishedImages { writer.abort() }
         finishedImages = []
+        smallImages = []
+        if let (_, job) = storing {
+            job.group.wait()
+            blobs.unpin(job.committed.map(\.digest))
+            storing = nil
+        }
         blobs.unpin(pinned)
         pinned = []
         try? FileManager.default.removeItem(at: staging)
         if !keepState { state = .rejected }
     }
+}
+
+/// A batch of small images being stored off the stream's thread.
+private final class StoreJob: @unchecked Sendable {
+    let group = DispatchGroup()
+    var committed: [CommittedBlob] = []
+    var error: (any Error)?
 }

@@ -91,7 +91,7 @@ struct SyntheticVersion {
 
     /// Renders and encodes `indices` on every core.
     static func render(_ generator: ShapesGenerator, seed: UInt64, indices: Range<Int>) throws -> [Rendered] {
-        let results = RenderSlots(count: indices.count)
+        let results = ConcurrentSlots<Result<Rendered, any Error>>(count: indices.count)
         DispatchQueue.concurrentPerform(iterations: indices.count) { k in
             let index = indices.lowerBound + k
             let (image, boxes) = generator.sample(seed: seed, index: index)
@@ -101,10 +101,3 @@ struct SyntheticVersion {
     }
 }
 
-/// Slots written by `concurrentPerform`'s iterations, one each.
-private final class RenderSlots: @unchecked Sendable {
-    private let lock = NSLock()
-    private(set) var values: [Result<SyntheticVersion.Rendered, any Error>?]
-    init(count: Int) { values = Array(repeating: nil, count: count) }
-    func set(_ i: Int, _ value: Result<SyntheticVersion.Rendered, any Error>) { lock.withLock { values[i] = value } }
-}

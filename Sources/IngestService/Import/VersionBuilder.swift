@@ -31,7 +31,10 @@ struct VersionBuilder {
         let url = ImportFormat.readURL(staging: session.staging, header: header)
         let result: DatasetReadResult
         do {
-            result = try format.read(url, options: DatasetReadOptions(verifyPixels: true, computeDigests: true, confinedTo: session.staging))
+            // Every uploaded image decoded first on all cores; the reader takes sizes and
+            // failures from there (the blobs are already hashed).
+            result = try format.read(url, options: DatasetReadOptions(verifyPixels: true, computeDigests: false, confinedTo: session.staging,
+                                                                      decoded: Self.decodeAll(session.imageBlobs.keys, in: session.staging)))
         } catch {
             throw IngestError.invalidArgument(item: header.annotationPath.isEmpty ? "upload" : header.annotationPath, field: "annotations",
                                               message: "\(error)")
@@ -68,6 +71,22 @@ struct VersionBuilder {
         return (result.dataset, kept, problems)
     }
 
+    /// Decodes every staged image fully, on all cores: absolute path → size or failure.
+    static func decodeAll(_ paths: Dictionary<String, CommittedBlob>.Keys, in staging: URL) -> [String: DecodedImage] {
+        let base = staging.standardizedFileURL.path + "/"
+        let names = Array(paths)
+        let files = names.map { base + $0 }
+        let slots = ConcurrentSlots<DecodedImage>(count: files.count)
+        let workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
+        DispatchQueue.concurrentPerform(iterations: workers) { w in
+            for i in stride(from: w, to: files.count, by: workers) { slots.set(i, DecodedImage.decode(path: files[i], name: names[i])) }
+        }
+        var out: [String: DecodedImage] = [:]
+        out.reserveCapacity(files.count)
+        for (file, value) in zip(files, slots.values) { out[file] = value }
+        return out
+    }
+
     func build() throws -> Built {
         let (dataset, kept, problems) = try read()
         let header = session.header
@@ -92,9 +111,14 @@ struct VersionBuilder {
                 batch.removeAll(keepingCapacity: true)
             }
             let prefix = session.staging.standardizedFileURL.path + "/"
+            let rootPath = dataset.root.standardizedFileURL.path + "/"
+            let rootKey = rootPath.hasPrefix(prefix) ? String(rootPath.dropFirst(prefix.count)) : nil
             for image in kept {
                 // An image the upload already stored: its blob, no second write.
-                let key = dataset.url(of: image).standardizedFileURL.path.replacingOccurrences(of: prefix, with: "")
+                let plain = !image.file.hasPrefix("/") && !DatasetImage.hasDotOrEmptySegments(image.file)
+                let key = if let rootKey, plain { rootKey + image.file } else {
+                    dataset.url(of: image).standardizedFileURL.path.replacingOccurrences(of: prefix, with: "")
+                }
                 if image.embedded == nil, let blob = session.imageBlobs[key] {
                     try flush()
                     if blob.deduplicated { deduplicated += 1 }
@@ -155,3 +179,4 @@ struct VersionBuilder {
         return Built(version: version, items: items, problems: problems, deduplicated: deduplicated, pinned: pinned)
     }
 }
+

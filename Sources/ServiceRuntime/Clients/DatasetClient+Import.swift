@@ -1,5 +1,6 @@
 import FleetProtos
 import FleetRPC
+import FleetStore
 import Foundation
 
 extension DatasetClient {
@@ -8,6 +9,8 @@ extension DatasetClient {
         public var root: URL
         public var annotationPath: String
         public var files: [String]
+        /// Each file's size when the folder was walked.
+        public var sizes: [Int64]
         public var totalBytes: Int64
     }
 
@@ -22,17 +25,13 @@ extension DatasetClient {
         }
         let root = isFolder.boolValue ? path : path.deletingLastPathComponent()
         var annotation = isFolder.boolValue ? "" : path.lastPathComponent
-        let walker = FileManager.default.enumerator(at: root, includingPropertiesForKeys: [.isRegularFileKey, .fileSizeKey],
-                                                    options: [.skipsHiddenFiles])
-        let prefix = root.standardizedFileURL.path + "/"
         var files: [String] = []
+        var sizes: [String: Int64] = [:]
         var total: Int64 = 0
-        while let url = walker?.nextObject() as? URL {
-            let values = try url.resourceValues(forKeys: [.isRegularFileKey, .fileSizeKey])
-            guard values.isRegularFile == true else { continue }
-            let relative = url.standardizedFileURL.path.replacingOccurrences(of: prefix, with: "")
-            let ext = url.pathExtension.lowercased()
-            let name = url.lastPathComponent
+        for entry in try FolderWalker.files(under: root.standardizedFileURL.path) {
+            let relative = entry.path
+            let ext = (relative as NSString).pathExtension.lowercased()
+            let name = (relative as NSString).lastPathComponent
             let keep: Bool = imageExtensions.contains(ext) || relative == annotation || {
                 switch format {
                 case .yolo: return ["yaml", "yml", "txt", "names", "data", "json"].contains(ext)
@@ -47,7 +46,8 @@ extension DatasetClient {
             }()
             guard keep else { continue }
             files.append(relative)
-            total += Int64(values.fileSize ?? 0)
+            sizes[relative] = entry.size
+            total += entry.size
         }
         if annotation.isEmpty {
             switch format {
@@ -69,7 +69,8 @@ extension DatasetClient {
             default: break
             }
         }
-        return ImportPlan(root: root, annotationPath: annotation, files: files.sorted(), totalBytes: total)
+        files.sort()
+        return ImportPlan(root: root, annotationPath: annotation, files: files, sizes: files.map { sizes[$0] ?? 0 }, totalBytes: total)
     }
 
     static func isCOCOSubset(_ path: String) -> Bool {
@@ -109,7 +110,16 @@ extension DatasetClient {
                 batch.chunks.removeAll(keepingCapacity: true)
                 batchBytes = 0
             }
-            for file in plan.files {
+            let rootPath = plan.root.standardizedFileURL.path + "/"
+            for (file, size) in zip(plan.files, plan.sizes) {
+                if size <= Int64(Self.chunkSize) {
+                    // Small files (most images) in one read and one chunk.
+                    let data = try FolderWalker.read(rootPath + file, size: Int(size))
+                    try await send(.with { $0.path = file; $0.data = data; $0.last = true })
+                    sent += size
+                    progress?(sent, plan.totalBytes)
+                    continue
+                }
                 let url = plan.root.appendingPathComponent(file)
                 let handle = try FileHandle(forReadingFrom: url)
                 defer { try? handle.close() }

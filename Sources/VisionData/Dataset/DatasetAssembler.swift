@@ -16,8 +16,12 @@ struct DatasetAssembler {
     private var ids = Set<Int>()
     private var knownCategories: Set<Int>
 
+    /// `root`'s path with a trailing slash, for `options.decoded` lookups.
+    private let rootPath: String
+
     init(root: URL, categories: [DatasetCategory], options: DatasetReadOptions) {
         self.root = root
+        rootPath = root.standardizedFileURL.path + "/"
         self.options = options
         self.categories = categories
         knownCategories = Set(categories.map(\.id))
@@ -40,8 +44,18 @@ struct DatasetAssembler {
 
     /// Size and digest of an image file, or nil with the problem recorded.
     mutating func inspect(file: String, item: String) -> FileFacts? {
+        let plain = !file.hasPrefix("/") && !DatasetImage.hasDotOrEmptySegments(file)
+        if let decoded = options.decoded, plain, let known = decoded[rootPath + file] {
+            switch known {
+            case .size(let width, let height): return FileFacts(width: width, height: height, digest: "")
+            case .failure(let reason):
+                problem(.unreadableImage, item: item, field: "file", reason: reason)
+                return nil
+            }
+        }
         let url = root.appendingPathComponent(file)
-        if let jail = options.confinedTo, !url.standardizedFileURL.path.hasPrefix(jail.standardizedFileURL.path + "/") {
+        if let jail = options.confinedTo, !plain,
+           !url.standardizedFileURL.path.hasPrefix(jail.standardizedFileURL.path + "/") {
             problem(.missingImage, item: item, field: "file", reason: "\(file) lies outside the upload")
             return nil
         }

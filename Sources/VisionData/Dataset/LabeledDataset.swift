@@ -62,6 +62,23 @@ public struct DatasetImage: Sendable, Equatable {
     }
 }
 
+extension DatasetImage {
+    /// Whether a relative path has `.`, `..` or empty parts (it needs standardizing before
+    /// it can be compared or confined).
+    public static func hasDotOrEmptySegments(_ path: String) -> Bool {
+        var part: [UInt8] = []
+        for byte in path.utf8 {
+            if byte == UInt8(ascii: "/") {
+                if part.isEmpty || part == [46] || part == [46, 46] { return true }
+                part.removeAll(keepingCapacity: true)
+            } else if part.count < 3 {
+                part.append(byte)
+            }
+        }
+        return part.isEmpty || part == [46] || part == [46, 46]
+    }
+}
+
 /// The in-memory model every dataset format reads into and writes from.
 public struct LabeledDataset: Sendable, Equatable {
     /// Folder image files are relative to.

@@ -73,14 +73,13 @@ enum ExportFiles {
 
     /// Image files under a folder (recursively), sorted, as paths relative to `folder`.
     static func imageFiles(in folder: URL) -> [String] {
-        guard let walker = FileManager.default.enumerator(at: folder, includingPropertiesForKeys: [.isRegularFileKey]) else {
-            return []
-        }
-        let base = folder.standardizedFileURL.path
+        guard let walker = FileManager.default.enumerator(atPath: folder.path) else { return [] }
         var found: [String] = []
-        for case let url as URL in walker where imageExtensions.contains(url.pathExtension.lowercased()) {
-            let path = url.standardizedFileURL.path
-            found.append(path.hasPrefix(base + "/") ? String(path.dropFirst(base.count + 1)) : url.lastPathComponent)
+        while let relative = walker.nextObject() as? String {
+            guard let dot = relative.utf8.lastIndex(of: UInt8(ascii: ".")) else { continue }
+            let ext = String(decoding: relative.utf8[relative.utf8.index(after: dot)...], as: UTF8.self).lowercased()
+            guard imageExtensions.contains(ext), !relative.hasPrefix("."), !relative.contains("/.") else { continue }
+            found.append(relative)
         }
         return found.sorted()
     }
