@@ -40,6 +40,39 @@ final class IngestCrashTests: XCTestCase {
         XCTAssertEqual(server.process.terminationStatus, 0, server.log)
     }
 
+    /// A client whose writes wait for queue space when the server dies gets UNAVAILABLE, not a hang.
+    func testImportClientFailsWhenTheServerDiesMidStream() async throws {
+        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: ServerProcess.path("vf-ingest")), "vf-ingest not built")
+        let home = FileManager.default.temporaryDirectory.appendingPathComponent("vf-ingest-cut-\(UUID().uuidString)")
+        let source = Fixtures.temp("big")
+        try FileManager.default.createDirectory(at: source.appendingPathComponent("a"), withIntermediateDirectories: true)
+        // 24 files of 2 MiB (PNG signature, then noise): many 1 MiB chunks, more than the write queue holds.
+        for i in 0..<24 {
+            var data = Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])
+            data.append(Data((0..<(2 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 2654435761 &+ i) }))
+            try data.write(to: source.appendingPathComponent("a/\(i).png"))
+        }
+        for _ in 0..<3 {
+            let server = try ServerProcess("vf-ingest", home: home)
+            try await server.start()
+            let client = try DatasetClient(address: "127.0.0.1:\(server.port)", environment: [:])
+            let started = ContinuousClock.now
+            let importTask = Task { try await client.importDataset(path: source, name: "cut", format: .imageFolder) }
+            // Killed once the first file is arriving (a blob temp file exists): most of the upload is still queued.
+            let temp = home.appendingPathComponent("tmp").path
+            for _ in 0..<2000 where ((try? FileManager.default.contentsOfDirectory(atPath: temp)) ?? []).isEmpty {
+                try await Task.sleep(for: .milliseconds(2))
+            }
+            server.kill()
+            switch await importTask.result {
+            case .success: XCTFail("the import cannot succeed: the server was killed")
+            case .failure(let error):
+                XCTAssertTrue([.unavailable, .internal, .cancelled, .unknown].contains((error as? RPCError)?.code), "\(error)")
+            }
+            XCTAssertLessThan(ContinuousClock.now - started, .seconds(30), "the client must not wait forever")
+        }
+    }
+
     private func check(_ client: DatasetClient, _ acknowledged: [Int32: String], round: Int) async throws {
         let versions = (try? await client.versions("k")) ?? []
         for (number, digest) in acknowledged {

@@ -12,7 +12,8 @@ final class RegistryCrashTests: XCTestCase {
     func testSIGKILLDuringUploadsLosesNothingCommitted() async throws {
         try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: RegistryProcess.executable), "vf-registry not built")
         let home = FileManager.default.temporaryDirectory.appendingPathComponent("vf-registry-kill-\(UUID().uuidString)")
-        let packages = try (0..<4).map { try TestPackage.make(weightsBytes: (1 + $0) << 20, seed: UInt64(100 + $0)) }
+        // 1–10 MiB: the larger ones fill the client's write queue, so a kill lands while writes wait for credit.
+        let packages = try (0..<4).map { try TestPackage.make(weightsBytes: (1 + 3 * $0) << 20, seed: UInt64(100 + $0)) }
         var acknowledged: Set<Int32> = []
         var killsDuringUploads = 0
         for round in 0..<20 {

@@ -49,7 +49,9 @@ public struct ClientRequestWriter<Message: SwiftProtobuf.Message>: Sendable {
     public func write(_ message: Message) async throws {
         let bytes: [UInt8] = try message.serializedBytes()
         if await call.write(bytes) == .closed {
-            // The server already ended the call: report why.
+            // The server already ended the call (or the connection broke): read to the end,
+            // which lets the call finish, and report why.
+            while await call.read() != nil {}
             throw await call.status().error
                 ?? RPCError(code: .failedPrecondition, message: "the server finished the call before all requests were sent")
         }
