@@ -92,7 +92,9 @@ let package = Package(
         ),
         .target(
             name: "TrainingService",
-            dependencies: ["FleetRPC", "FleetProtos", "Tensors", "VisionData", "VisionModels", "VisionEval", "VectorIndex"]
+            dependencies: ["FleetRPC", "FleetProtos", "FleetStore", "Tensors", "VisionData", "VisionModels", "VisionEval", "VectorIndex",
+                           .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
+                           .product(name: "SwiftProtobuf", package: "swift-protobuf")]
         ),
         .target(
             name: "RegistryService",
@@ -113,7 +115,7 @@ let package = Package(
 
         // executables
         .executableTarget(name: "vf-ingest", dependencies: ["ServiceRuntime", "IngestService", "FleetStore"]),
-        .executableTarget(name: "vf-train", dependencies: ["ServiceRuntime", "TrainingService"]),
+        .executableTarget(name: "vf-train", dependencies: ["ServiceRuntime", "TrainingService", "FleetRPC", "FleetProtos", "FleetStore"]),
         .executableTarget(name: "vf-registry", dependencies: ["ServiceRuntime", "RegistryService", "FleetStore"]),
         .executableTarget(name: "vf-serve", dependencies: ["ServiceRuntime", "InferenceService"]),
         .executableTarget(
@@ -149,6 +151,13 @@ let package = Package(
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             exclude: ["Python"]
+        ),
+        .testTarget(
+            name: "TrainingServiceTests",
+            dependencies: [
+                "FleetRPC", "FleetProtos", "FleetStore", "IngestService", "TrainingService", "ServiceRuntime", "TestSupport", "VisionData",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
         ),
         .testTarget(
             name: "RegistryTests",

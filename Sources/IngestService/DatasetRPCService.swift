@@ -14,16 +14,17 @@ public struct DatasetRPCService: RPCService {
     public var serviceName: String { Methods.name }
 
     static func pageSize(_ requested: Int32) throws -> Int {
-        guard requested >= 0 else { throw IngestError.invalidArgument(item: "", field: "page.page_size", message: "must not be negative") }
-        return requested == 0 ? 100 : min(Int(requested), 1000)
+        guard let size = PageCursor.size(requested) else {
+            throw IngestError.invalidArgument(item: "", field: "page.page_size", message: "must not be negative")
+        }
+        return size
     }
 
     static func pageKey(_ token: String) throws -> String? {
-        guard !token.isEmpty else { return nil }
-        guard let data = Data(base64Encoded: token) else {
+        guard let key = PageCursor.decode(token) else {
             throw IngestError.invalidArgument(item: token, field: "page.page_token", message: "not a token this service issued")
         }
-        return String(decoding: data, as: UTF8.self)
+        return key
     }
 
     public func register(into router: inout RPCRouter) {
@@ -45,7 +46,7 @@ public struct DatasetRPCService: RPCService {
             return Visionfleet_V1_ListDatasetsResponse.with {
                 $0.datasets = datasets
                 $0.page.totalCount = Int64(total)
-                if datasets.count == size, let last = datasets.last { $0.page.nextPageToken = Data(last.name.utf8).base64EncodedString() }
+                if datasets.count == size, let last = datasets.last { $0.page.nextPageToken = PageCursor.encode(last.name) }
             }
         }
         router.unary(Methods.deleteDataset.path) { (request: Visionfleet_V1_DeleteDatasetRequest, _) in
@@ -72,7 +73,7 @@ public struct DatasetRPCService: RPCService {
             return Visionfleet_V1_ListDatasetVersionsResponse.with {
                 $0.versions = versions
                 $0.page.totalCount = Int64(total)
-                if versions.count == size, let last = versions.last { $0.page.nextPageToken = Data(String(last.version).utf8).base64EncodedString() }
+                if versions.count == size, let last = versions.last { $0.page.nextPageToken = PageCursor.encode(String(last.version)) }
             }
         }
         router.serverStreaming(Methods.listItems.path) { (request: Visionfleet_V1_ListItemsRequest, writer: ResponseWriter<Visionfleet_V1_DatasetItem>, _) in

@@ -4,13 +4,11 @@ import FleetRPC
 import InferenceService
 import ServiceRuntime
 import SwiftProtobuf
-import TrainingService
 import XCTest
 
 final class StubServersTests: XCTestCase {
     func testEachServiceAnswersHealthAndUnimplemented() async throws {
         let cases: [(any RPCService, String)] = [
-            (TrainingRPCService(), ServiceCatalog.TrainingService.listJobs.path),
             (VisionRPCService(), ServiceCatalog.VisionService.classify.path),
         ]
         for (service, method) in cases {

@@ -4,7 +4,7 @@ import Synchronization
 /// Wakes event watchers when new events are committed. It carries no events itself: a watcher
 /// reads committed events from the store after its cursor, so every watcher sees every event
 /// once, in sequence order, whatever order the committing tasks call `published` in.
-final class EventHub: Sendable {
+public final class EventHub: Sendable {
     private struct State {
         var closed = false
         var latest: Int64
@@ -12,15 +12,15 @@ final class EventHub: Sendable {
     }
     private let state: Mutex<State>
 
-    init(latest: Int64) { state = Mutex(State(latest: latest)) }
+    public init(latest: Int64) { state = Mutex(State(latest: latest)) }
 
-    var latest: Int64 { state.withLock { $0.latest } }
+    public var latest: Int64 { state.withLock { $0.latest } }
 
     /// True once the service began shutting down: watchers end their streams.
-    var isClosed: Bool { state.withLock { $0.closed } }
+    public var isClosed: Bool { state.withLock { $0.closed } }
 
     /// Wakes every watcher for good (graceful shutdown), so none holds the server open.
-    func close() {
+    public func close() {
         let all = state.withLock { s -> [CheckedContinuation<Void, Never>] in
             s.closed = true
             defer { s.waiters = [:] }
@@ -30,7 +30,7 @@ final class EventHub: Sendable {
     }
 
     /// Records that events up to `sequence` are committed and wakes the watchers behind it.
-    func published(upTo sequence: Int64) {
+    public func published(upTo sequence: Int64) {
         let ready = state.withLock { s -> [CheckedContinuation<Void, Never>] in
             s.latest = max(s.latest, sequence)
             let due = s.waiters.filter { $0.value.after < s.latest }
@@ -41,7 +41,7 @@ final class EventHub: Sendable {
     }
 
     /// Returns once an event after `sequence` is committed, or the task is cancelled.
-    func wait(after sequence: Int64) async {
+    public func wait(after sequence: Int64) async {
         let id = UUID()
         await withTaskCancellationHandler {
             await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
