@@ -115,7 +115,7 @@ let package = Package(
 
         // executables
         .executableTarget(name: "vf-ingest", dependencies: ["ServiceRuntime", "IngestService", "FleetStore"]),
-        .executableTarget(name: "vf-train", dependencies: ["ServiceRuntime", "TrainingService", "FleetRPC", "FleetProtos", "FleetStore"]),
+        .executableTarget(name: "vf-train", dependencies: ["ServiceRuntime", "TrainingService", "FleetRPC", "FleetProtos", "FleetStore", "CFileSync"]),
         .executableTarget(name: "vf-registry", dependencies: ["ServiceRuntime", "RegistryService", "FleetStore"]),
         .executableTarget(name: "vf-serve", dependencies: ["ServiceRuntime", "InferenceService"]),
         .executableTarget(
@@ -156,7 +156,7 @@ let package = Package(
             name: "TrainingServiceTests",
             dependencies: [
                 "FleetRPC", "FleetProtos", "FleetStore", "IngestService", "TrainingService", "ServiceRuntime", "TestSupport", "VisionData",
-                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                "VisionModels", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
         ),
         .testTarget(

@@ -1,4 +1,4 @@
-// Linux writeback control that Swift's Glibc module does not export (it needs _GNU_SOURCE).
+// Linux calls that Swift's Glibc module does not export (writeback control needs _GNU_SOURCE; prctl is variadic).
 #pragma once
 #include <stdint.h>
 
@@ -15,3 +15,10 @@ extern int syncfs(int fd);
 // Flushes every dirty page of the filesystem holding fd: one call makes a batch of files
 // durable, where an fsync per file would cost a disk flush each.
 static inline int vf_sync_filesystem(int fd) { return syncfs(fd); }
+
+#include <sys/prctl.h>
+#include <signal.h>
+
+// Asks the kernel to SIGKILL this process when its parent dies (prctl is variadic, so Swift
+// cannot call it directly): a training worker never outlives the service that started it.
+static inline int vf_die_with_parent(void) { return prctl(PR_SET_PDEATHSIG, SIGKILL); }

@@ -1,16 +1,30 @@
 import ArgumentParser
+import CFileSync
 import FleetProtos
 import FleetRPC
 import FleetStore
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import ServiceRuntime
 import TrainingService
 
-/// vf-train: the training server of VisionFleet.
+/// vf-train: the training server of VisionFleet, and (`vf-train worker`) the process one job runs in.
 @main
 struct VFTrain: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "vf-train", abstract: "VisionFleet training server (gRPC).")
+        commandName: "vf-train", abstract: "VisionFleet training server (gRPC).",
+        subcommands: [Serve.self, Worker.self], defaultSubcommand: Serve.self)
+}
+
+/// Where vf-train keeps its store, from the flag, the environment or `$VISIONFLEET_HOME/train`.
+func trainHome(_ flag: String?) -> URL {
+    (flag ?? ProcessInfo.processInfo.environment["VF_TRAIN_HOME"]).map { URL(fileURLWithPath: $0) } ?? StoreLocation.directory(service: "train")
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Serve the TrainingService (the default).")
 
     @OptionGroup var server: ServerOptions
 
@@ -26,13 +40,18 @@ struct VFTrain: AsyncParsableCommand {
     @Option(help: "Most jobs waiting in the queue (env VF_TRAIN_MAX_QUEUED; default 100).")
     var maxQueued: Int?
 
+    @Option(help: "Jobs running at once (env VF_TRAIN_CONCURRENT_JOBS; default 1).")
+    var concurrentJobs: Int?
+
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
         let options = try server.resolve(prefix: "VF_TRAIN", defaultPort: 50052)
-        let directory = (home ?? environment["VF_TRAIN_HOME"]).map { URL(fileURLWithPath: $0) } ?? StoreLocation.directory(service: "train")
+        let directory = trainHome(home)
         let queued = maxQueued ?? environment["VF_TRAIN_MAX_QUEUED"].flatMap(Int.init) ?? 100
-        guard queued > 0 else { throw ValidationError("--max-queued must be positive") }
-        let datasets = try DatasetClient(address: ingest)
+        let concurrent = concurrentJobs ?? environment["VF_TRAIN_CONCURRENT_JOBS"].flatMap(Int.init) ?? 1
+        guard queued > 0, concurrent > 0 else { throw ValidationError("--max-queued and --concurrent-jobs must be positive") }
+        let ingestAddress = ingest ?? environment["VF_INGEST_ADDR"].flatMap { $0.isEmpty ? nil : $0 } ?? DatasetClient.defaultAddress
+        let datasets = try DatasetClient(address: ingestAddress)
         let models = try RegistryClient(address: registry)
         let jobs = try TrainingJobs(
             directory: directory,
@@ -48,7 +67,49 @@ struct VFTrain: AsyncParsableCommand {
                 do { return try await models.model(name).task } catch let error as RPCError where error.code == .notFound { return nil }
             },
             maxQueued: queued)
+        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().path
+        let runner = JobRunner(jobs: jobs, home: directory, worker: [executable, "worker", "--home", directory.path, "--ingest", ingestAddress],
+                               publish: { package, job in
+                                   try await models.upload(directory: package, model: job.modelName, aliases: [], description: "job \(job.id)").version
+                               }, concurrency: concurrent)
+        let scheduling = Task { await runner.run() }
+        defer { scheduling.cancel() }
         try await FleetServerRunner.run(name: "vf-train", options: options, services: [TrainingRPCService(jobs: jobs)],
                                         lifecycle: [ShutdownAction { jobs.close() }])
+    }
+}
+
+/// `vf-train worker --job ID`: trains one job and reports its events on stdout (frames).
+struct Worker: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run one job (started by the service).", shouldDisplay: false)
+
+    @Option var job: String
+    @Option var home: String?
+    @Option var ingest: String?
+
+    func run() async throws {
+        // A worker never outlives the service that started it (a SIGKILLed service's jobs
+        // resume in new workers when it restarts).
+        _ = vf_die_with_parent()
+        if getppid() == 1 { throw ExitCode(1) }
+        let directory = trainHome(home)
+        let store = try SQLiteJobStore(path: directory.appendingPathComponent("jobs.sqlite").path)
+        let record = try store.job(job)
+        let datasets = try DatasetClient(address: ingest)
+        let source = DatasetSource(
+            version: { try await datasets.version($0) },
+            samples: { ref, split, body in
+                try await datasets.streamSamples(ref, split: split, batchItems: 512) { batch in
+                    try await body(batch)
+                    return true
+                }
+            })
+        let out = FileHandle.standardOutput
+        do {
+            _ = try await JobWorker(job: record, home: directory, source: source) { out.write(EventFrames.encode($0)) }.run()
+        } catch {
+            FileHandle.standardError.write(Data("\(error)\n".utf8))
+            throw ExitCode(1)
+        }
     }
 }

@@ -195,6 +195,18 @@ public nonisolated struct Visionfleet_V1_Job: @unchecked Sendable {
   /// Clears the value of `finishedAt`. Subsequent reads from it will return its default value.
   public mutating func clearFinishedAt() {_uniqueStorage()._finishedAt = nil}
 
+  /// the version's manifest_digest when the job was submitted
+  public var datasetDigest: String {
+    get {_storage._datasetDigest}
+    set {_uniqueStorage()._datasetDigest = newValue}
+  }
+
+  /// the worker's peak resident memory
+  public var peakRssBytes: Int64 {
+    get {_storage._peakRssBytes}
+    set {_uniqueStorage()._peakRssBytes = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -487,7 +499,7 @@ nonisolated extension Visionfleet_V1_JobState: SwiftProtobuf._ProtoNameProviding
 
 nonisolated extension Visionfleet_V1_Job: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Job"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}model_name\0\u{1}dataset\0\u{1}task\0\u{1}state\0\u{3}config_yaml\0\u{3}config_digest\0\u{1}epoch\0\u{3}total_epochs\0\u{1}step\0\u{3}total_steps\0\u{3}best_metrics\0\u{3}failure_reason\0\u{3}published_version\0\u{1}attempts\0\u{3}created_at\0\u{3}started_at\0\u{3}finished_at\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}model_name\0\u{1}dataset\0\u{1}task\0\u{1}state\0\u{3}config_yaml\0\u{3}config_digest\0\u{1}epoch\0\u{3}total_epochs\0\u{1}step\0\u{3}total_steps\0\u{3}best_metrics\0\u{3}failure_reason\0\u{3}published_version\0\u{1}attempts\0\u{3}created_at\0\u{3}started_at\0\u{3}finished_at\0\u{3}dataset_digest\0\u{3}peak_rss_bytes\0")
 
   fileprivate class _StorageClass {
     var _id: String = String()
@@ -508,6 +520,8 @@ nonisolated extension Visionfleet_V1_Job: SwiftProtobuf.Message, SwiftProtobuf._
     var _createdAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
     var _startedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
     var _finishedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _datasetDigest: String = String()
+    var _peakRssBytes: Int64 = 0
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -536,6 +550,8 @@ nonisolated extension Visionfleet_V1_Job: SwiftProtobuf.Message, SwiftProtobuf._
       _createdAt = source._createdAt
       _startedAt = source._startedAt
       _finishedAt = source._finishedAt
+      _datasetDigest = source._datasetDigest
+      _peakRssBytes = source._peakRssBytes
     }
   }
 
@@ -572,6 +588,8 @@ nonisolated extension Visionfleet_V1_Job: SwiftProtobuf.Message, SwiftProtobuf._
         case 16: try { try decoder.decodeSingularMessageField(value: &_storage._createdAt) }()
         case 17: try { try decoder.decodeSingularMessageField(value: &_storage._startedAt) }()
         case 18: try { try decoder.decodeSingularMessageField(value: &_storage._finishedAt) }()
+        case 19: try { try decoder.decodeSingularStringField(value: &_storage._datasetDigest) }()
+        case 20: try { try decoder.decodeSingularInt64Field(value: &_storage._peakRssBytes) }()
         default: break
         }
       }
@@ -638,6 +656,12 @@ nonisolated extension Visionfleet_V1_Job: SwiftProtobuf.Message, SwiftProtobuf._
       try { if let v = _storage._finishedAt {
         try visitor.visitSingularMessageField(value: v, fieldNumber: 18)
       } }()
+      if !_storage._datasetDigest.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._datasetDigest, fieldNumber: 19)
+      }
+      if _storage._peakRssBytes != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._peakRssBytes, fieldNumber: 20)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -665,6 +689,8 @@ nonisolated extension Visionfleet_V1_Job: SwiftProtobuf.Message, SwiftProtobuf._
         if _storage._createdAt != rhs_storage._createdAt {return false}
         if _storage._startedAt != rhs_storage._startedAt {return false}
         if _storage._finishedAt != rhs_storage._finishedAt {return false}
+        if _storage._datasetDigest != rhs_storage._datasetDigest {return false}
+        if _storage._peakRssBytes != rhs_storage._peakRssBytes {return false}
         return true
       }
       if !storagesAreEqual {return false}

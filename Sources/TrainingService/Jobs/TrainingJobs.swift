@@ -2,6 +2,7 @@ import FleetProtos
 import FleetStore
 import Foundation
 import Logging
+import Synchronization
 import SwiftProtobuf
 import VisionModels
 
@@ -21,6 +22,8 @@ public final class TrainingJobs: Sendable {
     let maxQueued: Int
     let hub: EventHub
     let logger: Logger
+    /// Stops a cancelled job's worker (set by the `JobRunner`).
+    let onCancel = Mutex<(@Sendable (String) -> Void)?>(nil)
 
     public init(store: any JobStore, configs: ConfigCatalog = .standard(), datasets: DatasetLookup?, models: ModelLookup? = nil,
                 maxQueued: Int = 100, logger: Logger = Logger(label: "visionfleet.train")) throws {
@@ -82,6 +85,7 @@ public final class TrainingJobs: Sendable {
             throw TrainingError.invalidArgument(item: request.modelName, field: "dataset", message: "a dataset NAME@VERSION is required")
         }
         var dataset = request.dataset
+        var datasetDigest = ""
         if let datasets {
             let found: (task: Visionfleet_V1_TaskType, version: Visionfleet_V1_DatasetVersion)
             do { found = try await datasets(request.dataset) } catch let error as TrainingError { throw error } catch {
@@ -97,6 +101,7 @@ public final class TrainingJobs: Sendable {
                 throw TrainingError.failedPrecondition("dataset \(found.version.dataset)@\(found.version.version) has \(train) training images, fewer than one batch (\(config.batchSize))")
             }
             dataset.version = found.version.version
+            datasetDigest = found.version.manifestDigest
         }
         if let models, let existing = try await models(request.modelName), existing != task {
             throw TrainingError.failedPrecondition("model \(request.modelName) is registered as \(existing); this job trains \(config.task)")
@@ -108,6 +113,7 @@ public final class TrainingJobs: Sendable {
             $0.id = Self.newID(now)
             $0.modelName = request.modelName
             $0.dataset = dataset
+            $0.datasetDigest = datasetDigest
             $0.task = task
             $0.state = .queued
             $0.configYaml = config.resolvedYAML
@@ -131,6 +137,7 @@ public final class TrainingJobs: Sendable {
         }
         let (cancelled, sequence) = try store.transition(id, to: .cancelled) { $0.finishedAt = Google_Protobuf_Timestamp(date: Date()) }
         hub.published(upTo: sequence)
+        onCancel.withLock { $0 }?(id)
         logger.info("cancelled \(id)")
         return cancelled
     }
