@@ -70,7 +70,7 @@ struct Serve: AsyncParsableCommand {
         let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().path
         let runner = JobRunner(jobs: jobs, home: directory, worker: [executable, "worker", "--home", directory.path, "--ingest", ingestAddress],
                                publish: { package, job in
-                                   try await models.upload(directory: package, model: job.modelName, aliases: [], description: "job \(job.id)").version
+                                   try await models.upload(directory: package, model: job.modelName, aliases: job.aliases, description: "job \(job.id)").version
                                }, concurrency: concurrent)
         let scheduling = Task { await runner.run() }
         defer { scheduling.cancel() }

@@ -207,6 +207,12 @@ public nonisolated struct Visionfleet_V1_Job: @unchecked Sendable {
     set {_uniqueStorage()._peakRssBytes = newValue}
   }
 
+  /// aliases moved to the published version
+  public var aliases: [String] {
+    get {_storage._aliases}
+    set {_uniqueStorage()._aliases = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -499,7 +505,7 @@ nonisolated extension Visionfleet_V1_JobState: SwiftProtobuf._ProtoNameProviding
 
 nonisolated extension Visionfleet_V1_Job: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Job"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}model_name\0\u{1}dataset\0\u{1}task\0\u{1}state\0\u{3}config_yaml\0\u{3}config_digest\0\u{1}epoch\0\u{3}total_epochs\0\u{1}step\0\u{3}total_steps\0\u{3}best_metrics\0\u{3}failure_reason\0\u{3}published_version\0\u{1}attempts\0\u{3}created_at\0\u{3}started_at\0\u{3}finished_at\0\u{3}dataset_digest\0\u{3}peak_rss_bytes\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}model_name\0\u{1}dataset\0\u{1}task\0\u{1}state\0\u{3}config_yaml\0\u{3}config_digest\0\u{1}epoch\0\u{3}total_epochs\0\u{1}step\0\u{3}total_steps\0\u{3}best_metrics\0\u{3}failure_reason\0\u{3}published_version\0\u{1}attempts\0\u{3}created_at\0\u{3}started_at\0\u{3}finished_at\0\u{3}dataset_digest\0\u{3}peak_rss_bytes\0\u{1}aliases\0")
 
   fileprivate class _StorageClass {
     var _id: String = String()
@@ -522,6 +528,7 @@ nonisolated extension Visionfleet_V1_Job: SwiftProtobuf.Message, SwiftProtobuf._
     var _finishedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
     var _datasetDigest: String = String()
     var _peakRssBytes: Int64 = 0
+    var _aliases: [String] = []
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -552,6 +559,7 @@ nonisolated extension Visionfleet_V1_Job: SwiftProtobuf.Message, SwiftProtobuf._
       _finishedAt = source._finishedAt
       _datasetDigest = source._datasetDigest
       _peakRssBytes = source._peakRssBytes
+      _aliases = source._aliases
     }
   }
 
@@ -590,6 +598,7 @@ nonisolated extension Visionfleet_V1_Job: SwiftProtobuf.Message, SwiftProtobuf._
         case 18: try { try decoder.decodeSingularMessageField(value: &_storage._finishedAt) }()
         case 19: try { try decoder.decodeSingularStringField(value: &_storage._datasetDigest) }()
         case 20: try { try decoder.decodeSingularInt64Field(value: &_storage._peakRssBytes) }()
+        case 21: try { try decoder.decodeRepeatedStringField(value: &_storage._aliases) }()
         default: break
         }
       }
@@ -662,6 +671,9 @@ nonisolated extension Visionfleet_V1_Job: SwiftProtobuf.Message, SwiftProtobuf._
       if _storage._peakRssBytes != 0 {
         try visitor.visitSingularInt64Field(value: _storage._peakRssBytes, fieldNumber: 20)
       }
+      if !_storage._aliases.isEmpty {
+        try visitor.visitRepeatedStringField(value: _storage._aliases, fieldNumber: 21)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -691,6 +703,7 @@ nonisolated extension Visionfleet_V1_Job: SwiftProtobuf.Message, SwiftProtobuf._
         if _storage._finishedAt != rhs_storage._finishedAt {return false}
         if _storage._datasetDigest != rhs_storage._datasetDigest {return false}
         if _storage._peakRssBytes != rhs_storage._peakRssBytes {return false}
+        if _storage._aliases != rhs_storage._aliases {return false}
         return true
       }
       if !storagesAreEqual {return false}

@@ -79,6 +79,7 @@ public final class TrainingJobs: Sendable {
         // The same key → the same job, whatever changed since (checked again inside the insert).
         if !request.idempotencyKey.isEmpty, let existing = try store.job(idempotencyKey: request.idempotencyKey) { return existing }
         try Self.checkModelName(request.modelName)
+        for alias in request.aliases { try Self.checkModelName(alias, field: "aliases") }
         let config = try resolve(request.configYaml, overrides: request.overrides)
         let task = Self.taskType(config.task)
         guard !request.dataset.name.isEmpty else {
@@ -114,6 +115,7 @@ public final class TrainingJobs: Sendable {
             $0.modelName = request.modelName
             $0.dataset = dataset
             $0.datasetDigest = datasetDigest
+            $0.aliases = request.aliases
             $0.task = task
             $0.state = .queued
             $0.configYaml = config.resolvedYAML
@@ -165,13 +167,13 @@ public final class TrainingJobs: Sendable {
     }
 
     /// Model names follow the registry's rule: a letter or digit, then letters, digits, '.', '_' or '-'.
-    static func checkModelName(_ name: String) throws {
+    static func checkModelName(_ name: String, field: String = "model_name") throws {
         let bytes = Array(name.utf8)
         func alnum(_ c: UInt8) -> Bool { (48...57).contains(c) || (65...90).contains(c) || (97...122).contains(c) }
         guard !bytes.isEmpty, bytes.count <= 128, alnum(bytes[0]),
               bytes.allSatisfy({ alnum($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") }) else {
-            throw TrainingError.invalidArgument(item: name, field: "model_name",
-                                                message: "a model name is 1–128 letters, digits, '.', '_' or '-', starting with a letter or digit")
+            throw TrainingError.invalidArgument(item: name, field: field,
+                                                message: "a name is 1–128 letters, digits, '.', '_' or '-', starting with a letter or digit")
         }
     }
 

@@ -105,9 +105,24 @@ public final class SQLiteJobStore: JobStore {
 
     public func append(_ events: [Visionfleet_V1_JobEvent], to id: String) throws -> Int64 {
         try run(write: true) { db in
-            _ = try Self.load(db, id)
+            var job = try Self.load(db, id)
             var last: Int64 = 0
-            for event in events { last = try Self.insertEvent(db, job: id, event) }
+            var progressed = false
+            for event in events {
+                last = try Self.insertEvent(db, job: id, event)
+                // The job record follows its progress: epoch, step, best metrics.
+                switch event.event {
+                case .step(let s)?:
+                    job.epoch = s.epoch; job.step = s.step; job.totalSteps = s.totalSteps
+                    progressed = true
+                case .epoch(let e)?:
+                    job.epoch = e.epoch
+                    if e.isBest { job.bestMetrics = e.metrics }
+                    progressed = true
+                default: break
+                }
+            }
+            if progressed { try db.execute(sql: "UPDATE job SET record = ? WHERE id = ?", arguments: [try job.serializedData(), id]) }
             return last
         }
     }

@@ -7,7 +7,8 @@ import VisionModels
 
 /// One job's training, run in a worker process (`vf-train worker --job ID`): its data from the
 /// sample cache, checkpoints every epoch under the job's folder (a restarted worker continues
-/// from the last one), progress reported through `emit`, the model package written at the end.
+/// from the last one), progress reported through `emit` (epochs counted from 1), the model
+/// package written at the end.
 public struct JobWorker {
     public let job: Visionfleet_V1_Job
     public let home: URL
@@ -54,20 +55,20 @@ public struct JobWorker {
                 guard loss.isFinite else { return }
                 emit(.with {
                     $0.step = .with {
-                        $0.epoch = Int32(epoch); $0.step = Int64(step); $0.totalSteps = Int64(total); $0.loss = loss
+                        $0.epoch = Int32(epoch + 1); $0.step = Int64(step); $0.totalSteps = Int64(total); $0.loss = loss
                         $0.learningRate = lr; $0.imagesPerSecond = rate; $0.etaSeconds = eta
                     }
                 })
             case .epoch(let epoch, let metrics, let isBest, let wall):
                 emit(.with {
                     $0.epoch = .with {
-                        $0.epoch = Int32(epoch); $0.isBest = isBest; $0.wallSeconds = wall
+                        $0.epoch = Int32(epoch + 1); $0.isBest = isBest; $0.wallSeconds = wall
                         $0.metrics = metrics.sorted { $0.key < $1.key }.map { m in .with { $0.name = m.key; $0.value = m.value } }
                     }
                 })
                 emit(.with { $0.checkpointWritten = checkpoints.path })
             case .stopped(let epoch, let reason):
-                log("stopped after epoch \(epoch): \(reason)")
+                log("stopped after epoch \(epoch + 1): \(reason)")
             }
         }
         let manifest = PackageManifests.make(config, classNames: train.classNames, metrics: result.metrics,
