@@ -155,8 +155,8 @@ let package = Package(
         .testTarget(
             name: "TrainingServiceTests",
             dependencies: [
-                "FleetRPC", "FleetProtos", "FleetStore", "IngestService", "TrainingService", "ServiceRuntime", "TestSupport", "VisionData",
-                "VisionModels", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                "FleetRPC", "FleetProtos", "FleetStore", "IngestService", "TrainingService", "RegistryService", "ServiceRuntime", "TestSupport",
+                "VisionData", "VisionModels", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
         ),
         .testTarget(

@@ -13,7 +13,7 @@ import XCTest
 /// StreamSamples, live events, a package with lineage; and a cancel that stops the worker.
 final class JobRunTests: XCTestCase {
     /// Three classes of 16×16 RGB images, 8 each, in vf-ingest.
-    func importTinyClasses(_ datasets: DatasetClient) async throws {
+    static func importTinyClasses(_ datasets: DatasetClient) async throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("vf-train-data-\(UUID().uuidString)")
         for c in 0..<3 {
             for k in 0..<8 {
@@ -38,7 +38,7 @@ final class JobRunTests: XCTestCase {
                                      services: [DatasetRPCService(ingest: try DatasetIngest(directory: home.appendingPathComponent("ingest")))])
         let ingestPort = try await ingestServer.start()
         let datasets = try DatasetClient(address: "127.0.0.1:\(ingestPort)", environment: [:])
-        try await importTinyClasses(datasets)
+        try await Self.importTinyClasses(datasets)
         let trainHome = home.appendingPathComponent("train")
         let jobs = try TrainingJobs(directory: trainHome, configs: JobQueueTests.configs, datasets: { ref in
             let version = try await datasets.version(ref)
