@@ -94,7 +94,8 @@ public enum ServiceCatalog {
         public static let cancelJob = ProtoMethod(service: name, name: "CancelJob", clientStreaming: false, serverStreaming: false)
         public static let watchJob = ProtoMethod(service: name, name: "WatchJob", clientStreaming: false, serverStreaming: true)
         public static let validateConfig = ProtoMethod(service: name, name: "ValidateConfig", clientStreaming: false, serverStreaming: false)
-        public static let methods: [ProtoMethod] = [submitJob, getJob, listJobs, cancelJob, watchJob, validateConfig]
+        public static let retryPublish = ProtoMethod(service: name, name: "RetryPublish", clientStreaming: false, serverStreaming: false)
+        public static let methods: [ProtoMethod] = [submitJob, getJob, listJobs, cancelJob, watchJob, validateConfig, retryPublish]
     }
     public enum VisionService {
         public static let name = "visionfleet.v1.VisionService"

@@ -7,13 +7,18 @@ import Foundation
 public struct TrainingRPCService: RPCService {
     typealias Methods = ServiceCatalog.TrainingService
     public let jobs: TrainingJobs
+    public let runner: JobRunner?
 
-    public init(jobs: TrainingJobs) { self.jobs = jobs }
+    public init(jobs: TrainingJobs, runner: JobRunner? = nil) {
+        self.jobs = jobs
+        self.runner = runner
+    }
 
     public var serviceName: String { Methods.name }
 
     public func register(into router: inout RPCRouter) {
         let jobs = jobs
+        let runner = runner
         router.unary(Methods.submitJob.path) { (request: Visionfleet_V1_SubmitJobRequest, _) in
             try await jobs.submit(request)
         }
@@ -39,6 +44,10 @@ public struct TrainingRPCService: RPCService {
         }
         router.unary(Methods.validateConfig.path) { (request: Visionfleet_V1_ValidateConfigRequest, _) in
             jobs.validate(request)
+        }
+        router.unary(Methods.retryPublish.path) { (request: Visionfleet_V1_RetryPublishRequest, _) in
+            guard let runner else { throw TrainingError.failedPrecondition("this vf-train runs no jobs") }
+            return try await runner.retryPublish(request.id)
         }
         router.serverStreaming(Methods.watchJob.path) { (request: Visionfleet_V1_WatchJobRequest, writer: ResponseWriter<Visionfleet_V1_JobEvent>, _) in
             try await jobs.watch(request.id, from: request.fromSequence) { try await writer.write($0) }

@@ -74,7 +74,7 @@ struct Serve: AsyncParsableCommand {
                                }, concurrency: concurrent)
         let scheduling = Task { await runner.run() }
         defer { scheduling.cancel() }
-        try await FleetServerRunner.run(name: "vf-train", options: options, services: [TrainingRPCService(jobs: jobs)],
+        try await FleetServerRunner.run(name: "vf-train", options: options, services: [TrainingRPCService(jobs: jobs, runner: runner)],
                                         lifecycle: [ShutdownAction { jobs.close() }])
     }
 }

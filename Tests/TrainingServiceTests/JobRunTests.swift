@@ -2,6 +2,7 @@ import FleetProtos
 import FleetRPC
 import Foundation
 import IngestService
+import RegistryService
 import ServiceRuntime
 import TestSupport
 import TrainingService
@@ -93,6 +94,77 @@ final class JobRunTests: XCTestCase {
         scheduling.cancel()
         await server.shutdown(grace: .seconds(1))
         await ingestServer.shutdown(grace: .seconds(1))
+    }
+}
+
+extension JobRunTests {
+    /// The registry down when a job publishes: retried with backoff, then `failed` with the
+    /// reason and the package kept; RetryPublish succeeds once a registry answers.
+    func testPublishRetriesThenFailsThenRetryPublishSucceeds() async throws {
+        let worker = ServerProcess.path("vf-train")
+        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: worker), "vf-train not built")
+        let home = FileManager.default.temporaryDirectory.appendingPathComponent("vf-train-publish-\(UUID().uuidString)")
+        let ingestServer = RPCServer(config: ServerConfig(host: "127.0.0.1", port: 0),
+                                     services: [DatasetRPCService(ingest: try DatasetIngest(directory: home.appendingPathComponent("ingest")))])
+        let ingestPort = try await ingestServer.start()
+        let datasets = try DatasetClient(address: "127.0.0.1:\(ingestPort)", environment: [:])
+        try await Self.importTinyClasses(datasets)
+        let trainHome = home.appendingPathComponent("train")
+        let jobs = try TrainingJobs(directory: trainHome, configs: JobQueueTests.configs, datasets: { ref in
+            let version = try await datasets.version(ref)
+            return (try await datasets.dataset(version.dataset).task, version)
+        })
+        // Publishing goes to whatever address the box holds: nothing listens at first.
+        let registryAddress = AddressBox("127.0.0.1:9")
+        let runner = JobRunner(jobs: jobs, home: trainHome, worker: [worker, "worker", "--home", trainHome.path, "--ingest", "127.0.0.1:\(ingestPort)"],
+                               publish: { package, job in
+                                   try await RegistryClient(address: registryAddress.value, environment: [:])
+                                       .upload(directory: package, model: job.modelName, aliases: job.aliases).version
+                               }, publishAttempts: 3, publishBackoff: .milliseconds(50))
+        let scheduling = Task { await runner.run() }
+        let server = RPCServer(config: ServerConfig(host: "127.0.0.1", port: 0), services: [TrainingRPCService(jobs: jobs, runner: runner)])
+        let client = try TrainingClient(address: "127.0.0.1:\(try await server.start())", environment: [:])
+        let job = try await client.submit(.with {
+            $0.configYaml = "classification/resnet20_fashion_mnist"; $0.overrides = Self.overrides + ["train.epochs=1"]
+            $0.modelName = "tiny"; $0.aliases = ["production"]; $0.dataset = .with { $0.name = "tiny" }
+        })
+        var logs: [String] = []
+        try await client.watch(job.id) { event in
+            if case .log(let text)? = event.event { logs.append(text) }
+            return true
+        }
+        let failed = try await client.job(job.id)
+        XCTAssertEqual(failed.state, .failed)
+        XCTAssertTrue(failed.failureReason.hasPrefix("publishing"), failed.failureReason)
+        XCTAssertEqual(logs.filter { $0.hasPrefix("publishing failed") }.count, 2, "\(logs)")
+
+        let registryServer = RPCServer(config: ServerConfig(host: "127.0.0.1", port: 0),
+                                       services: [RegistryRPCService(registry: try ModelRegistry(directory: home.appendingPathComponent("registry")))])
+        registryAddress.value = "127.0.0.1:\(try await registryServer.start())"
+        let retried = try await client.retryPublish(job.id)
+        XCTAssertEqual(retried.state, .succeeded)
+        XCTAssertEqual(retried.publishedVersion, 1)
+        let version = try await RegistryClient(address: registryAddress.value, environment: [:]).version(.with { $0.name = "tiny"; $0.alias = "production" })
+        XCTAssertEqual(version.lineage.jobID, job.id)
+        let again = try? await client.retryPublish(job.id)
+        XCTAssertNil(again, "a succeeded job cannot publish again")
+
+        jobs.close()
+        scheduling.cancel()
+        await server.shutdown(grace: .seconds(1))
+        await registryServer.shutdown(grace: .seconds(1))
+        await ingestServer.shutdown(grace: .seconds(1))
+    }
+}
+
+/// An address a test changes while a service runs.
+final class AddressBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var address: String
+    init(_ address: String) { self.address = address }
+    var value: String {
+        get { lock.withLock { address } }
+        set { lock.withLock { address = newValue } }
     }
 }
 

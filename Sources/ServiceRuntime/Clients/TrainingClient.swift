@@ -45,6 +45,10 @@ public struct TrainingClient: Sendable {
         try await rpc.unary(Methods.cancelJob.path, Visionfleet_V1_CancelJobRequest.with { $0.id = id })
     }
 
+    public func retryPublish(_ id: String) async throws -> Visionfleet_V1_Job {
+        try await rpc.unary(Methods.retryPublish.path, Visionfleet_V1_RetryPublishRequest.with { $0.id = id })
+    }
+
     public func validate(_ yaml: String, overrides: [String] = []) async throws -> Visionfleet_V1_ValidateConfigResponse {
         try await rpc.unary(Methods.validateConfig.path, Visionfleet_V1_ValidateConfigRequest.with { $0.configYaml = yaml; $0.overrides = overrides })
     }

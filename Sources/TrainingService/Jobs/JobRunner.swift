@@ -1,5 +1,8 @@
 import FleetProtos
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import Synchronization
 import SwiftProtobuf
@@ -17,13 +20,18 @@ public final class JobRunner: Sendable {
     let worker: [String]
     let publish: Publisher?
     let concurrency: Int
+    /// Publishing is tried this many times, waiting `publishBackoff`, then twice that, … between.
+    let publishAttempts: Int
+    let publishBackoff: Duration
     let logger: Logger
     private let workers = Mutex<[String: Process]>([:])
     /// Set when the service shuts down: its workers are stopped, their jobs stay `running` and resume on restart.
     private let stopping = Mutex(false)
 
     public init(jobs: TrainingJobs, home: URL, worker: [String], publish: Publisher?, concurrency: Int = 1,
-                logger: Logger = Logger(label: "visionfleet.train")) {
+                publishAttempts: Int = 4, publishBackoff: Duration = .seconds(1), logger: Logger = Logger(label: "visionfleet.train")) {
+        self.publishAttempts = publishAttempts
+        self.publishBackoff = publishBackoff
         self.jobs = jobs
         self.home = home
         self.worker = worker
@@ -116,26 +124,76 @@ public final class JobRunner: Sendable {
         if stopping.withLock({ $0 }) { return }
         defer { jobs.hub.published(upTo: (try? jobs.store.latestSequence()) ?? 0) }
         guard let job = try? jobs.store.job(id), job.state == .running else { return }  // cancelled meanwhile
+        if status == -Int(SIGKILL), job.attempts < Self.maxAttempts {
+            // Killed from outside (the OOM killer, an operator): resumed from its last checkpoint.
+            logger.warning("\(id)'s worker was killed; resuming")
+            resume(job)
+            return
+        }
         guard status == 0 else {
-            finish(id, status: status, reason: reason.isEmpty ? "the worker exited with status \(status)" : reason, best: best)
+            let why = status < 0 ? "the worker was killed by signal \(-status)" : "the worker exited with status \(status)"
+            finish(id, status: status, reason: reason.isEmpty ? why : reason, best: best)
             return
         }
         do {
             _ = try jobs.store.transition(id, to: .evaluating) { $0.bestMetrics = best }
             _ = try jobs.store.transition(id, to: .publishing) { _ in }
             jobs.hub.published(upTo: try jobs.store.latestSequence())
-            var version: Int32 = 0
-            if let publish {
-                version = try await publish(JobWorker.packageFolder(of: id, home: home), job)
-            }
-            _ = try jobs.store.transition(id, to: .succeeded) {
-                $0.publishedVersion = version
-                $0.finishedAt = Google_Protobuf_Timestamp(date: Date())
-            }
-            logger.info("\(id) succeeded\(version > 0 ? ", published \(job.modelName)@\(version)" : "")")
+            try await publishJob(id)
         } catch {
             finish(id, status: 0, reason: "publishing: \(error)", best: best)
         }
+    }
+
+    /// A worker killed by a signal this many times fails the job.
+    static let maxAttempts: Int32 = 3
+
+    /// Uploads the package (retrying with backoff while the registry does not answer) and
+    /// finishes the job; throws when every try failed (the job then fails, its package kept
+    /// for RetryPublish).
+    func publishJob(_ id: String) async throws {
+        let job = try jobs.store.job(id)
+        var version: Int32 = 0
+        if let publish {
+            var delay = publishBackoff
+            for attempt in 1...max(1, publishAttempts) {
+                do {
+                    version = try await publish(JobWorker.packageFolder(of: id, home: home), job)
+                    break
+                } catch {
+                    guard attempt < publishAttempts else { throw error }
+                    if let sequence = try? jobs.store.append([.with { $0.log = "publishing failed (\(error)); retrying in \(delay)" }], to: id) {
+                        jobs.hub.published(upTo: sequence)
+                    }
+                    try await Task.sleep(for: delay)
+                    delay *= 2
+                }
+            }
+        }
+        do {
+            let (_, sequence) = try jobs.store.transition(id, to: .succeeded) {
+                $0.publishedVersion = version
+                $0.finishedAt = Google_Protobuf_Timestamp(date: Date())
+            }
+            jobs.hub.published(upTo: sequence)
+            logger.info("\(id) succeeded\(version > 0 ? ", published \(job.modelName)@\(version)" : "")")
+        }
+    }
+
+    /// RetryPublish: a job that failed while publishing publishes its kept package again.
+    public func retryPublish(_ id: String) async throws -> Visionfleet_V1_Job {
+        let job = try jobs.store.job(id)
+        guard job.state == .failed, job.failureReason.hasPrefix("publishing"),
+              FileManager.default.fileExists(atPath: JobWorker.packageFolder(of: id, home: home).appendingPathComponent("manifest.json").path) else {
+            throw TrainingError.failedPrecondition("job \(id) is \(JobLifecycle.name(job.state)); only a job that failed while publishing (its package kept) can retry")
+        }
+        let (_, sequence) = try jobs.store.transition(id, to: .publishing) { $0.failureReason = "" }
+        jobs.hub.published(upTo: sequence)
+        do { try await publishJob(id) } catch {
+            finish(id, status: 0, reason: "publishing: \(error)", best: [])
+            throw TrainingError.unavailable("publishing \(id) failed again: \(error)")
+        }
+        return try jobs.store.job(id)
     }
 
     private func finish(_ id: String, status: Int, reason: String, best: [Visionfleet_V1_Metric]) {

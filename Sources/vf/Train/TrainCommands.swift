@@ -8,7 +8,8 @@ import ServiceRuntime
 struct TrainCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train", abstract: "Training jobs in vf-train (submit, ls, show, watch, cancel, validate).",
-        subcommands: [TrainSubmit.self, TrainList.self, TrainShow.self, TrainWatch.self, TrainCancel.self, TrainValidate.self])
+        subcommands: [TrainSubmit.self, TrainList.self, TrainShow.self, TrainWatch.self, TrainCancel.self, TrainRetryPublish.self,
+                      TrainValidate.self])
 }
 
 /// Flags every `vf train` command takes.
@@ -134,6 +135,18 @@ struct TrainCancel: AsyncParsableCommand {
 
     func run() async throws {
         let job = try await connection.client().cancel(id)
+        if connection.json { return try RegistryCommand.printJSON([job], single: true) }
+        TextTable.print(JobText.header, [JobText.row(job)])
+    }
+}
+
+struct TrainRetryPublish: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "retry-publish", abstract: "Publish again a job that failed while publishing.")
+    @OptionGroup var connection: TrainConnection
+    @Argument var id: String
+
+    func run() async throws {
+        let job = try await connection.client().retryPublish(id)
         if connection.json { return try RegistryCommand.printJSON([job], single: true) }
         TextTable.print(JobText.header, [JobText.row(job)])
     }
