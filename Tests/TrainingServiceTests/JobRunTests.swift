@@ -98,6 +98,47 @@ final class JobRunTests: XCTestCase {
 }
 
 extension JobRunTests {
+    /// A detection job on the synthetic shapes, through the same worker path.
+    func testDetectionJobRunsInAWorker() async throws {
+        let worker = ServerProcess.path("vf-train")
+        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: worker), "vf-train not built")
+        let home = FileManager.default.temporaryDirectory.appendingPathComponent("vf-train-det-\(UUID().uuidString)")
+        let ingestServer = RPCServer(config: ServerConfig(host: "127.0.0.1", port: 0),
+                                     services: [DatasetRPCService(ingest: try DatasetIngest(directory: home.appendingPathComponent("ingest")))])
+        let ingestPort = try await ingestServer.start()
+        let datasets = try DatasetClient(address: "127.0.0.1:\(ingestPort)", environment: [:])
+        _ = try await datasets.generateSynthetic(name: "shapes", count: 24, imageSize: 64, seed: 3)
+        let trainHome = home.appendingPathComponent("train")
+        let jobs = try TrainingJobs(directory: trainHome, configs: JobQueueTests.configs, datasets: { ref in
+            let version = try await datasets.version(ref)
+            return (try await datasets.dataset(version.dataset).task, version)
+        })
+        let published = PublishedPackages()
+        let runner = JobRunner(jobs: jobs, home: trainHome, worker: [worker, "worker", "--home", trainHome.path, "--ingest", "127.0.0.1:\(ingestPort)"],
+                               publish: { package, _ in published.add(package); return 1 })
+        let scheduling = Task { await runner.run() }
+        let server = RPCServer(config: ServerConfig(host: "127.0.0.1", port: 0), services: [TrainingRPCService(jobs: jobs, runner: runner)])
+        let client = try TrainingClient(address: "127.0.0.1:\(try await server.start())", environment: [:])
+        let job = try await client.submit(.with {
+            $0.configYaml = "detection/yolox_nano_shapes"
+            $0.overrides = ["data.input={channels: 3, height: 64, width: 64}", "train.epochs=1", "train.batch_size=4", "train.eval_every=1",
+                            "train.no_augment_epochs=0", "scheduler.warmup_epochs=0"]
+            $0.modelName = "shapes-detector"; $0.dataset = .with { $0.name = "shapes" }
+        })
+        try await client.watch(job.id) { _ in true }
+        let done = try await client.job(job.id)
+        XCTAssertEqual(done.state, .succeeded, done.failureReason)
+        XCTAssertEqual(done.task, .detection)
+        let loaded = try ModelPackage.read(from: try XCTUnwrap(published.all.first))
+        XCTAssertEqual(loaded.manifest.task, "detection")
+        XCTAssertEqual(loaded.manifest.classNames, ShapesGenerator.classNames)
+        XCTAssertEqual(loaded.manifest.lineage.jobId, job.id)
+        jobs.close()
+        scheduling.cancel()
+        await server.shutdown(grace: .seconds(1))
+        await ingestServer.shutdown(grace: .seconds(1))
+    }
+
     /// The registry down when a job publishes: retried with backoff, then `failed` with the
     /// reason and the package kept; RetryPublish succeeds once a registry answers.
     func testPublishRetriesThenFailsThenRetryPublishSucceeds() async throws {

@@ -27,32 +27,31 @@ public struct JobWorker {
 
     func log(_ text: String) { emit(.with { $0.log = text }) }
 
-    /// Trains and writes the package; returns the best metrics.
+    /// Trains and writes the package; returns the best metrics. Classification resumes from
+    /// its checkpoints exactly; detection (no trainer checkpoints yet) starts over on a resume.
     public func run() async throws -> [String: Double] {
         let config = try ExperimentConfig.parse(yaml: job.configYaml)
-        guard job.task == .classification else {
-            throw TrainingError.failedPrecondition("\(config.task) jobs do not run in vf-train yet (classification does)")
+        guard job.task == .classification || job.task == .detection else {
+            throw TrainingError.failedPrecondition("\(config.task) jobs do not run in vf-train yet (classification and detection do)")
         }
         log("fetching \(job.dataset.name)@\(job.dataset.version)")
         let data = try await SampleCache(root: home.appendingPathComponent("cache")).load(job.dataset, digest: job.datasetDigest, source: source)
         guard !data.train.isEmpty, !data.validation.isEmpty else {
             throw TrainingError.failedPrecondition("\(job.dataset.name)@\(job.dataset.version) needs training and validation images (has \(data.train.count) and \(data.validation.count))")
         }
-        let train = try ClassificationSet(dataset: data.dataset, images: data.train, channels: config.channels, height: config.height, width: config.width)
-        let validation = try ClassificationSet(dataset: data.dataset, images: data.validation, channels: config.channels, height: config.height, width: config.width)
-        log("\(train.count) training and \(validation.count) validation images, \(train.classNames.count) classes")
         let folder = Self.folder(of: job.id, home: home)
         let checkpoints = folder.appendingPathComponent("checkpoints")
         try FileManager.default.createDirectory(at: checkpoints, withIntermediateDirectories: true)
-        let trainer = try ClassificationTrainer(config: config, classes: train.classNames.count)
+        let package = Self.packageFolder(of: job.id, home: home)
+        try? FileManager.default.removeItem(at: package)
+        let lineage = PackageManifests.Lineage(dataset: "\(job.dataset.name)@\(job.dataset.version)", jobId: job.id)
         var lastStep = Date.distantPast
-        let result = try trainer.run(train: train, validation: validation, checkpoints: checkpoints) { event in
+        let progress: (TrainerEvent) -> Void = { event in
             switch event {
             case .step(let epoch, let step, let total, let loss, let lr, let rate, let eta):
                 // A few per second at most.
-                guard step == total || Date().timeIntervalSince(lastStep) >= 0.25 else { return }
+                guard step == total || Date().timeIntervalSince(lastStep) >= 0.25, loss.isFinite else { return }
                 lastStep = Date()
-                guard loss.isFinite else { return }
                 emit(.with {
                     $0.step = .with {
                         $0.epoch = Int32(epoch + 1); $0.step = Int64(step); $0.totalSteps = Int64(total); $0.loss = loss
@@ -66,18 +65,35 @@ public struct JobWorker {
                         $0.metrics = metrics.sorted { $0.key < $1.key }.map { m in .with { $0.name = m.key; $0.value = m.value } }
                     }
                 })
-                emit(.with { $0.checkpointWritten = checkpoints.path })
+                if job.task == .classification { emit(.with { $0.checkpointWritten = checkpoints.path }) }
             case .stopped(let epoch, let reason):
                 log("stopped after epoch \(epoch + 1): \(reason)")
             }
         }
-        let manifest = PackageManifests.make(config, classNames: train.classNames, metrics: result.metrics,
-                                             lineage: .init(dataset: "\(job.dataset.name)@\(job.dataset.version)", jobId: job.id))
-        let package = Self.packageFolder(of: job.id, home: home)
-        try? FileManager.default.removeItem(at: package)
-        try ModelPackage.write(.classification(trainer.model, pooling: config.pooling, gemP: config.gemP), manifest: manifest, to: package)
+        let metrics: [String: Double]
+        if job.task == .detection {
+            func set(_ images: [DatasetImage]) -> DetectionSet {
+                DetectionSet(dataset: LabeledDataset(root: data.dataset.root, categories: data.dataset.categories, images: images))
+            }
+            let train = set(data.train), validation = set(data.validation)
+            log("\(data.train.count) training and \(data.validation.count) validation images, \(train.classNames.count) classes")
+            let trainer = try DetectionTrainer(config: config, classNames: train.classNames)
+            let result = try trainer.run(train: train, validation: validation, progress: progress)
+            let manifest = PackageManifests.make(config, classNames: train.classNames, metrics: result.metrics, lineage: lineage)
+            try ModelPackage.write(.detection(trainer.model), manifest: manifest, to: package)
+            metrics = result.metrics
+        } else {
+            let train = try ClassificationSet(dataset: data.dataset, images: data.train, channels: config.channels, height: config.height, width: config.width)
+            let validation = try ClassificationSet(dataset: data.dataset, images: data.validation, channels: config.channels, height: config.height, width: config.width)
+            log("\(train.count) training and \(validation.count) validation images, \(train.classNames.count) classes")
+            let trainer = try ClassificationTrainer(config: config, classes: train.classNames.count)
+            let result = try trainer.run(train: train, validation: validation, checkpoints: checkpoints, progress: progress)
+            let manifest = PackageManifests.make(config, classNames: train.classNames, metrics: result.metrics, lineage: lineage)
+            try ModelPackage.write(.classification(trainer.model, pooling: config.pooling, gemP: config.gemP), manifest: manifest, to: package)
+            metrics = result.metrics
+        }
         try config.resolvedYAML.write(to: package.appendingPathComponent("config.yaml"), atomically: true, encoding: .utf8)
         log("wrote the package")
-        return result.metrics
+        return metrics
     }
 }
