@@ -10,8 +10,8 @@ import VisionData
 import VisionModels
 import XCTest
 
-/// A classification job run end to end in a real `vf-train worker` process: data over
-/// StreamSamples, live events, a package with lineage; and a cancel that stops the worker.
+/// Jobs of every task run end to end in real `vf-train worker` processes: data over
+/// StreamSamples, live events, packages with lineage; cancel stops a worker; publishing retries.
 final class JobRunTests: XCTestCase {
     /// Three classes of 16×16 RGB images, 8 each, in vf-ingest.
     static func importTinyClasses(_ datasets: DatasetClient) async throws {
@@ -31,170 +31,91 @@ final class JobRunTests: XCTestCase {
     static let overrides = ["data.input={channels: 3, height: 16, width: 16}", "data.mean=[0.5, 0.5, 0.5]", "data.std=[0.25, 0.25, 0.25]",
                             "data.augment={pad_crop: 0, horizontal_flip: false}", "train.batch_size=4", "scheduler.warmup_epochs=0"]
 
-    func testClassificationJobRunsInAWorkerAndCancelStopsOne() async throws {
-        let worker = ServerProcess.path("vf-train")
-        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: worker), "vf-train not built")
-        let home = FileManager.default.temporaryDirectory.appendingPathComponent("vf-train-run-\(UUID().uuidString)")
-        let ingestServer = RPCServer(config: ServerConfig(host: "127.0.0.1", port: 0),
-                                     services: [DatasetRPCService(ingest: try DatasetIngest(directory: home.appendingPathComponent("ingest")))])
-        let ingestPort = try await ingestServer.start()
-        let datasets = try DatasetClient(address: "127.0.0.1:\(ingestPort)", environment: [:])
-        try await Self.importTinyClasses(datasets)
-        let trainHome = home.appendingPathComponent("train")
-        let jobs = try TrainingJobs(directory: trainHome, configs: JobQueueTests.configs, datasets: { ref in
-            let version = try await datasets.version(ref)
-            return (try await datasets.dataset(version.dataset).task, version)
-        })
-        let published = PublishedPackages()
-        let runner = JobRunner(jobs: jobs, home: trainHome, worker: [worker, "worker", "--home", trainHome.path, "--ingest", "127.0.0.1:\(ingestPort)"],
-                               publish: { package, job in published.add(package); return 1 })
-        let scheduling = Task { await runner.run() }
-        let server = RPCServer(config: ServerConfig(host: "127.0.0.1", port: 0), services: [TrainingRPCService(jobs: jobs)])
-        let client = try TrainingClient(address: "127.0.0.1:\(try await server.start())", environment: [:])
+    static func request(_ config: String, _ overrides: [String], model: String, dataset: String = "tiny",
+                        aliases: [String] = []) -> Visionfleet_V1_SubmitJobRequest {
+        .with { $0.configYaml = config; $0.overrides = overrides; $0.modelName = model; $0.aliases = aliases; $0.dataset = .with { $0.name = dataset } }
+    }
 
-        let job = try await client.submit(.with {
-            $0.configYaml = "classification/resnet20_fashion_mnist"; $0.overrides = Self.overrides + ["train.epochs=2"]
-            $0.modelName = "tiny-classifier"; $0.dataset = .with { $0.name = "tiny" }
-        })
-        var events: [Visionfleet_V1_JobEvent] = []
-        try await client.watch(job.id) { events.append($0); return true }
-        let done = try await client.job(job.id)
+    func testClassificationJobRunsInAWorkerAndCancelStopsOne() async throws {
+        let fleet = try await WorkerFleet.start(data: Self.importTinyClasses)
+        let (done, events) = try await fleet.run(Self.request("classification/resnet20_fashion_mnist", Self.overrides + ["train.epochs=2"], model: "tiny-classifier"))
         XCTAssertEqual(done.state, .succeeded, done.failureReason)
         XCTAssertEqual(done.attempts, 1)
         XCTAssertEqual(done.publishedVersion, 1)
+        XCTAssertEqual(done.epoch, 2)
         XCTAssertFalse(done.bestMetrics.isEmpty)
         let states = events.compactMap { if case .stateChanged(let s)? = $0.event { s } else { nil } }
         XCTAssertEqual(states, [.queued, .running, .evaluating, .publishing, .succeeded])
-        XCTAssertEqual(events.compactMap { if case .epoch(let e)? = $0.event { e.epoch } else { nil } }.count, 2)
+        XCTAssertEqual(events.compactMap { if case .epoch(let e)? = $0.event { Int(e.epoch) } else { nil } }, [1, 2])
         XCTAssertTrue(events.contains { if case .step? = $0.event { true } else { false } })
-        // The package: loadable, with the job's lineage.
-        let package = try XCTUnwrap(published.all.first)
-        let loaded = try ModelPackage.read(from: package)
+        let loaded = try ModelPackage.read(from: try XCTUnwrap(fleet.published.all.first))
         XCTAssertEqual(loaded.manifest.lineage.dataset, "tiny@1")
-        XCTAssertEqual(loaded.manifest.lineage.jobId, job.id)
+        XCTAssertEqual(loaded.manifest.lineage.jobId, done.id)
 
-        // A long job cancelled while it runs: its worker stops, the state is cancelled.
-        let long = try await client.submit(.with {
-            $0.configYaml = "classification/resnet20_fashion_mnist"; $0.overrides = Self.overrides + ["train.epochs=500"]
-            $0.modelName = "tiny-long"; $0.dataset = .with { $0.name = "tiny" }
-        })
-        try await client.watch(long.id) { event in
+        // A long job cancelled while it runs: its worker stops, the state is cancelled, nothing is published.
+        let long = try await fleet.client.submit(Self.request("classification/resnet20_fashion_mnist", Self.overrides + ["train.epochs=500"], model: "tiny-long"))
+        try await fleet.client.watch(long.id) { event in
             if case .step? = event.event { return false }
             return true
         }
-        _ = try await client.cancel(long.id)
-        var tail: [Visionfleet_V1_JobEvent] = []
-        try await client.watch(long.id) { tail.append($0); return true }
-        let cancelled = try await client.job(long.id)
+        _ = try await fleet.client.cancel(long.id)
+        try await fleet.client.watch(long.id) { _ in true }
+        let cancelled = try await fleet.client.job(long.id)
         XCTAssertEqual(cancelled.state, .cancelled)
         try await Task.sleep(for: .milliseconds(300))
-        XCTAssertTrue(published.all.count == 1, "a cancelled job publishes nothing")
-
-        jobs.close()
-        scheduling.cancel()
-        await server.shutdown(grace: .seconds(1))
-        await ingestServer.shutdown(grace: .seconds(1))
+        XCTAssertEqual(fleet.published.all.count, 1, "a cancelled job publishes nothing")
+        await fleet.stop()
     }
-}
 
-extension JobRunTests {
-    /// A detection job on the synthetic shapes, through the same worker path.
-    func testDetectionJobRunsInAWorker() async throws {
-        let worker = ServerProcess.path("vf-train")
-        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: worker), "vf-train not built")
-        let home = FileManager.default.temporaryDirectory.appendingPathComponent("vf-train-det-\(UUID().uuidString)")
-        let ingestServer = RPCServer(config: ServerConfig(host: "127.0.0.1", port: 0),
-                                     services: [DatasetRPCService(ingest: try DatasetIngest(directory: home.appendingPathComponent("ingest")))])
-        let ingestPort = try await ingestServer.start()
-        let datasets = try DatasetClient(address: "127.0.0.1:\(ingestPort)", environment: [:])
-        _ = try await datasets.generateSynthetic(name: "shapes", count: 24, imageSize: 64, seed: 3)
-        let trainHome = home.appendingPathComponent("train")
-        let jobs = try TrainingJobs(directory: trainHome, configs: JobQueueTests.configs, datasets: { ref in
-            let version = try await datasets.version(ref)
-            return (try await datasets.dataset(version.dataset).task, version)
-        })
-        let published = PublishedPackages()
-        let runner = JobRunner(jobs: jobs, home: trainHome, worker: [worker, "worker", "--home", trainHome.path, "--ingest", "127.0.0.1:\(ingestPort)"],
-                               publish: { package, _ in published.add(package); return 1 })
-        let scheduling = Task { await runner.run() }
-        let server = RPCServer(config: ServerConfig(host: "127.0.0.1", port: 0), services: [TrainingRPCService(jobs: jobs, runner: runner)])
-        let client = try TrainingClient(address: "127.0.0.1:\(try await server.start())", environment: [:])
-        let job = try await client.submit(.with {
-            $0.configYaml = "detection/yolox_nano_shapes"
-            $0.overrides = ["data.input={channels: 3, height: 64, width: 64}", "train.epochs=1", "train.batch_size=4", "train.eval_every=1",
-                            "train.no_augment_epochs=0", "scheduler.warmup_epochs=0"]
-            $0.modelName = "shapes-detector"; $0.dataset = .with { $0.name = "shapes" }
-        })
-        try await client.watch(job.id) { _ in true }
-        let done = try await client.job(job.id)
-        XCTAssertEqual(done.state, .succeeded, done.failureReason)
-        XCTAssertEqual(done.task, .detection)
-        let loaded = try ModelPackage.read(from: try XCTUnwrap(published.all.first))
-        XCTAssertEqual(loaded.manifest.task, "detection")
-        XCTAssertEqual(loaded.manifest.classNames, ShapesGenerator.classNames)
-        XCTAssertEqual(loaded.manifest.lineage.jobId, job.id)
-        jobs.close()
-        scheduling.cancel()
-        await server.shutdown(grace: .seconds(1))
-        await ingestServer.shutdown(grace: .seconds(1))
+    func testDetectionAndRetrievalJobsRunInWorkers() async throws {
+        let fleet = try await WorkerFleet.start { datasets in
+            try await Self.importTinyClasses(datasets)
+            _ = try await datasets.generateSynthetic(name: "shapes", count: 24, imageSize: 64, seed: 3)
+        }
+        let (detector, _) = try await fleet.run(Self.request(
+            "detection/yolox_nano_shapes", ["data.input={channels: 3, height: 64, width: 64}", "train.epochs=1", "train.batch_size=4",
+                                            "train.eval_every=1", "train.no_augment_epochs=0", "scheduler.warmup_epochs=0"],
+            model: "shapes-detector", dataset: "shapes"))
+        XCTAssertEqual(detector.state, .succeeded, detector.failureReason)
+        XCTAssertEqual(detector.task, .detection)
+        let (retriever, _) = try await fleet.run(Self.request(
+            "retrieval/resnet20_fashion_mnist_arcface", Self.overrides + ["train.epochs=1"], model: "tiny-retrieval"))
+        XCTAssertEqual(retriever.state, .succeeded, retriever.failureReason)
+        let packages = try fleet.published.all.map { try ModelPackage.read(from: $0) }
+        XCTAssertEqual(packages.map(\.manifest.task), ["detection", "retrieval"])
+        XCTAssertEqual(packages[0].manifest.classNames, ShapesGenerator.classNames)
+        XCTAssertEqual(packages[1].manifest.gallery?.count, 21, "the training split's embeddings are the gallery")
+        XCTAssertEqual(packages.map(\.manifest.lineage.jobId), [detector.id, retriever.id])
+        await fleet.stop()
     }
 
     /// The registry down when a job publishes: retried with backoff, then `failed` with the
     /// reason and the package kept; RetryPublish succeeds once a registry answers.
     func testPublishRetriesThenFailsThenRetryPublishSucceeds() async throws {
-        let worker = ServerProcess.path("vf-train")
-        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: worker), "vf-train not built")
-        let home = FileManager.default.temporaryDirectory.appendingPathComponent("vf-train-publish-\(UUID().uuidString)")
-        let ingestServer = RPCServer(config: ServerConfig(host: "127.0.0.1", port: 0),
-                                     services: [DatasetRPCService(ingest: try DatasetIngest(directory: home.appendingPathComponent("ingest")))])
-        let ingestPort = try await ingestServer.start()
-        let datasets = try DatasetClient(address: "127.0.0.1:\(ingestPort)", environment: [:])
-        try await Self.importTinyClasses(datasets)
-        let trainHome = home.appendingPathComponent("train")
-        let jobs = try TrainingJobs(directory: trainHome, configs: JobQueueTests.configs, datasets: { ref in
-            let version = try await datasets.version(ref)
-            return (try await datasets.dataset(version.dataset).task, version)
-        })
         // Publishing goes to whatever address the box holds: nothing listens at first.
         let registryAddress = AddressBox("127.0.0.1:9")
-        let runner = JobRunner(jobs: jobs, home: trainHome, worker: [worker, "worker", "--home", trainHome.path, "--ingest", "127.0.0.1:\(ingestPort)"],
-                               publish: { package, job in
-                                   try await RegistryClient(address: registryAddress.value, environment: [:])
-                                       .upload(directory: package, model: job.modelName, aliases: job.aliases).version
-                               }, publishAttempts: 3, publishBackoff: .milliseconds(50))
-        let scheduling = Task { await runner.run() }
-        let server = RPCServer(config: ServerConfig(host: "127.0.0.1", port: 0), services: [TrainingRPCService(jobs: jobs, runner: runner)])
-        let client = try TrainingClient(address: "127.0.0.1:\(try await server.start())", environment: [:])
-        let job = try await client.submit(.with {
-            $0.configYaml = "classification/resnet20_fashion_mnist"; $0.overrides = Self.overrides + ["train.epochs=1"]
-            $0.modelName = "tiny"; $0.aliases = ["production"]; $0.dataset = .with { $0.name = "tiny" }
-        })
-        var logs: [String] = []
-        try await client.watch(job.id) { event in
-            if case .log(let text)? = event.event { logs.append(text) }
-            return true
-        }
-        let failed = try await client.job(job.id)
+        let fleet = try await WorkerFleet.start(publish: { package, job in
+            try await RegistryClient(address: registryAddress.value, environment: [:]).upload(directory: package, model: job.modelName, aliases: job.aliases).version
+        }, publishAttempts: 3, publishBackoff: .milliseconds(50), data: Self.importTinyClasses)
+        let (failed, events) = try await fleet.run(Self.request("classification/resnet20_fashion_mnist", Self.overrides + ["train.epochs=1"],
+                                                                model: "tiny", aliases: ["production"]))
         XCTAssertEqual(failed.state, .failed)
         XCTAssertTrue(failed.failureReason.hasPrefix("publishing"), failed.failureReason)
+        let logs = events.compactMap { if case .log(let text)? = $0.event { text } else { nil } }
         XCTAssertEqual(logs.filter { $0.hasPrefix("publishing failed") }.count, 2, "\(logs)")
 
         let registryServer = RPCServer(config: ServerConfig(host: "127.0.0.1", port: 0),
-                                       services: [RegistryRPCService(registry: try ModelRegistry(directory: home.appendingPathComponent("registry")))])
+                                       services: [RegistryRPCService(registry: try ModelRegistry(directory: fleet.home.appendingPathComponent("registry")))])
         registryAddress.value = "127.0.0.1:\(try await registryServer.start())"
-        let retried = try await client.retryPublish(job.id)
+        let retried = try await fleet.client.retryPublish(failed.id)
         XCTAssertEqual(retried.state, .succeeded)
         XCTAssertEqual(retried.publishedVersion, 1)
         let version = try await RegistryClient(address: registryAddress.value, environment: [:]).version(.with { $0.name = "tiny"; $0.alias = "production" })
-        XCTAssertEqual(version.lineage.jobID, job.id)
-        let again = try? await client.retryPublish(job.id)
+        XCTAssertEqual(version.lineage.jobID, failed.id)
+        let again = try? await fleet.client.retryPublish(failed.id)
         XCTAssertNil(again, "a succeeded job cannot publish again")
-
-        jobs.close()
-        scheduling.cancel()
-        await server.shutdown(grace: .seconds(1))
+        await fleet.stop()
         await registryServer.shutdown(grace: .seconds(1))
-        await ingestServer.shutdown(grace: .seconds(1))
     }
 }
 
@@ -206,6 +127,59 @@ final class AddressBox: @unchecked Sendable {
     var value: String {
         get { lock.withLock { address } }
         set { lock.withLock { address = newValue } }
+    }
+}
+
+/// vf-ingest and vf-train in this process, jobs run by real `vf-train worker` processes; the
+/// publisher records the packages it is handed unless the test gives its own.
+struct WorkerFleet {
+    let client: TrainingClient
+    let datasets: DatasetClient
+    let jobs: TrainingJobs
+    let home: URL
+    let servers: [RPCServer]
+    let scheduling: Task<Void, Never>
+    var published = PublishedPackages()
+
+    static func start(publish: JobRunner.Publisher? = nil, publishAttempts: Int = 4, publishBackoff: Duration = .seconds(1),
+                      data: (DatasetClient) async throws -> Void) async throws -> WorkerFleet {
+        let worker = ServerProcess.path("vf-train")
+        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: worker), "vf-train not built")
+        let home = FileManager.default.temporaryDirectory.appendingPathComponent("vf-train-run-\(UUID().uuidString)")
+        let ingestServer = RPCServer(config: ServerConfig(host: "127.0.0.1", port: 0),
+                                     services: [DatasetRPCService(ingest: try DatasetIngest(directory: home.appendingPathComponent("ingest")))])
+        let ingestPort = try await ingestServer.start()
+        let datasets = try DatasetClient(address: "127.0.0.1:\(ingestPort)", environment: [:])
+        try await data(datasets)
+        let trainHome = home.appendingPathComponent("train")
+        let jobs = try TrainingJobs(directory: trainHome, configs: JobQueueTests.configs, datasets: { ref in
+            let version = try await datasets.version(ref)
+            return (try await datasets.dataset(version.dataset).task, version)
+        })
+        let published = PublishedPackages()
+        let runner = JobRunner(jobs: jobs, home: trainHome, worker: [worker, "worker", "--home", trainHome.path, "--ingest", "127.0.0.1:\(ingestPort)"],
+                               publish: publish ?? { package, _ in published.add(package); return 1 },
+                               publishAttempts: publishAttempts, publishBackoff: publishBackoff)
+        let scheduling = Task { await runner.run() }
+        let server = RPCServer(config: ServerConfig(host: "127.0.0.1", port: 0), services: [TrainingRPCService(jobs: jobs, runner: runner)])
+        let client = try TrainingClient(address: "127.0.0.1:\(try await server.start())", environment: [:])
+        var fleet = WorkerFleet(client: client, datasets: datasets, jobs: jobs, home: home, servers: [server, ingestServer], scheduling: scheduling)
+        fleet.published = published
+        return fleet
+    }
+
+    func stop() async {
+        jobs.close()
+        scheduling.cancel()
+        for server in servers { await server.shutdown(grace: .seconds(1)) }
+    }
+
+    /// Submits, follows the job to its end and returns it.
+    func run(_ request: Visionfleet_V1_SubmitJobRequest) async throws -> (Visionfleet_V1_Job, [Visionfleet_V1_JobEvent]) {
+        let job = try await client.submit(request)
+        var events: [Visionfleet_V1_JobEvent] = []
+        try await client.watch(job.id) { events.append($0); return true }
+        return (try await client.job(job.id), events)
     }
 }
 

@@ -2,6 +2,7 @@ import FleetProtos
 import FleetStore
 import Foundation
 import SwiftProtobuf
+import VectorIndex
 import VisionData
 import VisionModels
 
@@ -28,12 +29,11 @@ public struct JobWorker {
     func log(_ text: String) { emit(.with { $0.log = text }) }
 
     /// Trains and writes the package; returns the best metrics. Classification resumes from
-    /// its checkpoints exactly; detection (no trainer checkpoints yet) starts over on a resume.
+    /// its checkpoints exactly; detection and retrieval (no trainer checkpoints yet) start over
+    /// on a resume. A retrieval package holds the training split's embeddings as its gallery
+    /// (ids = positions in the split's stable order, labels = classes).
     public func run() async throws -> [String: Double] {
         let config = try ExperimentConfig.parse(yaml: job.configYaml)
-        guard job.task == .classification || job.task == .detection else {
-            throw TrainingError.failedPrecondition("\(config.task) jobs do not run in vf-train yet (classification and detection do)")
-        }
         log("fetching \(job.dataset.name)@\(job.dataset.version)")
         let data = try await SampleCache(root: home.appendingPathComponent("cache")).load(job.dataset, digest: job.datasetDigest, source: source)
         guard !data.train.isEmpty, !data.validation.isEmpty else {
@@ -81,6 +81,17 @@ public struct JobWorker {
             let result = try trainer.run(train: train, validation: validation, progress: progress)
             let manifest = PackageManifests.make(config, classNames: train.classNames, metrics: result.metrics, lineage: lineage)
             try ModelPackage.write(.detection(trainer.model), manifest: manifest, to: package)
+            metrics = result.metrics
+        } else if job.task == .retrieval {
+            let train = try ClassificationSet(dataset: data.dataset, images: data.train, channels: config.channels, height: config.height, width: config.width)
+            let validation = try ClassificationSet(dataset: data.dataset, images: data.validation, channels: config.channels, height: config.height, width: config.width)
+            log("\(train.count) gallery and \(validation.count) query images, \(train.classNames.count) classes")
+            let trainer = try RetrievalTrainer(config: config, classes: train.classNames.count)
+            let result = try trainer.run(train: train, gallery: train, queries: validation, progress: progress)
+            let gallery = ExactIndex(dimension: trainer.model.dimension)
+            try gallery.add(try trainer.embed(train), ids: (0..<train.count).map(Int64.init), labels: train.labels)
+            let manifest = PackageManifests.make(config, classNames: train.classNames, metrics: result.metrics, lineage: lineage)
+            try ModelPackage.write(.retrieval(trainer.model), manifest: manifest, gallery: gallery, to: package)
             metrics = result.metrics
         } else {
             let train = try ClassificationSet(dataset: data.dataset, images: data.train, channels: config.channels, height: config.height, width: config.width)
