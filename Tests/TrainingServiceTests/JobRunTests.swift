@@ -89,6 +89,19 @@ final class JobRunTests: XCTestCase {
         await fleet.stop()
     }
 
+    /// A job whose loss diverges fails with the step it happened at; the service carries on.
+    func testDivergingJobFailsNamingTheStep() async throws {
+        let fleet = try await WorkerFleet.start(data: Self.importTinyClasses)
+        let (job, _) = try await fleet.run(Self.request("classification/resnet20_fashion_mnist",
+                                                        Self.overrides + ["train.epochs=3", "data.std=[1e-37, 1e-37, 1e-37]"], model: "diverge"))
+        XCTAssertEqual(job.state, .failed)
+        XCTAssertTrue(job.failureReason.contains("step"), job.failureReason)
+        XCTAssertTrue(fleet.published.all.isEmpty)
+        let (next, _) = try await fleet.run(Self.request("classification/resnet20_fashion_mnist", Self.overrides + ["train.epochs=1"], model: "after"))
+        XCTAssertEqual(next.state, .succeeded, next.failureReason)
+        await fleet.stop()
+    }
+
     /// The registry down when a job publishes: retried with backoff, then `failed` with the
     /// reason and the package kept; RetryPublish succeeds once a registry answers.
     func testPublishRetriesThenFailsThenRetryPublishSucceeds() async throws {
