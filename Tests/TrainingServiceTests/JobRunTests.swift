@@ -64,6 +64,13 @@ final class JobRunTests: XCTestCase {
         XCTAssertEqual(cancelled.state, .cancelled)
         try await Task.sleep(for: .milliseconds(300))
         XCTAssertEqual(fleet.published.all.count, 1, "a cancelled job publishes nothing")
+
+        // A job over its max runtime fails saying so.
+        var limited = Self.request("classification/resnet20_fashion_mnist", Self.overrides + ["train.epochs=500"], model: "tiny-limited")
+        limited.maxRuntimeSeconds = 2
+        let (overtime, _) = try await fleet.run(limited)
+        XCTAssertEqual(overtime.state, .failed)
+        XCTAssertTrue(overtime.failureReason.contains("max runtime"), overtime.failureReason)
         await fleet.stop()
     }
 

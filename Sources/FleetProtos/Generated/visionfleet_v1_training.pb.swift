@@ -213,6 +213,12 @@ public nonisolated struct Visionfleet_V1_Job: @unchecked Sendable {
     set {_uniqueStorage()._aliases = newValue}
   }
 
+  /// 0 = no limit; over it the job fails
+  public var maxRuntimeSeconds: Int64 {
+    get {_storage._maxRuntimeSeconds}
+    set {_uniqueStorage()._maxRuntimeSeconds = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -247,6 +253,9 @@ public nonisolated struct Visionfleet_V1_SubmitJobRequest: Sendable {
 
   /// aliases to point at the published version
   public var aliases: [String] = []
+
+  /// wall time from the job's start; 0 = no limit
+  public var maxRuntimeSeconds: Int64 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -517,7 +526,7 @@ nonisolated extension Visionfleet_V1_JobState: SwiftProtobuf._ProtoNameProviding
 
 nonisolated extension Visionfleet_V1_Job: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Job"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}model_name\0\u{1}dataset\0\u{1}task\0\u{1}state\0\u{3}config_yaml\0\u{3}config_digest\0\u{1}epoch\0\u{3}total_epochs\0\u{1}step\0\u{3}total_steps\0\u{3}best_metrics\0\u{3}failure_reason\0\u{3}published_version\0\u{1}attempts\0\u{3}created_at\0\u{3}started_at\0\u{3}finished_at\0\u{3}dataset_digest\0\u{3}peak_rss_bytes\0\u{1}aliases\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}model_name\0\u{1}dataset\0\u{1}task\0\u{1}state\0\u{3}config_yaml\0\u{3}config_digest\0\u{1}epoch\0\u{3}total_epochs\0\u{1}step\0\u{3}total_steps\0\u{3}best_metrics\0\u{3}failure_reason\0\u{3}published_version\0\u{1}attempts\0\u{3}created_at\0\u{3}started_at\0\u{3}finished_at\0\u{3}dataset_digest\0\u{3}peak_rss_bytes\0\u{1}aliases\0\u{3}max_runtime_seconds\0")
 
   fileprivate class _StorageClass {
     var _id: String = String()
@@ -541,6 +550,7 @@ nonisolated extension Visionfleet_V1_Job: SwiftProtobuf.Message, SwiftProtobuf._
     var _datasetDigest: String = String()
     var _peakRssBytes: Int64 = 0
     var _aliases: [String] = []
+    var _maxRuntimeSeconds: Int64 = 0
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -572,6 +582,7 @@ nonisolated extension Visionfleet_V1_Job: SwiftProtobuf.Message, SwiftProtobuf._
       _datasetDigest = source._datasetDigest
       _peakRssBytes = source._peakRssBytes
       _aliases = source._aliases
+      _maxRuntimeSeconds = source._maxRuntimeSeconds
     }
   }
 
@@ -611,6 +622,7 @@ nonisolated extension Visionfleet_V1_Job: SwiftProtobuf.Message, SwiftProtobuf._
         case 19: try { try decoder.decodeSingularStringField(value: &_storage._datasetDigest) }()
         case 20: try { try decoder.decodeSingularInt64Field(value: &_storage._peakRssBytes) }()
         case 21: try { try decoder.decodeRepeatedStringField(value: &_storage._aliases) }()
+        case 22: try { try decoder.decodeSingularInt64Field(value: &_storage._maxRuntimeSeconds) }()
         default: break
         }
       }
@@ -686,6 +698,9 @@ nonisolated extension Visionfleet_V1_Job: SwiftProtobuf.Message, SwiftProtobuf._
       if !_storage._aliases.isEmpty {
         try visitor.visitRepeatedStringField(value: _storage._aliases, fieldNumber: 21)
       }
+      if _storage._maxRuntimeSeconds != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._maxRuntimeSeconds, fieldNumber: 22)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -716,6 +731,7 @@ nonisolated extension Visionfleet_V1_Job: SwiftProtobuf.Message, SwiftProtobuf._
         if _storage._datasetDigest != rhs_storage._datasetDigest {return false}
         if _storage._peakRssBytes != rhs_storage._peakRssBytes {return false}
         if _storage._aliases != rhs_storage._aliases {return false}
+        if _storage._maxRuntimeSeconds != rhs_storage._maxRuntimeSeconds {return false}
         return true
       }
       if !storagesAreEqual {return false}
@@ -727,7 +743,7 @@ nonisolated extension Visionfleet_V1_Job: SwiftProtobuf.Message, SwiftProtobuf._
 
 nonisolated extension Visionfleet_V1_SubmitJobRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SubmitJobRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}config_yaml\0\u{1}dataset\0\u{1}overrides\0\u{3}model_name\0\u{3}idempotency_key\0\u{1}aliases\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}config_yaml\0\u{1}dataset\0\u{1}overrides\0\u{3}model_name\0\u{3}idempotency_key\0\u{1}aliases\0\u{3}max_runtime_seconds\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -741,6 +757,7 @@ nonisolated extension Visionfleet_V1_SubmitJobRequest: SwiftProtobuf.Message, Sw
       case 4: try { try decoder.decodeSingularStringField(value: &self.modelName) }()
       case 5: try { try decoder.decodeSingularStringField(value: &self.idempotencyKey) }()
       case 6: try { try decoder.decodeRepeatedStringField(value: &self.aliases) }()
+      case 7: try { try decoder.decodeSingularInt64Field(value: &self.maxRuntimeSeconds) }()
       default: break
       }
     }
@@ -769,6 +786,9 @@ nonisolated extension Visionfleet_V1_SubmitJobRequest: SwiftProtobuf.Message, Sw
     if !self.aliases.isEmpty {
       try visitor.visitRepeatedStringField(value: self.aliases, fieldNumber: 6)
     }
+    if self.maxRuntimeSeconds != 0 {
+      try visitor.visitSingularInt64Field(value: self.maxRuntimeSeconds, fieldNumber: 7)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -779,6 +799,7 @@ nonisolated extension Visionfleet_V1_SubmitJobRequest: SwiftProtobuf.Message, Sw
     if lhs.modelName != rhs.modelName {return false}
     if lhs.idempotencyKey != rhs.idempotencyKey {return false}
     if lhs.aliases != rhs.aliases {return false}
+    if lhs.maxRuntimeSeconds != rhs.maxRuntimeSeconds {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -27,6 +27,8 @@ public final class JobRunner: Sendable {
     private let workers = Mutex<[String: Process]>([:])
     /// Set when the service shuts down: its workers are stopped, their jobs stay `running` and resume on restart.
     private let stopping = Mutex(false)
+    /// Jobs whose worker was stopped for running past the job's max runtime.
+    private let overtime = Mutex<Set<String>>([])
 
     public init(jobs: TrainingJobs, home: URL, worker: [String], publish: Publisher?, concurrency: Int = 1,
                 publishAttempts: Int = 4, publishBackoff: Duration = .seconds(1), logger: Logger = Logger(label: "visionfleet.train")) {
@@ -103,6 +105,16 @@ public final class JobRunner: Sendable {
         }
         workers.withLock { $0[job.id] = process }
         logger.info("started \(job.id) in worker \(process.processIdentifier)")
+        if job.maxRuntimeSeconds > 0 {
+            let elapsed = job.hasStartedAt ? Date().timeIntervalSince(job.startedAt.date) : 0
+            let left = max(0, Double(job.maxRuntimeSeconds) - elapsed)
+            Task { [weak self] in
+                try? await Task.sleep(for: .seconds(left))
+                guard let self, self.workers.withLock({ $0[job.id] === process }), process.isRunning else { return }
+                _ = self.overtime.withLock { $0.insert(job.id) }
+                process.terminate()
+            }
+        }
         let jobs = jobs
         let reader = Thread {
             var best: [Visionfleet_V1_Metric] = []
@@ -124,6 +136,10 @@ public final class JobRunner: Sendable {
         if stopping.withLock({ $0 }) { return }
         defer { jobs.hub.published(upTo: (try? jobs.store.latestSequence()) ?? 0) }
         guard let job = try? jobs.store.job(id), job.state == .running else { return }  // cancelled meanwhile
+        if overtime.withLock({ $0.remove(id) }) != nil {
+            finish(id, status: status, reason: "ran past its max runtime of \(job.maxRuntimeSeconds) s", best: best)
+            return
+        }
         if status == -Int(SIGKILL), job.attempts < Self.maxAttempts {
             // Killed from outside (the OOM killer, an operator): resumed from its last checkpoint.
             logger.warning("\(id)'s worker was killed; resuming")

@@ -79,6 +79,9 @@ public final class TrainingJobs: Sendable {
         // The same key → the same job, whatever changed since (checked again inside the insert).
         if !request.idempotencyKey.isEmpty, let existing = try store.job(idempotencyKey: request.idempotencyKey) { return existing }
         try Self.checkModelName(request.modelName)
+        guard request.maxRuntimeSeconds >= 0 else {
+            throw TrainingError.invalidArgument(item: request.modelName, field: "max_runtime_seconds", message: "must not be negative")
+        }
         for alias in request.aliases { try Self.checkModelName(alias, field: "aliases") }
         let config = try resolve(request.configYaml, overrides: request.overrides)
         let task = Self.taskType(config.task)
@@ -116,6 +119,7 @@ public final class TrainingJobs: Sendable {
             $0.dataset = dataset
             $0.datasetDigest = datasetDigest
             $0.aliases = request.aliases
+            $0.maxRuntimeSeconds = request.maxRuntimeSeconds
             $0.task = task
             $0.state = .queued
             $0.configYaml = config.resolvedYAML

@@ -62,6 +62,7 @@ struct TrainSubmit: AsyncParsableCommand {
     @Option(help: "Alias to point at the published version (repeatable).") var alias: [String] = []
     @Option(name: .customLong("set"), help: "Config override key.path=value (repeatable).") var overrides: [String] = []
     @Option(help: "Idempotency key: submitting again with it returns the same job.") var key: String?
+    @Option(help: "Fail the job after this many seconds of running (0 = no limit).") var maxRuntime: Int64 = 0
     @Flag(help: "Follow the job to its end.") var follow = false
 
     func run() async throws {
@@ -70,6 +71,7 @@ struct TrainSubmit: AsyncParsableCommand {
         let job = try await client.submit(.with {
             $0.configYaml = text; $0.overrides = overrides; $0.modelName = name; $0.aliases = alias
             $0.dataset = try DatasetRefText.parse(dataset); $0.idempotencyKey = key ?? ""
+            $0.maxRuntimeSeconds = maxRuntime
         })
         if !follow {
             if connection.json { return try RegistryCommand.printJSON([job], single: true) }
