@@ -113,6 +113,9 @@ extension DatasetRPCService {
         } catch let error as ArchiveError {
             throw IngestError.invalidArgument(item: request.ref.name, field: "format", message: error.description)
         }
+        // Every file is read: the folder goes before the last message, so a client that has
+        // the whole archive never finds it.
+        prepared.discard()
         buffer.append(TarHeader.end)
         try await send(last: true)
     }
