@@ -96,6 +96,32 @@ final class JobRunTests: XCTestCase {
         await fleet.stop()
     }
 
+    /// SIGKILL on the worker alone (as the OOM killer would): the job resumes from its last
+    /// checkpoint in a new worker and succeeds.
+    func testWorkerKilledAloneResumes() async throws {
+        let fleet = try await WorkerFleet.start(data: Self.importTinyClasses)
+        let job = try await fleet.client.submit(Self.request("classification/resnet20_fashion_mnist", Self.overrides + ["train.epochs=8"], model: "killed"))
+        try await fleet.client.watch(job.id) { event in
+            if case .checkpointWritten? = event.event { return false }
+            return true
+        }
+        let pgrep = Process()
+        pgrep.executableURL = URL(fileURLWithPath: "/usr/bin/pgrep")
+        pgrep.arguments = ["-f", "worker .*job \(job.id)"]
+        let out = Pipe()
+        pgrep.standardOutput = out
+        try pgrep.run()
+        pgrep.waitUntilExit()
+        let pids = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: "\n").compactMap { Int32($0) }
+        XCTAssertEqual(pids.count, 1, "one worker runs the job")
+        for pid in pids { kill(pid, SIGKILL) }
+        try await fleet.client.watch(job.id) { _ in true }
+        let done = try await fleet.client.job(job.id)
+        XCTAssertEqual(done.state, .succeeded, done.failureReason)
+        XCTAssertEqual(done.attempts, 2)
+        await fleet.stop()
+    }
+
     /// A job whose loss diverges fails with the step it happened at; the service carries on.
     func testDivergingJobFailsNamingTheStep() async throws {
         let fleet = try await WorkerFleet.start(data: Self.importTinyClasses)
