@@ -154,6 +154,9 @@ public final class TrainingJobs: Sendable {
         _ = try store.job(id)
         var cursor = max(0, from)
         while true {
+            // Taken before reading: every event published up to `mark` is committed, so the
+            // read below sees it; anything later wakes the wait.
+            let mark = hub.latest
             let events = try store.events(of: id, after: cursor, limit: 500)
             for event in events {
                 try await send(event)
@@ -166,7 +169,7 @@ public final class TrainingJobs: Sendable {
                 return
             }
             if hub.isClosed || Task.isCancelled { return }
-            await hub.wait(after: max(cursor, hub.latest))
+            await hub.wait(after: mark)
         }
     }
 
