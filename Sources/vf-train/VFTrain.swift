@@ -105,6 +105,8 @@ struct Worker: AsyncParsableCommand {
                 }
             })
         let out = FileHandle.standardOutput
+        // Last, whatever happened: the worker's peak memory.
+        defer { out.write(EventFrames.encode(.with { $0.peakRssBytes = JobWorker.peakResidentBytes() })) }
         do {
             _ = try await JobWorker(job: record, home: directory, source: source) { out.write(EventFrames.encode($0)) }.run()
         } catch {

@@ -48,6 +48,8 @@ final class JobRunTests: XCTestCase {
         XCTAssertEqual(states, [.queued, .running, .evaluating, .publishing, .succeeded])
         XCTAssertEqual(events.compactMap { if case .epoch(let e)? = $0.event { Int(e.epoch) } else { nil } }, [1, 2])
         XCTAssertTrue(events.contains { if case .step? = $0.event { true } else { false } })
+        XCTAssertGreaterThan(done.peakRssBytes, 1 << 20, "the worker reports its peak memory")
+        XCTAssertTrue(events.contains { if case .publishedVersion(1)? = $0.event { true } else { false } })
         let loaded = try ModelPackage.read(from: try XCTUnwrap(fleet.published.all.first))
         XCTAssertEqual(loaded.manifest.lineage.dataset, "tiny@1")
         XCTAssertEqual(loaded.manifest.lineage.jobId, done.id)

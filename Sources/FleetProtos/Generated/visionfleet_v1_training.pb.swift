@@ -457,6 +457,24 @@ public nonisolated struct Visionfleet_V1_JobEvent: Sendable {
     set {event = .checkpointWritten(newValue)}
   }
 
+  /// the worker's peak resident memory, when it ends
+  public var peakRssBytes: Int64 {
+    get {
+      if case .peakRssBytes(let v)? = event {return v}
+      return 0
+    }
+    set {event = .peakRssBytes(newValue)}
+  }
+
+  /// the registry version the job published
+  public var publishedVersion: Int32 {
+    get {
+      if case .publishedVersion(let v)? = event {return v}
+      return 0
+    }
+    set {event = .publishedVersion(newValue)}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum OneOf_Event: Equatable, Sendable {
@@ -465,6 +483,10 @@ public nonisolated struct Visionfleet_V1_JobEvent: Sendable {
     case epoch(Visionfleet_V1_EpochSummary)
     case log(String)
     case checkpointWritten(String)
+    /// the worker's peak resident memory, when it ends
+    case peakRssBytes(Int64)
+    /// the registry version the job published
+    case publishedVersion(Int32)
 
   }
 
@@ -1095,7 +1117,7 @@ nonisolated extension Visionfleet_V1_EpochSummary: SwiftProtobuf.Message, SwiftP
 
 nonisolated extension Visionfleet_V1_JobEvent: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".JobEvent"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}sequence\0\u{3}job_id\0\u{1}time\0\u{3}state_changed\0\u{1}step\0\u{1}epoch\0\u{1}log\0\u{3}checkpoint_written\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}sequence\0\u{3}job_id\0\u{1}time\0\u{3}state_changed\0\u{1}step\0\u{1}epoch\0\u{1}log\0\u{3}checkpoint_written\0\u{3}peak_rss_bytes\0\u{3}published_version\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1156,6 +1178,22 @@ nonisolated extension Visionfleet_V1_JobEvent: SwiftProtobuf.Message, SwiftProto
           self.event = .checkpointWritten(v)
         }
       }()
+      case 9: try {
+        var v: Int64?
+        try decoder.decodeSingularInt64Field(value: &v)
+        if let v = v {
+          if self.event != nil {try decoder.handleConflictingOneOf()}
+          self.event = .peakRssBytes(v)
+        }
+      }()
+      case 10: try {
+        var v: Int32?
+        try decoder.decodeSingularInt32Field(value: &v)
+        if let v = v {
+          if self.event != nil {try decoder.handleConflictingOneOf()}
+          self.event = .publishedVersion(v)
+        }
+      }()
       default: break
       }
     }
@@ -1195,6 +1233,14 @@ nonisolated extension Visionfleet_V1_JobEvent: SwiftProtobuf.Message, SwiftProto
     case .checkpointWritten?: try {
       guard case .checkpointWritten(let v)? = self.event else { preconditionFailure() }
       try visitor.visitSingularStringField(value: v, fieldNumber: 8)
+    }()
+    case .peakRssBytes?: try {
+      guard case .peakRssBytes(let v)? = self.event else { preconditionFailure() }
+      try visitor.visitSingularInt64Field(value: v, fieldNumber: 9)
+    }()
+    case .publishedVersion?: try {
+      guard case .publishedVersion(let v)? = self.event else { preconditionFailure() }
+      try visitor.visitSingularInt32Field(value: v, fieldNumber: 10)
     }()
     case nil: break
     }

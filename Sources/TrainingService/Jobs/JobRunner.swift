@@ -187,6 +187,7 @@ public final class JobRunner: Sendable {
             }
         }
         do {
+            if version > 0 { _ = try jobs.store.append([.with { $0.publishedVersion = version }], to: id) }
             let (_, sequence) = try jobs.store.transition(id, to: .succeeded) {
                 $0.publishedVersion = version
                 $0.finishedAt = Google_Protobuf_Timestamp(date: Date())

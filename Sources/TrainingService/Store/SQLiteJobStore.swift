@@ -119,6 +119,9 @@ public final class SQLiteJobStore: JobStore {
                     job.epoch = e.epoch
                     if e.isBest { job.bestMetrics = e.metrics }
                     progressed = true
+                case .peakRssBytes(let bytes)?:
+                    job.peakRssBytes = max(job.peakRssBytes, bytes)
+                    progressed = true
                 default: break
                 }
             }

@@ -1,6 +1,9 @@
 import FleetProtos
 import FleetStore
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import SwiftProtobuf
 import VectorIndex
 import VisionData
@@ -27,6 +30,13 @@ public struct JobWorker {
     public static func packageFolder(of id: String, home: URL) -> URL { folder(of: id, home: home).appendingPathComponent("package") }
 
     func log(_ text: String) { emit(.with { $0.log = text }) }
+
+    /// This process's peak resident memory (getrusage's ru_maxrss, KiB on Linux).
+    public static func peakResidentBytes() -> Int64 {
+        var usage = rusage()
+        guard getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage) == 0 else { return 0 }
+        return Int64(usage.ru_maxrss) * 1024
+    }
 
     /// Trains and writes the package; returns the best metrics. Classification resumes from
     /// its checkpoints exactly; detection and retrieval (no trainer checkpoints yet) start over

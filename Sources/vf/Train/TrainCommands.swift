@@ -8,8 +8,8 @@ import ServiceRuntime
 struct TrainCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train", abstract: "Training jobs in vf-train (submit, ls, show, watch, cancel, validate).",
-        subcommands: [TrainSubmit.self, TrainList.self, TrainShow.self, TrainWatch.self, TrainCancel.self, TrainRetryPublish.self,
-                      TrainValidate.self])
+        subcommands: [TrainSubmit.self, TrainList.self, TrainShow.self, TrainWatch.self, TrainLogs.self, TrainCancel.self,
+                      TrainRetryPublish.self, TrainValidate.self])
 }
 
 /// Flags every `vf train` command takes.
@@ -47,6 +47,8 @@ enum JobText {
             return "epoch \(s.epoch): " + s.metrics.map { "\($0.name) \(String(format: "%.4f", $0.value))" }.joined(separator: ", ")
                 + (s.isBest ? "  (best)" : "") + String(format: "  %.1fs", s.wallSeconds)
         case .log(let text)?: return text
+        case .peakRssBytes(let bytes)?: return String(format: "worker peak memory %.0f MiB", Double(bytes) / 1_048_576)
+        case .publishedVersion(let v)?: return "published version \(v)"
         case .checkpointWritten?: return nil
         case nil: return nil
         }
@@ -104,7 +106,8 @@ struct TrainShow: AsyncParsableCommand {
         if connection.json { return try RegistryCommand.printJSON([job], single: true) }
         TextTable.print(JobText.header, [JobText.row(job)])
         if !job.failureReason.isEmpty { print("failure: \(job.failureReason)") }
-        print("attempts: \(job.attempts)  config: \(job.configDigest)")
+        print("attempts: \(job.attempts)  config: \(job.configDigest)"
+              + (job.peakRssBytes > 0 ? String(format: "  worker peak memory: %.0f MiB", Double(job.peakRssBytes) / 1_048_576) : ""))
     }
 }
 
@@ -126,6 +129,29 @@ struct TrainWatch: AsyncParsableCommand {
         if job.state == .failed {
             FileHandle.standardError.write(Data("job \(id) failed: \(job.failureReason)\n".utf8))
             throw ExitCode(1)
+        }
+    }
+}
+
+/// `vf train logs ID`: the job's log lines so far (no following).
+struct TrainLogs: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "logs", abstract: "Print a job's log lines.")
+    @OptionGroup var connection: TrainConnection
+    @Argument var id: String
+
+    func run() async throws {
+        let client = try connection.client()
+        let job = try await client.job(id)
+        let final = [.succeeded, .failed, .cancelled].contains(job.state)
+        var lines: [String] = []
+        // A finished job's stream ends by itself; a live one is read up to what exists now.
+        let started = Date()
+        try await client.watch(id) { event in
+            if case .log(let text)? = event.event { lines.append(text) }
+            return final || Date().timeIntervalSince(started) < 0.5
+        }
+        if connection.json { print(String(decoding: try JSONSerialization.data(withJSONObject: lines), as: UTF8.self)) } else {
+            for line in lines { print(line) }
         }
     }
 }
