@@ -99,8 +99,7 @@ let package = Package(
         .target(
             name: "RegistryService",
             dependencies: ["FleetRPC", "FleetProtos", "FleetStore", .product(name: "GRDB", package: "GRDB.swift"),
-                           .product(name: "Logging", package: "swift-log"),
-                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
+                           .product(name: "Logging", package: "swift-log")]
         ),
         .target(name: "InferenceService", dependencies: ["FleetRPC", "FleetProtos"]),
         .target(
@@ -128,7 +127,7 @@ let package = Package(
         ),
 
         // tests
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["FleetRPC"], path: "Tests/TestSupport"),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "VisionModels", "TestSupport"], exclude: ["Python"]),
         .testTarget(
             name: "VisionTests",

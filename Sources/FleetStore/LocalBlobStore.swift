@@ -18,6 +18,14 @@ public final class LocalBlobStore: BlobStore {
         var activeTemps: Set<String> = []
         /// Fan-out folders known to exist (`ab/cd`), so a commit does not ask the filesystem again.
         var folders: Set<String> = []
+
+        /// Undoes one pin per digest.
+        mutating func unpin<Digests: Sequence<BlobDigest>>(_ digests: Digests) {
+            for d in digests {
+                guard let n = pins[d] else { continue }
+                pins[d] = n > 1 ? n - 1 : nil
+            }
+        }
     }
     private let state = Mutex(State())
 
@@ -77,8 +85,7 @@ public final class LocalBlobStore: BlobStore {
                 s.activeTemps.remove(local.name)
                 return CommittedBlob(digest: digest, size: local.size, deduplicated: deduplicated)
             } catch {
-                s.pins[digest, default: 1] -= 1
-                if s.pins[digest] == 0 { s.pins[digest] = nil }
+                s.unpin([digest])
                 throw error
             }
         }
@@ -96,11 +103,7 @@ public final class LocalBlobStore: BlobStore {
                     let target = path(of: digest)
                     if FileIO.fileSize(target) != nil { continue }
                     // Written beside its final place and renamed: never visible half-written.
-                    let folder = folder(of: digest)
-                    if !s.folders.contains(folder) {
-                        try FileIO.makeDirectory(folder)
-                        s.folders.insert(folder)
-                    }
+                    try makeFolder(of: digest, &s)
                     let temp = target + ".part"
                     let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
                     guard fd >= 0 else { throw FileIO.failure(temp, "cannot create") }
@@ -119,21 +122,13 @@ public final class LocalBlobStore: BlobStore {
                     done[done.count - 1] = CommittedBlob(digest: digest, size: Int64(data.count), deduplicated: false)
                 }
             } catch {
-                for d in done.map(\.digest) {
-                    s.pins[d, default: 1] -= 1
-                    if s.pins[d] == 0 { s.pins[d] = nil }
-                }
+                s.unpin(done.map(\.digest))
                 throw error
             }
             return done
         }
         guard done.contains(where: { !$0.deduplicated }) else { return done }
-        let fd = open(blobsPath, O_RDONLY | O_DIRECTORY)
-        defer { if fd >= 0 { close(fd) } }
-        guard fd >= 0, vf_sync_filesystem(fd) == 0 else {
-            unpin(done.map(\.digest))
-            throw FileIO.failure(blobsPath, "syncfs")
-        }
+        try syncBatch(done)
         return done
     }
 
@@ -155,7 +150,7 @@ public final class LocalBlobStore: BlobStore {
                     if deduplicated {
                         unlink(local.path)
                     } else {
-                        try FileIO.makeDirectory((target as NSString).deletingLastPathComponent)
+                        try makeFolder(of: digest, &s)
                         guard rename(local.path, target) == 0 else { throw FileIO.failure(target, "rename into the store") }
                     }
                     local.detach()
@@ -163,22 +158,32 @@ public final class LocalBlobStore: BlobStore {
                     done.append(CommittedBlob(digest: digest, size: local.size, deduplicated: deduplicated))
                 }
             } catch {
-                for d in done.map(\.digest) + [locals[done.count].1] {
-                    s.pins[d, default: 1] -= 1
-                    if s.pins[d] == 0 { s.pins[d] = nil }
-                }
+                s.unpin(done.map(\.digest) + [locals[done.count].1])
                 throw error
             }
             return done
         }
-        // One flush for the batch: file data, the renames and the new folders.
+        try syncBatch(done)
+        return done
+    }
+
+    /// Creates a blob's fan-out folder unless it is known to exist. Holds the state lock.
+    private func makeFolder(of digest: BlobDigest, _ s: inout State) throws {
+        let folder = folder(of: digest)
+        guard !s.folders.contains(folder) else { return }
+        try FileIO.makeDirectory(folder)
+        s.folders.insert(folder)
+    }
+
+    /// One flush for a committed batch (file data, renames, new folders); on failure the
+    /// batch's pins are undone.
+    private func syncBatch(_ done: [CommittedBlob]) throws {
         let fd = open(blobsPath, O_RDONLY | O_DIRECTORY)
         defer { if fd >= 0 { close(fd) } }
         guard fd >= 0, vf_sync_filesystem(fd) == 0 else {
             unpin(done.map(\.digest))
             throw FileIO.failure(blobsPath, "syncfs")
         }
-        return done
     }
 
     public func materialize(_ digest: BlobDigest, at url: URL) throws { try materialize(digest, atPath: url.path) }
@@ -191,12 +196,7 @@ public final class LocalBlobStore: BlobStore {
     }
 
     public func unpin(_ digests: [BlobDigest]) {
-        state.withLock { s in
-            for d in digests {
-                guard let n = s.pins[d] else { continue }
-                s.pins[d] = n > 1 ? n - 1 : nil
-            }
-        }
+        state.withLock { $0.unpin(digests) }
     }
 
     public func contains(_ digest: BlobDigest) -> Bool { FileIO.fileSize(path(of: digest)) != nil }

@@ -63,4 +63,7 @@ public final class ModelRegistry: Sendable {
             throw RegistryError.from(error)
         }
     }
+
+    /// Ends the event streams at once (graceful shutdown), so watchers do not hold the server.
+    public func close() { hub.close() }
 }

@@ -29,6 +29,6 @@ struct VFRegistry: AsyncParsableCommand {
         }
         let registry = try ModelRegistry(directory: directory, maxUploadBytes: limit << 20)
         try await FleetServerRunner.run(name: "vf-registry", options: options, services: [RegistryRPCService(registry: registry)],
-                                        lifecycle: [RegistryLifecycle(registry: registry)])
+                                        lifecycle: [ShutdownAction { registry.close() }])
     }
 }

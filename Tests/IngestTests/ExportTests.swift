@@ -5,6 +5,7 @@ import Foundation
 import IngestService
 import ServiceRuntime
 import VisionData
+import TestSupport
 import XCTest
 
 /// ExportDataset as a tar stream, re-imported; GenerateSynthetic; the tar codec itself.
@@ -33,11 +34,11 @@ final class ExportTests: XCTestCase {
         // Annotations only; a format that cannot carry the task's labels; unknown versions.
         let bare = try await h.client.exportDataset(.with { $0.name = "det" }, format: .coco, to: Fixtures.temp("bare"), includeImages: false)
         XCTAssertEqual(bare.sorted(), ["annotations/instances_train.json", "annotations/instances_val.json"])
-        let wrong = await assertIngestError(.invalidArgument) {
+        let wrong = await assertRPCError(.invalidArgument) {
             try await h.client.exportDataset(.with { $0.name = "cls" }, format: .coco, to: Fixtures.temp("wrong"))
         }
         XCTAssertEqual(wrong?.metadata.values(for: "vf-field").first, "format")
-        _ = await assertIngestError(.notFound) {
+        _ = await assertRPCError(.notFound) {
             try await h.client.exportDataset(.with { $0.name = "det"; $0.version = 9 }, format: .coco, to: Fixtures.temp("none"))
         }
         XCTAssertTrue(h.stagingFiles.isEmpty, "export folders are removed: \(h.stagingFiles)")
@@ -65,10 +66,10 @@ final class ExportTests: XCTestCase {
         let hasher = SHA256Stream()
         hasher.update(try ImageCodec.encodePNG(image, name: "x"))
         XCTAssertEqual(item0.blobDigest, hasher.finish().description)
-        let bad = await assertIngestError(.invalidArgument) { try await h.client.generateSynthetic(name: "shapes", count: 0) }
+        let bad = await assertRPCError(.invalidArgument) { try await h.client.generateSynthetic(name: "shapes", count: 0) }
         XCTAssertEqual(bad?.metadata.values(for: "vf-field").first, "count")
         _ = try await h.client.importDataset(path: try Fixtures.classes(.imagefolder).0, name: "cls", format: .imageFolder)
-        _ = await assertIngestError(.invalidArgument) { try await h.client.generateSynthetic(name: "cls", count: 3) }
+        _ = await assertRPCError(.invalidArgument) { try await h.client.generateSynthetic(name: "cls", count: 3) }
         await h.stop()
     }
 

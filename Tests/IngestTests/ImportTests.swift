@@ -5,6 +5,7 @@ import Foundation
 import IngestService
 import ServiceRuntime
 import VisionData
+import TestSupport
 import XCTest
 
 /// ImportDataset over the real RPC path: every format, strict and lenient, dedup, identical
@@ -53,7 +54,7 @@ final class ImportTests: XCTestCase {
         coco["annotations"] = anns
         try JSONSerialization.data(withJSONObject: coco).write(to: annotations)
 
-        let error: RPCError? = await assertIngestError(.invalidArgument) {
+        let error: RPCError? = await assertRPCError(.invalidArgument) {
             try await h.client.importDataset(path: annotations, name: "strict", format: .coco)
         }
         let rejection = try XCTUnwrap(error.flatMap(DatasetClient.rejection))
@@ -62,7 +63,7 @@ final class ImportTests: XCTestCase {
             XCTAssertTrue(items.contains { $0.contains(dataset.images[image].file) },
                           "\(dataset.images[image].file) not listed in \(rejection.errors)")
         }
-        _ = await assertIngestError(.notFound) { try await h.client.dataset("strict") }
+        _ = await assertRPCError(.notFound) { try await h.client.dataset("strict") }
         XCTAssertTrue(h.stagingFiles.isEmpty, "a rejected import leaves no staging files")
 
         var options = Visionfleet_V1_ImportOptions()
@@ -125,7 +126,7 @@ final class ImportTests: XCTestCase {
         XCTAssertEqual(resumed.map(\.item.fileName), Array(all.dropFirst(10)).map(\.item.fileName))
         let items = try await h.client.items(ref, split: .val)
         XCTAssertEqual(items.count, 3)
-        _ = await assertIngestError(.notFound) { try await h.client.streamSamples(.with { $0.name = "absent" }) { _ in true } }
+        _ = await assertRPCError(.notFound) { try await h.client.streamSamples(.with { $0.name = "absent" }) { _ in true } }
         await h.stop()
     }
 }
@@ -162,7 +163,7 @@ final class ImportStreamTests: XCTestCase {
             ("unreadable annotations", .invalidArgument, "annotations", [header(.coco, annotation: "ann.json"), chunk("ann.json", Data("{".utf8))]),
         ]
         for (name, code, field, messages) in cases {
-            let error = await assertIngestError(code) { try await self.raw(h, messages) }
+            let error = await assertRPCError(code) { try await self.raw(h, messages) }
             XCTAssertEqual(error?.metadata["vf-field"], field, "\(name): \(error?.message ?? "")")
         }
         // An image over max_image_bytes is an item problem, named with its size.
@@ -175,7 +176,7 @@ final class ImportStreamTests: XCTestCase {
         }
         let noisyPNG = try ImageCodec.encodePNG(noisy)
         XCTAssertLessThan(big.count, 4000)
-        let error = await assertIngestError(.invalidArgument) {
+        let error = await assertRPCError(.invalidArgument) {
             try await self.raw(h, [self.header(maxImageBytes: 4000), self.chunk("a/small.png", big), self.chunk("a/big.png", noisyPNG)])
         }
         let rejection = try XCTUnwrap(error.flatMap(DatasetClient.rejection))

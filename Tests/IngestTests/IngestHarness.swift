@@ -66,16 +66,3 @@ enum Fixtures {
         return (url, dataset)
     }
 }
-
-func assertIngestError<T>(_ code: RPCError.Code, _ body: () async throws -> T, file: StaticString = #filePath, line: UInt = #line) async -> RPCError? {
-    do {
-        _ = try await body()
-        XCTFail("expected \(code)", file: file, line: line)
-    } catch let error as RPCError {
-        XCTAssertEqual(error.code, code, error.message, file: file, line: line)
-        return error
-    } catch {
-        XCTFail("expected RPCError \(code), got \(error)", file: file, line: line)
-    }
-    return nil
-}

@@ -4,6 +4,7 @@ import Foundation
 import IngestService
 import ServiceRuntime
 import VisionData
+import TestSupport
 import XCTest
 
 /// Each format in the layouts the real tools write, imported through the real server.
@@ -104,7 +105,7 @@ final class ToolLayoutTests: XCTestCase {
 
         // A second 0.png elsewhere makes that name ambiguous: named, not guessed.
         try write(Self.samples[1].png, "other/0.png", in: root)
-        let error = await assertIngestError(.invalidArgument) { try await h.client.importDataset(path: root, name: "coco-amb", format: .coco) }
+        let error = await assertRPCError(.invalidArgument) { try await h.client.importDataset(path: root, name: "coco-amb", format: .coco) }
         let problems = try XCTUnwrap(error.flatMap(DatasetClient.rejection)).errors
         XCTAssertEqual(problems.count, 1, "\(problems)")
         XCTAssertTrue(problems[0].message.contains("ambiguous") && problems[0].item.contains("0.png"), "\(problems)")
@@ -133,7 +134,7 @@ final class ToolLayoutTests: XCTestCase {
         // An entity declaration (the start of a billion-laughs bomb) is refused, not expanded.
         try write("<?xml version=\"1.0\"?><!DOCTYPE a [<!ENTITY x \"xxxxxxxxxx\"><!ENTITY y \"&x;&x;&x;&x;&x;&x;\">]><annotation><filename>&y;</filename></annotation>",
                   "Annotations/0.xml", in: root)
-        let error = await assertIngestError(.invalidArgument) { try await h.client.importDataset(path: root, name: "voc-bomb", format: .voc) }
+        let error = await assertRPCError(.invalidArgument) { try await h.client.importDataset(path: root, name: "voc-bomb", format: .voc) }
         let problem = try XCTUnwrap(error.flatMap(DatasetClient.rejection)?.errors.first)
         XCTAssertEqual(problem.item, "Annotations/0.xml")
         XCTAssertTrue(problem.message.contains("entity"), problem.message)
@@ -194,7 +195,7 @@ final class ToolLayoutTests: XCTestCase {
         XCTAssertEqual(r3.version.classCounts, ["odd": 3, "even": 3])
         try write("<annotations><image id=\"0\" name=\"0.png\" width=\"64\" height=\"64\"><box xtl=\"1\" ytl=\"1\" xbr=\"9\" ybr=\"9\"/></image>",
                   "annotations.xml", in: tags)
-        _ = await assertIngestError(.invalidArgument) { try await h.client.importDataset(path: tags, name: "cvat-broken", format: .cvat) }
+        _ = await assertRPCError(.invalidArgument) { try await h.client.importDataset(path: tags, name: "cvat-broken", format: .cvat) }
         await h.stop()
     }
 
@@ -234,7 +235,7 @@ final class ToolLayoutTests: XCTestCase {
         }
         choices.append(["id": 99, "image": "/data/upload/3/deadbeef-missing.png", "choice": "left"])
         try write(try JSONSerialization.data(withJSONObject: choices), "export.json", in: cls)
-        let error = await assertIngestError(.invalidArgument) {
+        let error = await assertRPCError(.invalidArgument) {
             try await h.client.importDataset(path: cls, name: "ls-choice", format: .labelStudio, task: .classification)
         }
         let problems = try XCTUnwrap(error.flatMap(DatasetClient.rejection)).errors

@@ -3,6 +3,7 @@ import FleetRPC
 import Foundation
 import IngestService
 import ServiceRuntime
+import TestSupport
 import XCTest
 
 /// vf-ingest asks vf-registry before deleting a dataset: a dataset a registered model version

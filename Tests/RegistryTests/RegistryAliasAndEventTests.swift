@@ -3,6 +3,7 @@ import FleetRPC
 import Foundation
 import RegistryService
 import ServiceRuntime
+import TestSupport
 import XCTest
 
 /// Aliases with compare-and-set and history, actors from the auth token, and the event stream.

@@ -3,6 +3,7 @@ import FleetRPC
 import Foundation
 import RegistryService
 import ServiceRuntime
+import TestSupport
 import XCTest
 
 /// Models and versions over the real RPC path: create, get, list with pages and a task filter,

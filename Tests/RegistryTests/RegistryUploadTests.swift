@@ -4,6 +4,7 @@ import FleetStore
 import Foundation
 import RegistryService
 import ServiceRuntime
+import TestSupport
 import XCTest
 
 /// UploadVersion and DownloadVersion: big packages, racing uploads, every kind of bad stream,

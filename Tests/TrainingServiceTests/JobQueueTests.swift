@@ -3,6 +3,7 @@ import FleetRPC
 import Foundation
 import IngestService
 import ServiceRuntime
+import TestSupport
 import TrainingService
 import VisionData
 import XCTest
@@ -47,21 +48,6 @@ final class JobQueueTests: XCTestCase {
                      client: try TrainingClient(address: "127.0.0.1:\(trainPort)", environment: [:]), jobs: jobs, home: home)
     }
 
-    func expect(_ code: RPCError.Code, field: String? = nil, _ body: () async throws -> some Any,
-                file: StaticString = #filePath, line: UInt = #line) async -> RPCError? {
-        do {
-            _ = try await body()
-            XCTFail("expected \(code)", file: file, line: line)
-        } catch let error as RPCError {
-            XCTAssertEqual(error.code, code, error.message, file: file, line: line)
-            if let field { XCTAssertEqual(error.metadata.values(for: "vf-field").first, field, error.message, file: file, line: line) }
-            return error
-        } catch {
-            XCTFail("expected RPCError \(code), got \(error)", file: file, line: line)
-        }
-        return nil
-    }
-
     func submit(_ dataset: String, name: String = "shapes-det", config: String = "detection/yolox_nano_shapes",
                 overrides: [String] = ["train.batch_size=4"], key: String = "") -> Visionfleet_V1_SubmitJobRequest {
         .with {
@@ -81,17 +67,17 @@ final class JobQueueTests: XCTestCase {
         let invalid = try await f.client.validate("classification/resnet20_fashion_mnist", overrides: ["model.backbone.depth=7"])
         XCTAssertFalse(invalid.valid)
         XCTAssertEqual(invalid.errors.first?.field, "model.backbone.depth")
-        _ = await expect(.invalidArgument, field: "model.depth") {
+        _ = await assertRPCError(.invalidArgument, field: "model.depth") {
             try await f.client.submit(submit("shapes", overrides: ["model.depth=7"]))
         }
-        _ = await expect(.notFound) { try await f.client.submit(submit("shapes", config: "detection/no_such_config")) }
-        _ = await expect(.invalidArgument, field: "model_name") { try await f.client.submit(submit("shapes", name: "bad name")) }
+        _ = await assertRPCError(.notFound) { try await f.client.submit(submit("shapes", config: "detection/no_such_config")) }
+        _ = await assertRPCError(.invalidArgument, field: "model_name") { try await f.client.submit(submit("shapes", name: "bad name")) }
         // The dataset: it must exist, hold the config's task and at least one batch.
-        _ = await expect(.notFound) { try await f.client.submit(submit("missing")) }
-        _ = await expect(.failedPrecondition) {
+        _ = await assertRPCError(.notFound) { try await f.client.submit(submit("missing")) }
+        _ = await assertRPCError(.failedPrecondition) {
             try await f.client.submit(submit("shapes", config: "classification/resnet20_fashion_mnist", overrides: []))
         }
-        _ = await expect(.failedPrecondition) { try await f.client.submit(submit("shapes", overrides: ["train.batch_size=64"])) }
+        _ = await assertRPCError(.failedPrecondition) { try await f.client.submit(submit("shapes", overrides: ["train.batch_size=64"])) }
 
         let job = try await f.client.submit(submit("shapes", key: "k1"))
         XCTAssertEqual(job.state, .queued)
@@ -105,7 +91,7 @@ final class JobQueueTests: XCTestCase {
         XCTAssertNotEqual(other.id, job.id)
         let fetched = try await f.client.job(job.id)
         XCTAssertEqual(fetched, job)
-        _ = await expect(.notFound) { try await f.client.job("job-none") }
+        _ = await assertRPCError(.notFound) { try await f.client.job("job-none") }
 
         // Listing, filtered and paged.
         let all = try await f.client.listJobs(pageSize: 1)
@@ -121,7 +107,7 @@ final class JobQueueTests: XCTestCase {
         _ = try await f.datasets.generateSynthetic(name: "shapes", count: 20, imageSize: 64)
         let job = try await f.client.submit(submit("shapes"))
         _ = try await f.client.submit(submit("shapes", name: "second"))
-        _ = await expect(.resourceExhausted) { try await f.client.submit(submit("shapes", name: "third")) }
+        _ = await assertRPCError(.resourceExhausted) { try await f.client.submit(submit("shapes", name: "third")) }
 
         // Two live watchers, then a cancel: both see queued → cancelled and their streams end.
         let client = f.client

@@ -57,14 +57,7 @@ struct SyntheticVersion {
                         item.width = Int32(generator.size)
                         item.height = Int32(generator.size)
                         item.classID = -1
-                        item.annotations = sample.boxes.enumerated().map { k, box in
-                            .with {
-                                $0.id = "\(sample.index + 1)-\(k)"
-                                $0.categoryID = Int32(box.category)
-                                $0.box = .with { $0.xMin = Float(box.xmin); $0.yMin = Float(box.ymin); $0.xMax = Float(box.xmax); $0.yMax = Float(box.ymax) }
-                                $0.area = Float(box.width * box.height)
-                            }
-                        }
+                        item.annotations = VersionBuilder.annotations(sample.boxes, imageID: item.imageID)
                     })
                 }
             }

@@ -20,6 +20,18 @@ struct VersionBuilder {
         var pinned: [BlobDigest]
     }
 
+    /// An image's boxes on the wire, with ids `<image id>-<k>`.
+    static func annotations(_ boxes: [LabeledBox], imageID: String) -> [Visionfleet_V1_Annotation] {
+        boxes.enumerated().map { k, box in
+            .with {
+                $0.id = "\(imageID)-\(k)"
+                $0.categoryID = Int32(box.category)
+                $0.box = .with { $0.xMin = Float(box.xmin); $0.yMin = Float(box.ymin); $0.xMax = Float(box.xmax); $0.yMax = Float(box.ymax) }
+                $0.area = Float(box.width * box.height)
+            }
+        }
+    }
+
     static func problem(_ item: String, _ field: String, _ message: String) -> Visionfleet_V1_ItemError {
         .with { $0.item = item; $0.field = field; $0.message = message }
     }
@@ -158,14 +170,7 @@ struct VersionBuilder {
                 item.height = Int32(image.height)
                 item.split = splits[i]
                 item.classID = Int32(image.label ?? -1)
-                item.annotations = image.boxes.enumerated().map { k, box in
-                    .with {
-                        $0.id = "\(image.id)-\(k)"
-                        $0.categoryID = Int32(box.category)
-                        $0.box = .with { $0.xMin = Float(box.xmin); $0.yMin = Float(box.ymin); $0.xMax = Float(box.xmax); $0.yMax = Float(box.ymax) }
-                        $0.area = Float(box.width * box.height)
-                    }
-                }
+                item.annotations = Self.annotations(image.boxes, imageID: String(image.id))
             })
         }
         items.sort { ($0.fileName, $0.blobDigest) < ($1.fileName, $1.blobDigest) }

@@ -15,10 +15,8 @@ public struct DatasetClient: Sendable {
 
     /// `address` or `VF_INGEST_ADDR` or 127.0.0.1:50051; a bearer token from `token` or `VISIONFLEET_TOKEN`.
     public init(address: String? = nil, token: String? = nil, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
-        let target = address ?? environment["VF_INGEST_ADDR"].flatMap { $0.isEmpty ? nil : $0 } ?? Self.defaultAddress
-        var options = CallOptions()
-        if let token = token ?? environment["VISIONFLEET_TOKEN"], !token.isEmpty { options.metadata.add("authorization", "Bearer \(token)") }
-        rpc = RPCClient(channel: try RPCChannel(target: target), defaultOptions: options)
+        rpc = try FleetClientConnection.client(address: address, variable: "VF_INGEST_ADDR", defaultAddress: Self.defaultAddress,
+                                               token: token, environment: environment)
     }
 
     public func dataset(_ name: String) async throws -> Visionfleet_V1_Dataset {
@@ -26,16 +24,12 @@ public struct DatasetClient: Sendable {
     }
 
     public func listDatasets(task: Visionfleet_V1_TaskType = .unspecified) async throws -> [Visionfleet_V1_Dataset] {
-        var out: [Visionfleet_V1_Dataset] = []
-        var token = ""
-        repeat {
+        try await FleetClientConnection.allPages { token in
             let page: Visionfleet_V1_ListDatasetsResponse = try await rpc.unary(Methods.listDatasets.path, Visionfleet_V1_ListDatasetsRequest.with {
                 $0.task = task; $0.page.pageToken = token
             })
-            out += page.datasets
-            token = page.page.nextPageToken
-        } while !token.isEmpty
-        return out
+            return (page.datasets, page.page.nextPageToken)
+        }
     }
 
     public func versions(_ name: String) async throws -> [Visionfleet_V1_DatasetVersion] {

@@ -18,12 +18,8 @@ public struct RegistryClient: Sendable {
     /// `VISIONFLEET_TOKEN`.
     public init(address: String? = nil, token: String? = nil, tls: TLSConfig? = nil,
                 environment: [String: String] = ProcessInfo.processInfo.environment) throws {
-        let target = address ?? environment["VF_REGISTRY_ADDR"].flatMap { $0.isEmpty ? nil : $0 } ?? Self.defaultAddress
-        var options = CallOptions()
-        if let token = token ?? environment["VISIONFLEET_TOKEN"], !token.isEmpty {
-            options.metadata.add("authorization", "Bearer \(token)")
-        }
-        rpc = RPCClient(channel: try RPCChannel(target: target, tls: tls), defaultOptions: options)
+        rpc = try FleetClientConnection.client(address: address, variable: "VF_REGISTRY_ADDR", defaultAddress: Self.defaultAddress,
+                                               token: token, tls: tls, environment: environment)
     }
 
     // MARK: models
@@ -41,24 +37,12 @@ public struct RegistryClient: Sendable {
 
     /// Every model (all pages), of one task when given.
     public func listModels(task: Visionfleet_V1_TaskType = .unspecified, pageSize: Int32 = 0) async throws -> [Visionfleet_V1_Model] {
-        try await allPages { token in
+        try await FleetClientConnection.allPages { token in
             let page: Visionfleet_V1_ListModelsResponse = try await rpc.unary(Methods.listModels.path, Visionfleet_V1_ListModelsRequest.with {
                 $0.task = task; $0.page.pageSize = pageSize; $0.page.pageToken = token
             })
             return (page.models, page.page.nextPageToken)
         }
-    }
-
-    /// Follows page tokens until the last page.
-    private func allPages<Item>(_ fetch: (String) async throws -> ([Item], String)) async throws -> [Item] {
-        var out: [Item] = []
-        var token = ""
-        repeat {
-            let (items, next) = try await fetch(token)
-            out += items
-            token = next
-        } while !token.isEmpty
-        return out
     }
 
     public func deleteModel(_ name: String) async throws {
@@ -73,7 +57,7 @@ public struct RegistryClient: Sendable {
     }
 
     public func listVersions(_ model: String, pageSize: Int32 = 0) async throws -> [Visionfleet_V1_ModelVersion] {
-        try await allPages { token in
+        try await FleetClientConnection.allPages { token in
             let page: Visionfleet_V1_ListModelVersionsResponse = try await rpc.unary(
                 Methods.listModelVersions.path, Visionfleet_V1_ListModelVersionsRequest.with {
                     $0.model = model; $0.page.pageSize = pageSize; $0.page.pageToken = token

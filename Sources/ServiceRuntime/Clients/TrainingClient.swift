@@ -13,10 +13,8 @@ public struct TrainingClient: Sendable {
 
     /// `address` or `VF_TRAIN_ADDR` or 127.0.0.1:50052; a bearer token from `token` or `VISIONFLEET_TOKEN`.
     public init(address: String? = nil, token: String? = nil, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
-        let target = address ?? environment["VF_TRAIN_ADDR"].flatMap { $0.isEmpty ? nil : $0 } ?? Self.defaultAddress
-        var options = CallOptions()
-        if let token = token ?? environment["VISIONFLEET_TOKEN"], !token.isEmpty { options.metadata.add("authorization", "Bearer \(token)") }
-        rpc = RPCClient(channel: try RPCChannel(target: target), defaultOptions: options)
+        rpc = try FleetClientConnection.client(address: address, variable: "VF_TRAIN_ADDR", defaultAddress: Self.defaultAddress,
+                                               token: token, environment: environment)
     }
 
     public func submit(_ request: Visionfleet_V1_SubmitJobRequest) async throws -> Visionfleet_V1_Job {
@@ -29,16 +27,12 @@ public struct TrainingClient: Sendable {
 
     /// Every job (all pages), filtered by state and model when given.
     public func listJobs(state: Visionfleet_V1_JobState = .unspecified, model: String = "", pageSize: Int32 = 0) async throws -> [Visionfleet_V1_Job] {
-        var out: [Visionfleet_V1_Job] = []
-        var token = ""
-        repeat {
+        try await FleetClientConnection.allPages { token in
             let page: Visionfleet_V1_ListJobsResponse = try await rpc.unary(Methods.listJobs.path, Visionfleet_V1_ListJobsRequest.with {
                 $0.state = state; $0.modelName = model; $0.page.pageSize = pageSize; $0.page.pageToken = token
             })
-            out += page.jobs
-            token = page.page.nextPageToken
-        } while !token.isEmpty
-        return out
+            return (page.jobs, page.page.nextPageToken)
+        }
     }
 
     public func cancel(_ id: String) async throws -> Visionfleet_V1_Job {

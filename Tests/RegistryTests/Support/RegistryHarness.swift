@@ -89,18 +89,3 @@ func ref(_ name: String, _ version: Int32) -> Visionfleet_V1_ModelRef {
 func ref(_ name: String, alias: String) -> Visionfleet_V1_ModelRef {
     Visionfleet_V1_ModelRef.with { $0.name = name; $0.alias = alias }
 }
-
-/// Asserts that `body` fails with an RPC error of `code`; returns the error.
-@discardableResult
-func assertRPCError<T>(_ code: RPCError.Code, _ body: () async throws -> T, file: StaticString = #filePath, line: UInt = #line) async -> RPCError? {
-    do {
-        _ = try await body()
-        XCTFail("expected \(code)", file: file, line: line)
-    } catch let error as RPCError {
-        XCTAssertEqual(error.code, code, error.message, file: file, line: line)
-        return error
-    } catch {
-        XCTFail("expected RPCError \(code), got \(error)", file: file, line: line)
-    }
-    return nil
-}

@@ -1,0 +1,27 @@
+import FleetRPC
+import Foundation
+
+/// What the typed fleet clients share: how a client finds its service and pages through lists.
+enum FleetClientConnection {
+    /// An RPC client of one fleet service: `address`, else the environment variable
+    /// `variable`, else `defaultAddress`; a bearer token from `token` or `VISIONFLEET_TOKEN`.
+    static func client(address: String?, variable: String, defaultAddress: String, token: String?, tls: TLSConfig? = nil,
+                       environment: [String: String]) throws -> RPCClient {
+        let target = address ?? environment[variable].flatMap { $0.isEmpty ? nil : $0 } ?? defaultAddress
+        var options = CallOptions()
+        if let token = token ?? environment["VISIONFLEET_TOKEN"], !token.isEmpty { options.metadata.add("authorization", "Bearer \(token)") }
+        return RPCClient(channel: try RPCChannel(target: target, tls: tls), defaultOptions: options)
+    }
+
+    /// Follows page tokens until the last page.
+    static func allPages<Item>(_ fetch: (String) async throws -> ([Item], String)) async throws -> [Item] {
+        var out: [Item] = []
+        var token = ""
+        repeat {
+            let (items, next) = try await fetch(token)
+            out += items
+            token = next
+        } while !token.isEmpty
+        return out
+    }
+}
