@@ -13,6 +13,8 @@ enum ProgressLog {
             line = String(format: "epoch %d done in %.0f s: %@%@\n", epoch + 1, wall, shown.joined(separator: " "), isBest ? " (best)" : "")
         case let .stopped(epoch, reason):
             line = "stopped after epoch \(epoch + 1): \(reason)\n"
+        case .checkpoint:
+            return
         }
         FileHandle.standardError.write(Data(line.utf8))
     }

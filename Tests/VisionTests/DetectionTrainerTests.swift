@@ -9,14 +9,14 @@ import XCTest
 
 final class DetectionTrainerTests: XCTestCase {
     static func config(_ extra: String = "", epochs: Int = 2, augment: String = "[{type: mosaic, prob: 0.5}, {type: horizontal_flip}]",
-                       input: String = "{channels: 3, height: 64, width: 64}") throws -> ExperimentConfig {
+                       input: String = "{channels: 3, height: 64, width: 64}", train: String = "") throws -> ExperimentConfig {
         try ExperimentConfig.parse(yaml: """
         configVersion: 1
         task: detection
         model: {type: yolox, size: nano}
         loss: {type: yolox, box: giou, l1: true}
         data: {input: \(input), mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25], augment: \(augment)}
-        train: {epochs: \(epochs), batch_size: 4, no_augment_epochs: 1, seed: 1}
+        train: {epochs: \(epochs), batch_size: 4, no_augment_epochs: 1, seed: 1\(train)}
         optimizer: {type: adamw, lr: 0.003}
         scheduler: {type: cosine, warmup_epochs: 0.2}
         postprocess: {score_threshold: 0.001, iou_threshold: 0.6}
@@ -67,7 +67,7 @@ final class DetectionTrainerTests: XCTestCase {
             switch event {
             case let .step(_, _, _, loss, _, _, _): steps.append(loss)
             case .epoch: evaluations += 1
-            case .stopped: break
+            case .stopped, .checkpoint: break
             }
         }
         XCTAssertEqual(evaluations, 4)

@@ -6,14 +6,14 @@ import XCTest
 @testable import VisionModels
 
 final class RetrievalTrainerTests: XCTestCase {
-    static func config(loss: String, extra: String = "", batch: Int = 40, sampler: String = "") throws -> ExperimentConfig {
+    static func config(loss: String, extra: String = "", batch: Int = 40, sampler: String = "", epochs: Int = 2) throws -> ExperimentConfig {
         try ExperimentConfig.parse(yaml: """
         configVersion: 1
         task: retrieval
         model: {backbone: {type: resnet_cifar, depth: 20}, pooling: {type: avg}, neck: {type: projection, dim: 32}}
         loss: {type: \(loss)\(extra)}
         data: {input: {channels: 1, height: 28, width: 28}, mean: [0.286], std: [0.353]}
-        train: {epochs: 2, batch_size: \(batch), seed: 1\(sampler)}
+        train: {epochs: \(epochs), batch_size: \(batch), seed: 1\(sampler)}
         optimizer: {type: sgd, lr: 0.05, momentum: 0.9, weight_decay: 0.0005}
         scheduler: {type: cosine, warmup_epochs: 0.2}
         """)

@@ -160,4 +160,63 @@ final class ResumeTests: XCTestCase {
             XCTAssertTrue(a.scalars.elementsEqual(b.scalars) { $0.bitPattern == $1.bitPattern }, "\(name) differs after resume")
         }
     }
+
+    /// Detection, stopped after epoch 1 of 3 and resumed: the same weights bitwise, the same best
+    /// evaluation and COCO stats (made again from the best weights when they predate the resume),
+    /// EMA and the no-augmentation last epoch included.
+    func testDetectionResumeGivesTheSameWeights() throws {
+        let saved = Parallel.threads
+        Parallel.setThreads(2)
+        defer { Parallel.setThreads(saved) }
+        let dataset = ShapesGenerator(size: 64, objects: 1...2, scale: 0.3...0.5).dataset(count: 8, seed: 9, root: URL(fileURLWithPath: "/nonexistent"))
+        let set = DetectionSet(dataset: dataset)
+        let config = try DetectionTrainerTests.config(epochs: 3, train: ", ema: {decay: 0.9}")
+        let straight = try DetectionTrainer(config: config, classNames: set.classNames)
+        let expected = try straight.run(train: set, validation: set)
+
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vf-det-ckpt-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var checkpoints: [Int] = []
+        _ = try DetectionTrainer(config: config, classNames: set.classNames)
+            .run(train: set, validation: set, checkpoints: dir, stopAfterEpoch: 1) { if case .checkpoint(let e) = $0 { checkpoints.append(e) } }
+        XCTAssertEqual(checkpoints, [0])
+        let resumed = try DetectionTrainer(config: config, classNames: set.classNames)
+        let result = try resumed.run(train: set, validation: set, checkpoints: dir)
+        XCTAssertEqual(result.metrics, expected.metrics)
+        XCTAssertEqual(result.stats, expected.stats)
+        Self.assertBitwiseEqual(straight.model.stateDict(), resumed.model.stateDict())
+    }
+
+    /// Retrieval (ArcFace head, and supervised-contrastive on P×K batches), stopped after epoch 1
+    /// and resumed: the same model and head weights bitwise and the same retrieval metrics.
+    func testRetrievalResumeGivesTheSameWeights() throws {
+        let saved = Parallel.threads
+        Parallel.setThreads(2)
+        defer { Parallel.setThreads(saved) }
+        var rng = RandomState(seed: 4)
+        let n = 64
+        let data = ClassificationSet(pixels: (0..<(n * 784)).map { _ in UInt8(rng.nextInt(256)) }, labels: (0..<n).map { Int32($0 % 4) },
+                                     count: n, channels: 1, height: 28, width: 28, classNames: ["a", "b", "c", "d"])
+        for (loss, sampler) in [("arcface", ""), ("supcon", ", sampler: {type: pk, p: 4, k: 4}")] {
+            let config = try RetrievalTrainerTests.config(loss: loss, batch: 16, sampler: sampler, epochs: 3)
+            let straight = try RetrievalTrainer(config: config, classes: 4)
+            let expected = try straight.run(train: data, gallery: data, queries: data)
+            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vf-ret-ckpt-\(UUID().uuidString)")
+            defer { try? FileManager.default.removeItem(at: dir) }
+            _ = try RetrievalTrainer(config: config, classes: 4).run(train: data, gallery: data, queries: data, checkpoints: dir, stopAfterEpoch: 1)
+            let resumed = try RetrievalTrainer(config: config, classes: 4)
+            let result = try resumed.run(train: data, gallery: data, queries: data, checkpoints: dir)
+            XCTAssertEqual(result.metrics, expected.metrics, loss)
+            Self.assertBitwiseEqual(straight.model.stateDict(), resumed.model.stateDict())
+            if let a = straight.head, let b = resumed.head { Self.assertBitwiseEqual(a.stateDict(), b.stateDict()) }
+            XCTAssertEqual(straight.head == nil, loss != "arcface")
+        }
+    }
+
+    static func assertBitwiseEqual(_ a: [(String, Tensor)], _ b: [(String, Tensor)], file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertEqual(a.map(\.0), b.map(\.0), file: file, line: line)
+        for ((name, x), (_, y)) in zip(a, b) {
+            XCTAssertTrue(x.scalars.elementsEqual(y.scalars) { $0.bitPattern == $1.bitPattern }, "\(name) differs after resume", file: file, line: line)
+        }
+    }
 }

@@ -252,6 +252,9 @@ public nonisolated struct Visionfleet_V1_Lineage: Sendable {
 
   public var codeVersion: String = String()
 
+  /// the dataset version's manifest_digest
+  public var datasetDigest: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -671,7 +674,7 @@ nonisolated extension Visionfleet_V1_ModelRef: SwiftProtobuf.Message, SwiftProto
 
 nonisolated extension Visionfleet_V1_Lineage: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Lineage"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}dataset\0\u{3}job_id\0\u{3}config_digest\0\u{3}code_version\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}dataset\0\u{3}job_id\0\u{3}config_digest\0\u{3}code_version\0\u{3}dataset_digest\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -683,6 +686,7 @@ nonisolated extension Visionfleet_V1_Lineage: SwiftProtobuf.Message, SwiftProtob
       case 2: try { try decoder.decodeSingularStringField(value: &self.jobID) }()
       case 3: try { try decoder.decodeSingularStringField(value: &self.configDigest) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.codeVersion) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.datasetDigest) }()
       default: break
       }
     }
@@ -705,6 +709,9 @@ nonisolated extension Visionfleet_V1_Lineage: SwiftProtobuf.Message, SwiftProtob
     if !self.codeVersion.isEmpty {
       try visitor.visitSingularStringField(value: self.codeVersion, fieldNumber: 4)
     }
+    if !self.datasetDigest.isEmpty {
+      try visitor.visitSingularStringField(value: self.datasetDigest, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -713,6 +720,7 @@ nonisolated extension Visionfleet_V1_Lineage: SwiftProtobuf.Message, SwiftProtob
     if lhs.jobID != rhs.jobID {return false}
     if lhs.configDigest != rhs.configDigest {return false}
     if lhs.codeVersion != rhs.codeVersion {return false}
+    if lhs.datasetDigest != rhs.datasetDigest {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

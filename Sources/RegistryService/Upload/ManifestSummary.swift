@@ -62,6 +62,8 @@ struct ManifestSummary {
             }
             lineage.jobID = l["jobId"] as? String ?? ""
             lineage.configDigest = l["configDigest"] as? String ?? ""
+            lineage.datasetDigest = l["datasetDigest"] as? String ?? ""
+            lineage.codeVersion = l["codeVersion"] as? String ?? ""
             self.lineage = lineage
         }
     }

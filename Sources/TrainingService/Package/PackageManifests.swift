@@ -9,7 +9,11 @@ public enum PackageManifests {
     public struct Lineage: Sendable {
         public var dataset: String
         public var jobId: String
-        public init(dataset: String, jobId: String = "local") { self.dataset = dataset; self.jobId = jobId }
+        /// The dataset version's manifest_digest, when it came from vf-ingest.
+        public var datasetDigest: String?
+        public init(dataset: String, jobId: String = "local", datasetDigest: String? = nil) {
+            self.dataset = dataset; self.jobId = jobId; self.datasetDigest = datasetDigest
+        }
     }
 
     public static func make(_ config: ExperimentConfig, classNames: [String], metrics: [String: Double], lineage: Lineage) -> ModelManifest {
@@ -49,7 +53,8 @@ public enum PackageManifests {
         var manifest = ModelManifest(
             formatVersion: ModelManifest.currentFormatVersion, task: config.task, architecture: architecture, classNames: classNames,
             preprocessing: preprocessing, inputs: [input], outputs: outputs, metrics: metrics.filter { $0.value.isFinite },
-            lineage: .init(dataset: lineage.dataset, jobId: lineage.jobId, configDigest: SHA256Digest.of(Data(config.resolvedYAML.utf8))),
+            lineage: .init(dataset: lineage.dataset, jobId: lineage.jobId, configDigest: SHA256Digest.of(Data(config.resolvedYAML.utf8)),
+                           datasetDigest: lineage.datasetDigest),
             config: config.resolvedYAML, files: [:])
         manifest.detection = detection
         manifest.retrieval = retrieval

@@ -69,33 +69,15 @@ public final class ClassificationTrainer {
         var step = 0
         let totalSteps = config.epochs * stepsPerEpoch
         var firstEpoch = 0
+        let tensors = RunTensors(model: model.stateDict(), optimizer: optimizer, ema: ema)
         if let checkpoints, let saved = try TrainingCheckpoint.read(from: checkpoints) {
-            try model.load(stateDict: Dictionary(uniqueKeysWithValues: saved.model))
-            let state = Dictionary(uniqueKeysWithValues: saved.optimizer)
-            for (name, tensor) in optimizer.stateTensors() {
-                guard let source = state[name], source.shape == tensor.shape else {
-                    throw TensorError.io(path: checkpoints.path, message: "checkpoint lacks optimizer state '\(name)'")
-                }
-                tensor.copy(from: source)
-            }
-            optimizer.stepCount = saved.optimizerSteps
-            firstEpoch = saved.nextEpoch
+            try tensors.restore(saved, from: checkpoints)
+            firstEpoch = saved.stopped ? config.epochs : saved.nextEpoch
             step = saved.step
             bestScore = saved.bestScore
             bestMetrics = saved.bestMetrics
             evaluationsWithoutImprovement = saved.evaluationsWithoutImprovement
             bestState = Dictionary(uniqueKeysWithValues: saved.best)
-            if let ema {
-                let shadow = Dictionary(uniqueKeysWithValues: saved.ema)
-                for (name, tensor) in ema.shadow {
-                    guard let source = shadow[name], source.shape == tensor.shape else {
-                        throw TensorError.io(path: checkpoints.path, message: "checkpoint lacks EMA weights '\(name)'")
-                    }
-                    tensor.copy(from: source)
-                }
-                ema.updates = saved.emaUpdates
-            }
-            if saved.stopped { firstEpoch = config.epochs }
         }
 
         var stopped = false
@@ -142,11 +124,9 @@ public final class ClassificationTrainer {
                 }
             }
             if let checkpoints {
-                try TrainingCheckpoint(nextEpoch: epoch + 1, step: step, optimizerSteps: optimizer.stepCount, bestScore: bestScore,
-                                       bestMetrics: bestMetrics, evaluationsWithoutImprovement: evaluationsWithoutImprovement,
-                                       stopped: stopped, emaUpdates: ema?.updates ?? 0, model: model.stateDict(),
-                                       optimizer: optimizer.stateTensors(), best: bestState.sorted { $0.key < $1.key },
-                                       ema: ema?.shadow ?? []).write(to: checkpoints)
+                try tensors.checkpoint(nextEpoch: epoch + 1, step: step, bestScore: bestScore, bestMetrics: bestMetrics, best: bestState,
+                                       evaluationsWithoutImprovement: evaluationsWithoutImprovement, stopped: stopped).write(to: checkpoints)
+                progress(.checkpoint(epoch: epoch))
             }
             if stopped { break }
             if let stopAfterEpoch, epoch + 1 >= stopAfterEpoch, epoch + 1 < config.epochs { break }

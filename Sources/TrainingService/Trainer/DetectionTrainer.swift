@@ -37,7 +37,10 @@ public final class DetectionTrainer {
     public var decoder: YOLOXDecoder { YOLOXDecoder(strides: model.strides, classes: classNames.count, nms: detection.postprocess) }
 
     /// Trains on `train`, evaluating on `validation` every `eval_every` epochs and at the end.
-    public func run(train: DetectionSet, validation: DetectionSet, progress: (TrainerEvent) -> Void = { _ in }) throws -> Result {
+    /// With `checkpoints`, a checkpoint is written there after every epoch, and a run that finds
+    /// one continues from it exactly. `stopAfterEpoch` ends the run early (as a crash would).
+    public func run(train: DetectionSet, validation: DetectionSet, checkpoints: URL? = nil, stopAfterEpoch: Int? = nil,
+                    progress: (TrainerEvent) -> Void = { _ in }) throws -> Result {
         guard train.classNames == classNames, validation.classNames == classNames else {
             throw ConfigError("data", "training and validation sets must share the trainer's categories \(classNames)")
         }
@@ -56,9 +59,19 @@ public final class DetectionTrainer {
         let start = clock.now
         var step = 0, trained = 0
         var trainSeconds = 0.0, evaluationSeconds = 0.0
-        var best: (score: Double, metrics: [String: Double], stats: COCOEvaluator.Stats, detections: [COCODetection], state: [String: Tensor])?
+        // The best evaluation so far; its report (stats, detections) is nil when it came from
+        // before a resume, and is then made again from the best weights at the end.
+        var best: (score: Double, metrics: [String: Double], report: (COCOEvaluator.Stats, [COCODetection])?, state: [String: Tensor])?
+        var firstEpoch = 0
+        let tensors = RunTensors(model: model.stateDict(), optimizer: optimizer, ema: ema)
+        if let checkpoints, let saved = try TrainingCheckpoint.read(from: checkpoints) {
+            try tensors.restore(saved, from: checkpoints)
+            firstEpoch = saved.nextEpoch
+            step = saved.step
+            if !saved.best.isEmpty { best = (saved.bestScore, saved.bestMetrics, nil, Dictionary(uniqueKeysWithValues: saved.best)) }
+        }
         var window = ProgressWindow(totalSteps: config.epochs * stepsPerEpoch, batchSize: config.batchSize)
-        for epoch in 0..<config.epochs {
+        for epoch in firstEpoch..<config.epochs {
             let epochStart = clock.now
             let augment = epoch < config.epochs - detection.noAugmentEpochs
             loss.l1 = detection.l1 && !augment
@@ -77,23 +90,33 @@ public final class DetectionTrainer {
                 }
             }
             trainSeconds += TrainingSupport.seconds(clock.now - epochStart)
-            guard (epoch + 1) % config.evalEvery == 0 || epoch + 1 == config.epochs else { continue }
-            let evalStart = clock.now
-            let (metrics, isBest) = try TrainingSupport.withAveragedWeights(model, ema) { () throws -> ([String: Double], Bool) in
-                let (stats, detections) = try evaluate(validation)
-                var metrics = Self.metrics(stats)
-                metrics["epoch"] = Double(epoch + 1)
-                let score = config.bestMetric == "ap50" ? stats.ap50 : stats.ap
-                let isBest = best.map { score > $0.score } ?? true
-                if isBest { best = (score, metrics, stats, detections, TrainingSupport.snapshot(model)) }
-                return (metrics, isBest)
+            if (epoch + 1) % config.evalEvery == 0 || epoch + 1 == config.epochs {
+                let evalStart = clock.now
+                let (metrics, isBest) = try TrainingSupport.withAveragedWeights(model, ema) { () throws -> ([String: Double], Bool) in
+                    let (stats, detections) = try evaluate(validation)
+                    var metrics = Self.metrics(stats)
+                    metrics["epoch"] = Double(epoch + 1)
+                    let score = config.bestMetric == "ap50" ? stats.ap50 : stats.ap
+                    let isBest = best.map { score > $0.score } ?? true
+                    if isBest { best = (score, metrics, (stats, detections), TrainingSupport.snapshot(model)) }
+                    return (metrics, isBest)
+                }
+                evaluationSeconds += TrainingSupport.seconds(clock.now - evalStart)
+                progress(.epoch(epoch: epoch, metrics: metrics, isBest: isBest, wallSeconds: TrainingSupport.seconds(clock.now - epochStart)))
             }
-            evaluationSeconds += TrainingSupport.seconds(clock.now - evalStart)
-            progress(.epoch(epoch: epoch, metrics: metrics, isBest: isBest, wallSeconds: TrainingSupport.seconds(clock.now - epochStart)))
+            if let checkpoints {
+                try tensors.checkpoint(nextEpoch: epoch + 1, step: step, bestScore: best?.score ?? -1, bestMetrics: best?.metrics ?? [:],
+                                       best: best?.state ?? [:]).write(to: checkpoints)
+                progress(.checkpoint(epoch: epoch))
+            }
+            if let stopAfterEpoch, epoch + 1 >= stopAfterEpoch, epoch + 1 < config.epochs { break }
         }
         guard let best else { throw ConfigError("train.epochs", "no evaluation ran") }
         try model.load(stateDict: best.state)
-        return Result(metrics: best.metrics, stats: best.stats, detections: best.detections, wallSeconds: TrainingSupport.seconds(clock.now - start),
+        let evalStart = clock.now
+        let (stats, detections) = try best.report ?? evaluate(validation)
+        evaluationSeconds += TrainingSupport.seconds(clock.now - evalStart)
+        return Result(metrics: best.metrics, stats: stats, detections: detections, wallSeconds: TrainingSupport.seconds(clock.now - start),
                       trainImagesPerSecond: Double(trained) / max(trainSeconds, 1e-9), evaluationSeconds: evaluationSeconds)
     }
 

@@ -38,9 +38,12 @@ public final class RetrievalTrainer {
             : nil
     }
 
-    /// Trains on `train`, then embeds `gallery` and `queries` and scores the retrieval.
-    public func run(train: ClassificationSet, gallery: ClassificationSet, queries: ClassificationSet,
-                    progress: (TrainerEvent) -> Void = { _ in }) throws -> Result {
+    /// Trains on `train`, then embeds `gallery` and `queries` and scores the retrieval. With
+    /// `checkpoints`, a checkpoint (model, head, optimizer, position) is written there after
+    /// every epoch, and a run that finds one continues from it exactly. `stopAfterEpoch` ends
+    /// the run early (as a crash would) and skips the evaluation.
+    public func run(train: ClassificationSet, gallery: ClassificationSet, queries: ClassificationSet, checkpoints: URL? = nil,
+                    stopAfterEpoch: Int? = nil, progress: (TrainerEvent) -> Void = { _ in }) throws -> Result {
         guard train.channels == config.channels, train.height == config.height, train.width == config.width else {
             throw ConfigError("data.input", "config says \(config.channels)×\(config.height)×\(config.width), data is \(train.channels)×\(train.height)×\(train.width)")
         }
@@ -59,8 +62,16 @@ public final class RetrievalTrainer {
         var step = 0, trained = 0
         var trainSeconds = 0.0
         let totalSteps = config.epochs * stepsPerEpoch
+        var firstEpoch = 0
+        let tensors = RunTensors(model: model.stateDict() + (head?.stateDict().map { ("head.\($0.0)", $0.1) } ?? []),
+                                 optimizer: optimizer, ema: nil)
+        if let checkpoints, let saved = try TrainingCheckpoint.read(from: checkpoints) {
+            try tensors.restore(saved, from: checkpoints)
+            firstEpoch = saved.nextEpoch
+            step = saved.step
+        }
         var window = ProgressWindow(totalSteps: totalSteps, batchSize: config.batchSize)
-        for epoch in 0..<config.epochs {
+        for epoch in firstEpoch..<config.epochs {
             let epochStart = clock.now
             for batch in loader.epoch(epoch) {
                 optimizer.learningRate = schedule.rate(base: config.optimizer.lr, step: step)
@@ -84,6 +95,14 @@ public final class RetrievalTrainer {
                 }
             }
             trainSeconds += TrainingSupport.seconds(clock.now - epochStart)
+            if let checkpoints {
+                try tensors.checkpoint(nextEpoch: epoch + 1, step: step, bestScore: -1, bestMetrics: [:], best: [:]).write(to: checkpoints)
+                progress(.checkpoint(epoch: epoch))
+            }
+            if let stopAfterEpoch, epoch + 1 >= stopAfterEpoch, epoch + 1 < config.epochs {
+                return Result(metrics: [:], wallSeconds: TrainingSupport.seconds(clock.now - start),
+                              trainImagesPerSecond: Double(trained) / max(trainSeconds, 1e-9), evaluationSeconds: 0)
+            }
         }
         let evalStart = clock.now
         let metrics = try evaluate(gallery: gallery, queries: queries)

@@ -4,4 +4,6 @@ public enum TrainerEvent: Sendable {
     case epoch(epoch: Int, metrics: [String: Double], isBest: Bool, wallSeconds: Double)
     /// The run ended before its last epoch (early stopping).
     case stopped(epoch: Int, reason: String)
+    /// The checkpoint after `epoch` is written (a run stopped from here on resumes after it).
+    case checkpoint(epoch: Int)
 }

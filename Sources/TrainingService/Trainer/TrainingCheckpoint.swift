@@ -60,3 +60,40 @@ struct TrainingCheckpoint {
             best: group("best."), ema: group("ema."))
     }
 }
+
+/// The live tensors of a run that a checkpoint saves and restores: the weights and buffers (a
+/// retrieval head's under `head.`), the optimizer and the EMA.
+struct RunTensors {
+    let model: [(String, Tensor)]
+    let optimizer: any Optimizer
+    let ema: ExponentialMovingAverage?
+
+    /// Copies `saved` into the run's tensors; a missing or reshaped tensor is an error naming it.
+    func restore(_ saved: TrainingCheckpoint, from directory: URL) throws {
+        func copy(_ source: [(String, Tensor)], into targets: [(String, Tensor)], _ what: String) throws {
+            let byName = Dictionary(uniqueKeysWithValues: source)
+            for (name, target) in targets {
+                guard let tensor = byName[name], tensor.shape == target.shape else {
+                    throw TensorError.io(path: directory.path, message: "checkpoint lacks \(what) '\(name)' of shape \(target.shape)")
+                }
+                target.copy(from: tensor)
+            }
+        }
+        try copy(saved.model, into: model, "weights")
+        try copy(saved.optimizer, into: optimizer.stateTensors(), "optimizer state")
+        optimizer.stepCount = saved.optimizerSteps
+        if let ema {
+            try copy(saved.ema, into: ema.shadow, "EMA weights")
+            ema.updates = saved.emaUpdates
+        }
+    }
+
+    /// A checkpoint of the run now, before epoch `nextEpoch`.
+    func checkpoint(nextEpoch: Int, step: Int, bestScore: Double, bestMetrics: [String: Double], best: [String: Tensor],
+                    evaluationsWithoutImprovement: Int = 0, stopped: Bool = false) -> TrainingCheckpoint {
+        TrainingCheckpoint(nextEpoch: nextEpoch, step: step, optimizerSteps: optimizer.stepCount, bestScore: bestScore,
+                           bestMetrics: bestMetrics, evaluationsWithoutImprovement: evaluationsWithoutImprovement, stopped: stopped,
+                           emaUpdates: ema?.updates ?? 0, model: model, optimizer: optimizer.stateTensors(),
+                           best: best.sorted { $0.key < $1.key }, ema: ema?.shadow ?? [])
+    }
+}

@@ -38,9 +38,8 @@ public struct JobWorker {
         return Int64(usage.ru_maxrss) * 1024
     }
 
-    /// Trains and writes the package; returns the best metrics. Classification resumes from
-    /// its checkpoints exactly; detection and retrieval (no trainer checkpoints yet) start over
-    /// on a resume. A retrieval package holds the training split's embeddings as its gallery
+    /// Trains and writes the package; returns the best metrics. Every task checkpoints each
+    /// epoch and a resumed worker continues from the last checkpoint exactly. A retrieval package holds the training split's embeddings as its gallery
     /// (ids = positions in the split's stable order, labels = classes).
     public func run() async throws -> [String: Double] {
         let config = try ExperimentConfig.parse(yaml: job.configYaml)
@@ -54,7 +53,8 @@ public struct JobWorker {
         try FileManager.default.createDirectory(at: checkpoints, withIntermediateDirectories: true)
         let package = Self.packageFolder(of: job.id, home: home)
         try? FileManager.default.removeItem(at: package)
-        let lineage = PackageManifests.Lineage(dataset: "\(job.dataset.name)@\(job.dataset.version)", jobId: job.id)
+        let lineage = PackageManifests.Lineage(dataset: "\(job.dataset.name)@\(job.dataset.version)", jobId: job.id,
+                                               datasetDigest: job.datasetDigest)
         var lastStep = Date.distantPast
         let progress: (TrainerEvent) -> Void = { event in
             switch event {
@@ -75,9 +75,10 @@ public struct JobWorker {
                         $0.metrics = metrics.sorted { $0.key < $1.key }.map { m in .with { $0.name = m.key; $0.value = m.value } }
                     }
                 })
-                if job.task == .classification { emit(.with { $0.checkpointWritten = checkpoints.path }) }
             case .stopped(let epoch, let reason):
                 log("stopped after epoch \(epoch + 1): \(reason)")
+            case .checkpoint:
+                emit(.with { $0.checkpointWritten = checkpoints.path })
             }
         }
         let metrics: [String: Double]
@@ -88,7 +89,7 @@ public struct JobWorker {
             let train = set(data.train), validation = set(data.validation)
             log("\(data.train.count) training and \(data.validation.count) validation images, \(train.classNames.count) classes")
             let trainer = try DetectionTrainer(config: config, classNames: train.classNames)
-            let result = try trainer.run(train: train, validation: validation, progress: progress)
+            let result = try trainer.run(train: train, validation: validation, checkpoints: checkpoints, progress: progress)
             let manifest = PackageManifests.make(config, classNames: train.classNames, metrics: result.metrics, lineage: lineage)
             try ModelPackage.write(.detection(trainer.model), manifest: manifest, to: package)
             metrics = result.metrics
@@ -97,7 +98,7 @@ public struct JobWorker {
             let validation = try ClassificationSet(dataset: data.dataset, images: data.validation, channels: config.channels, height: config.height, width: config.width)
             log("\(train.count) gallery and \(validation.count) query images, \(train.classNames.count) classes")
             let trainer = try RetrievalTrainer(config: config, classes: train.classNames.count)
-            let result = try trainer.run(train: train, gallery: train, queries: validation, progress: progress)
+            let result = try trainer.run(train: train, gallery: train, queries: validation, checkpoints: checkpoints, progress: progress)
             let gallery = ExactIndex(dimension: trainer.model.dimension)
             try gallery.add(try trainer.embed(train), ids: (0..<train.count).map(Int64.init), labels: train.labels)
             let manifest = PackageManifests.make(config, classNames: train.classNames, metrics: result.metrics, lineage: lineage)

@@ -114,9 +114,14 @@ public struct ModelManifest: Codable, Sendable, Equatable {
         public var dataset: String
         public var jobId: String
         public var configDigest: String
+        /// The dataset version's manifest_digest (absent in packages from before it was recorded).
+        public var datasetDigest: String?
+        /// The VisionFleet build that trained it.
+        public var codeVersion: String?
 
-        public init(dataset: String, jobId: String, configDigest: String) {
+        public init(dataset: String, jobId: String, configDigest: String, datasetDigest: String? = nil, codeVersion: String? = CodeVersion.current) {
             self.dataset = dataset; self.jobId = jobId; self.configDigest = configDigest
+            self.datasetDigest = datasetDigest; self.codeVersion = codeVersion
         }
     }
 
