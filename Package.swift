@@ -114,7 +114,7 @@ let package = Package(
 
         // executables
         .executableTarget(name: "vf-ingest", dependencies: ["ServiceRuntime", "IngestService", "FleetStore"]),
-        .executableTarget(name: "vf-train", dependencies: ["ServiceRuntime", "TrainingService", "FleetRPC", "FleetProtos", "FleetStore", "CFileSync"]),
+        .executableTarget(name: "vf-train", dependencies: ["ServiceRuntime", "TrainingService", "FleetRPC", "FleetProtos", "FleetStore", "Tensors"]),
         .executableTarget(name: "vf-registry", dependencies: ["ServiceRuntime", "RegistryService", "FleetStore"]),
         .executableTarget(name: "vf-serve", dependencies: ["ServiceRuntime", "InferenceService"]),
         .executableTarget(

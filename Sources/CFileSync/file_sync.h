@@ -1,4 +1,4 @@
-// Linux calls that Swift's Glibc module does not export (writeback control needs _GNU_SOURCE; prctl is variadic).
+// Linux calls that Swift's Glibc module does not export (writeback control needs _GNU_SOURCE).
 #pragma once
 #include <stdint.h>
 
@@ -16,9 +16,3 @@ extern int syncfs(int fd);
 // durable, where an fsync per file would cost a disk flush each.
 static inline int vf_sync_filesystem(int fd) { return syncfs(fd); }
 
-#include <sys/prctl.h>
-#include <signal.h>
-
-// Asks the kernel to SIGKILL this process when its parent dies (prctl is variadic, so Swift
-// cannot call it directly): a training worker never outlives the service that started it.
-static inline int vf_die_with_parent(void) { return prctl(PR_SET_PDEATHSIG, SIGKILL); }

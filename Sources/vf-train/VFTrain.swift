@@ -1,5 +1,4 @@
 import ArgumentParser
-import CFileSync
 import FleetProtos
 import FleetRPC
 import FleetStore
@@ -8,6 +7,7 @@ import Foundation
 import Glibc
 #endif
 import ServiceRuntime
+import Tensors
 import TrainingService
 
 /// vf-train: the training server of VisionFleet, and (`vf-train worker`) the process one job runs in.
@@ -89,9 +89,16 @@ struct Worker: AsyncParsableCommand {
 
     func run() async throws {
         // A worker never outlives the service that started it (a SIGKILLed service's jobs
-        // resume in new workers when it restarts).
-        _ = vf_die_with_parent()
-        if getppid() == 1 { throw ExitCode(1) }
+        // resume in new workers when it restarts): end-of-file on stdin means it is gone.
+        Thread.detachNewThread {
+            var byte: UInt8 = 0
+            while true {
+                let n = read(STDIN_FILENO, &byte, 1)
+                if n > 0 || (n < 0 && errno == EINTR) { continue }
+                _exit(1)
+            }
+        }
+        BLASCore.reexecIfMisdetected()
         let directory = trainHome(home)
         let store = try SQLiteJobStore(path: directory.appendingPathComponent("jobs.sqlite").path)
         let record = try store.job(job)

@@ -38,6 +38,32 @@ final class ImportTests: XCTestCase {
         await h.stop()
     }
 
+    /// A version lists its items in the files' natural order (IDX's `stem#9` before `stem#10`,
+    /// so the order of the IDX file itself), and an IDX folder's `classes.txt` names the classes.
+    func testItemsInNaturalOrderAndIDXClassNames() async throws {
+        let h = try await IngestHarness.start()
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("vf-idx-order-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        func header(_ magic: UInt32, _ dims: [Int]) -> Data {
+            var data = Data()
+            for value in [magic] + dims.map(UInt32.init) { withUnsafeBytes(of: value.bigEndian) { data.append(contentsOf: $0) } }
+            return data
+        }
+        for (stem, count) in [("train", 12), ("t10k", 3)] {
+            let pixels = (0..<(count * 16)).map { UInt8(($0 * 7 + (stem == "train" ? 0 : 100)) % 256) }
+            try (header(0x0803, [count, 4, 4]) + Data(pixels)).write(to: folder.appendingPathComponent("\(stem)-images-idx3-ubyte"))
+            try (header(0x0801, [count]) + Data((0..<count).map { UInt8($0 % 3) })).write(to: folder.appendingPathComponent("\(stem)-labels-idx1-ubyte"))
+        }
+        try "cat\ndog\nbird\n".write(to: folder.appendingPathComponent("classes.txt"), atomically: true, encoding: .utf8)
+        let r = try await h.client.importDataset(path: folder, name: "ordered", format: .idx)
+        XCTAssertEqual(r.version.categories.map(\.name), ["cat", "dog", "bird"])
+        let train = try await h.client.items(.with { $0.name = "ordered" }, split: .train)
+        XCTAssertEqual(train.map(\.fileName), (0..<12).map { "train-images-idx3-ubyte#\($0)" })
+        XCTAssertEqual(train.map(\.classID), (0..<12).map { Int32($0 % 3) })
+        await h.stop()
+    }
+
     func testStrictRejectsListingEveryProblemAndLenientKeepsTheRest() async throws {
         let h = try await IngestHarness.start()
         let (url, dataset) = try Fixtures.shapes(.coco, count: 10)

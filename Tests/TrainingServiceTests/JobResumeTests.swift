@@ -63,6 +63,10 @@ final class JobResumeTests: XCTestCase {
                 return checkpoints < 2
             }
             server.kill()
+            // The SIGKILLed service's worker exits too: its stdin, the service's lifeline, ends.
+            let deadline = ContinuousClock.now + .seconds(10)
+            while try !WorkerFleet.workerProcesses(of: job.id).isEmpty, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+            XCTAssertEqual(try WorkerFleet.workerProcesses(of: job.id), [], "the worker outlived its service")
             (server, client) = try await startTrain(home)
             try await client.watch(job.id) { _ in true }
             let resumed = try await client.job(job.id)

@@ -67,12 +67,15 @@ final class JobRunTests: XCTestCase {
         try await Task.sleep(for: .milliseconds(300))
         XCTAssertEqual(fleet.published.all.count, 1, "a cancelled job publishes nothing")
 
-        // A job over its max runtime fails saying so.
+        // A job over its max runtime fails saying so. It runs for 7 s in one worker: longer than
+        // an idle thread lives in the service's pool (a worker tied to its spawning thread, as
+        // PR_SET_PDEATHSIG ties it, was killed when that thread ended after 5 s).
         var limited = Self.request("classification/resnet20_fashion_mnist", Self.overrides + ["train.epochs=500"], model: "tiny-limited")
-        limited.maxRuntimeSeconds = 2
+        limited.maxRuntimeSeconds = 7
         let (overtime, _) = try await fleet.run(limited)
         XCTAssertEqual(overtime.state, .failed)
         XCTAssertTrue(overtime.failureReason.contains("max runtime"), overtime.failureReason)
+        XCTAssertEqual(overtime.attempts, 1, "the worker ran to its limit uninterrupted")
         await fleet.stop()
     }
 
@@ -107,14 +110,7 @@ final class JobRunTests: XCTestCase {
             if case .checkpointWritten? = event.event { return false }
             return true
         }
-        let pgrep = Process()
-        pgrep.executableURL = URL(fileURLWithPath: "/usr/bin/pgrep")
-        pgrep.arguments = ["-f", "worker .*job \(job.id)"]
-        let out = Pipe()
-        pgrep.standardOutput = out
-        try pgrep.run()
-        pgrep.waitUntilExit()
-        let pids = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: "\n").compactMap { Int32($0) }
+        let pids = try WorkerFleet.workerProcesses(of: job.id)
         XCTAssertEqual(pids.count, 1, "one worker runs the job")
         for pid in pids { kill(pid, SIGKILL) }
         try await fleet.client.watch(job.id) { _ in true }
@@ -214,6 +210,18 @@ struct WorkerFleet {
         var fleet = WorkerFleet(client: client, datasets: datasets, jobs: jobs, home: home, servers: [server, ingestServer], scheduling: scheduling)
         fleet.published = published
         return fleet
+    }
+
+    /// Pids of the `vf-train worker` processes running a job.
+    static func workerProcesses(of id: String) throws -> [Int32] {
+        let pgrep = Process()
+        pgrep.executableURL = URL(fileURLWithPath: "/usr/bin/pgrep")
+        pgrep.arguments = ["-f", "worker .*job \(id)"]
+        let out = Pipe()
+        pgrep.standardOutput = out
+        try pgrep.run()
+        pgrep.waitUntilExit()
+        return String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: "\n").compactMap { Int32($0) }
     }
 
     func stop() async {

@@ -219,6 +219,12 @@ public nonisolated struct Visionfleet_V1_Job: @unchecked Sendable {
     set {_uniqueStorage()._maxRuntimeSeconds = newValue}
   }
 
+  /// the training loop's throughput (evaluation excluded), last attempt
+  public var trainImagesPerSecond: Double {
+    get {_storage._trainImagesPerSecond}
+    set {_uniqueStorage()._trainImagesPerSecond = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -475,6 +481,15 @@ public nonisolated struct Visionfleet_V1_JobEvent: Sendable {
     set {event = .publishedVersion(newValue)}
   }
 
+  /// the training loop's throughput over the attempt, when training ends
+  public var trainImagesPerSecond: Double {
+    get {
+      if case .trainImagesPerSecond(let v)? = event {return v}
+      return 0
+    }
+    set {event = .trainImagesPerSecond(newValue)}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum OneOf_Event: Equatable, Sendable {
@@ -487,6 +502,8 @@ public nonisolated struct Visionfleet_V1_JobEvent: Sendable {
     case peakRssBytes(Int64)
     /// the registry version the job published
     case publishedVersion(Int32)
+    /// the training loop's throughput over the attempt, when training ends
+    case trainImagesPerSecond(Double)
 
   }
 
@@ -548,7 +565,7 @@ nonisolated extension Visionfleet_V1_JobState: SwiftProtobuf._ProtoNameProviding
 
 nonisolated extension Visionfleet_V1_Job: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Job"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}model_name\0\u{1}dataset\0\u{1}task\0\u{1}state\0\u{3}config_yaml\0\u{3}config_digest\0\u{1}epoch\0\u{3}total_epochs\0\u{1}step\0\u{3}total_steps\0\u{3}best_metrics\0\u{3}failure_reason\0\u{3}published_version\0\u{1}attempts\0\u{3}created_at\0\u{3}started_at\0\u{3}finished_at\0\u{3}dataset_digest\0\u{3}peak_rss_bytes\0\u{1}aliases\0\u{3}max_runtime_seconds\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}model_name\0\u{1}dataset\0\u{1}task\0\u{1}state\0\u{3}config_yaml\0\u{3}config_digest\0\u{1}epoch\0\u{3}total_epochs\0\u{1}step\0\u{3}total_steps\0\u{3}best_metrics\0\u{3}failure_reason\0\u{3}published_version\0\u{1}attempts\0\u{3}created_at\0\u{3}started_at\0\u{3}finished_at\0\u{3}dataset_digest\0\u{3}peak_rss_bytes\0\u{1}aliases\0\u{3}max_runtime_seconds\0\u{3}train_images_per_second\0")
 
   fileprivate class _StorageClass {
     var _id: String = String()
@@ -573,6 +590,7 @@ nonisolated extension Visionfleet_V1_Job: SwiftProtobuf.Message, SwiftProtobuf._
     var _peakRssBytes: Int64 = 0
     var _aliases: [String] = []
     var _maxRuntimeSeconds: Int64 = 0
+    var _trainImagesPerSecond: Double = 0
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -605,6 +623,7 @@ nonisolated extension Visionfleet_V1_Job: SwiftProtobuf.Message, SwiftProtobuf._
       _peakRssBytes = source._peakRssBytes
       _aliases = source._aliases
       _maxRuntimeSeconds = source._maxRuntimeSeconds
+      _trainImagesPerSecond = source._trainImagesPerSecond
     }
   }
 
@@ -645,6 +664,7 @@ nonisolated extension Visionfleet_V1_Job: SwiftProtobuf.Message, SwiftProtobuf._
         case 20: try { try decoder.decodeSingularInt64Field(value: &_storage._peakRssBytes) }()
         case 21: try { try decoder.decodeRepeatedStringField(value: &_storage._aliases) }()
         case 22: try { try decoder.decodeSingularInt64Field(value: &_storage._maxRuntimeSeconds) }()
+        case 23: try { try decoder.decodeSingularDoubleField(value: &_storage._trainImagesPerSecond) }()
         default: break
         }
       }
@@ -723,6 +743,9 @@ nonisolated extension Visionfleet_V1_Job: SwiftProtobuf.Message, SwiftProtobuf._
       if _storage._maxRuntimeSeconds != 0 {
         try visitor.visitSingularInt64Field(value: _storage._maxRuntimeSeconds, fieldNumber: 22)
       }
+      if _storage._trainImagesPerSecond.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._trainImagesPerSecond, fieldNumber: 23)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -754,6 +777,7 @@ nonisolated extension Visionfleet_V1_Job: SwiftProtobuf.Message, SwiftProtobuf._
         if _storage._peakRssBytes != rhs_storage._peakRssBytes {return false}
         if _storage._aliases != rhs_storage._aliases {return false}
         if _storage._maxRuntimeSeconds != rhs_storage._maxRuntimeSeconds {return false}
+        if _storage._trainImagesPerSecond != rhs_storage._trainImagesPerSecond {return false}
         return true
       }
       if !storagesAreEqual {return false}
@@ -1117,7 +1141,7 @@ nonisolated extension Visionfleet_V1_EpochSummary: SwiftProtobuf.Message, SwiftP
 
 nonisolated extension Visionfleet_V1_JobEvent: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".JobEvent"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}sequence\0\u{3}job_id\0\u{1}time\0\u{3}state_changed\0\u{1}step\0\u{1}epoch\0\u{1}log\0\u{3}checkpoint_written\0\u{3}peak_rss_bytes\0\u{3}published_version\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}sequence\0\u{3}job_id\0\u{1}time\0\u{3}state_changed\0\u{1}step\0\u{1}epoch\0\u{1}log\0\u{3}checkpoint_written\0\u{3}peak_rss_bytes\0\u{3}published_version\0\u{3}train_images_per_second\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1194,6 +1218,14 @@ nonisolated extension Visionfleet_V1_JobEvent: SwiftProtobuf.Message, SwiftProto
           self.event = .publishedVersion(v)
         }
       }()
+      case 11: try {
+        var v: Double?
+        try decoder.decodeSingularDoubleField(value: &v)
+        if let v = v {
+          if self.event != nil {try decoder.handleConflictingOneOf()}
+          self.event = .trainImagesPerSecond(v)
+        }
+      }()
       default: break
       }
     }
@@ -1241,6 +1273,10 @@ nonisolated extension Visionfleet_V1_JobEvent: SwiftProtobuf.Message, SwiftProto
     case .publishedVersion?: try {
       guard case .publishedVersion(let v)? = self.event else { preconditionFailure() }
       try visitor.visitSingularInt32Field(value: v, fieldNumber: 10)
+    }()
+    case .trainImagesPerSecond?: try {
+      guard case .trainImagesPerSecond(let v)? = self.event else { preconditionFailure() }
+      try visitor.visitSingularDoubleField(value: v, fieldNumber: 11)
     }()
     case nil: break
     }

@@ -173,7 +173,12 @@ struct VersionBuilder {
                 item.annotations = Self.annotations(image.boxes, imageID: String(image.id))
             })
         }
-        items.sort { ($0.fileName, $0.blobDigest) < ($1.fileName, $1.blobDigest) }
+        // File names in natural order (img2 before img10, IDX's stem#9 before stem#10), so a
+        // version's order is the order its files are numbered in whatever order they arrived.
+        items.sort { a, b in
+            let order = NaturalOrder.compare(a.fileName, b.fileName)
+            return order == .orderedSame ? a.blobDigest < b.blobDigest : order == .orderedAscending
+        }
         var version = VersionStatistics.make(items: items, categories: dataset.categories, task: task)
         version.dataset = header.dataset
         version.sourceFormat = ImportFormat.reader(header.format)!.rawValue

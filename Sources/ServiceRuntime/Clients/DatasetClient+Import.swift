@@ -38,7 +38,7 @@ extension DatasetClient {
                 case .voc: return ["xml", "txt"].contains(ext)
                 case .cvat: return annotation.isEmpty && ext == "xml"
                 case .csv: return ["txt", "csv"].contains(ext)
-                case .idx: return name.contains("-ubyte")
+                case .idx: return name.contains("-ubyte") || relative == "classes.txt"
                 case .coco: return annotation.isEmpty && ext == "json"
                 case .labelStudio: return annotation.isEmpty && (ext == "json" || ext == "csv")
                 default: return false

@@ -97,6 +97,11 @@ public final class JobRunner: Sendable {
         let events = Pipe(), errors = Pipe()
         process.standardOutput = events
         process.standardError = errors
+        // The worker's stdin is its lifeline: the service holds the write end (never writing)
+        // until the worker exits; when the service dies, even by SIGKILL, the worker reads
+        // end-of-file and exits (PR_SET_PDEATHSIG follows the spawning thread, not the process).
+        let lifeline = Pipe()
+        process.standardInput = lifeline
         do {
             try process.run()
         } catch {
@@ -124,6 +129,7 @@ public final class JobRunner: Sendable {
             }
             let tail = String(decoding: errors.fileHandleForReading.readDataToEndOfFile().suffix(2000), as: UTF8.self)
             process.waitUntilExit()
+            try? lifeline.fileHandleForWriting.close()
             let status = process.terminationReason == .uncaughtSignal ? -Int(process.terminationStatus) : Int(process.terminationStatus)
             let lastLine = tail.split(separator: "\n").last.map(String.init) ?? ""
             Task { await self.complete(job.id, status: status, reason: lastLine, best: best) }

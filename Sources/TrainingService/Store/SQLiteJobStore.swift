@@ -122,6 +122,9 @@ public final class SQLiteJobStore: JobStore {
                 case .peakRssBytes(let bytes)?:
                     job.peakRssBytes = max(job.peakRssBytes, bytes)
                     progressed = true
+                case .trainImagesPerSecond(let rate)?:
+                    job.trainImagesPerSecond = rate
+                    progressed = true
                 default: break
                 }
             }

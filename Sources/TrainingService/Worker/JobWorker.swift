@@ -82,6 +82,7 @@ public struct JobWorker {
             }
         }
         let metrics: [String: Double]
+        let rate: Double
         if job.task == .detection {
             func set(_ images: [DatasetImage]) -> DetectionSet {
                 DetectionSet(dataset: LabeledDataset(root: data.dataset.root, categories: data.dataset.categories, images: images))
@@ -93,6 +94,7 @@ public struct JobWorker {
             let manifest = PackageManifests.make(config, classNames: train.classNames, metrics: result.metrics, lineage: lineage)
             try ModelPackage.write(.detection(trainer.model), manifest: manifest, to: package)
             metrics = result.metrics
+            rate = result.trainImagesPerSecond
         } else if job.task == .retrieval {
             let train = try ClassificationSet(dataset: data.dataset, images: data.train, channels: config.channels, height: config.height, width: config.width)
             let validation = try ClassificationSet(dataset: data.dataset, images: data.validation, channels: config.channels, height: config.height, width: config.width)
@@ -104,6 +106,7 @@ public struct JobWorker {
             let manifest = PackageManifests.make(config, classNames: train.classNames, metrics: result.metrics, lineage: lineage)
             try ModelPackage.write(.retrieval(trainer.model), manifest: manifest, gallery: gallery, to: package)
             metrics = result.metrics
+            rate = result.trainImagesPerSecond
         } else {
             let train = try ClassificationSet(dataset: data.dataset, images: data.train, channels: config.channels, height: config.height, width: config.width)
             let validation = try ClassificationSet(dataset: data.dataset, images: data.validation, channels: config.channels, height: config.height, width: config.width)
@@ -113,7 +116,9 @@ public struct JobWorker {
             let manifest = PackageManifests.make(config, classNames: train.classNames, metrics: result.metrics, lineage: lineage)
             try ModelPackage.write(.classification(trainer.model, pooling: config.pooling, gemP: config.gemP), manifest: manifest, to: package)
             metrics = result.metrics
+            rate = result.trainImagesPerSecond
         }
+        emit(.with { $0.trainImagesPerSecond = rate })
         try config.resolvedYAML.write(to: package.appendingPathComponent("config.yaml"), atomically: true, encoding: .utf8)
         log("wrote the package")
         return metrics

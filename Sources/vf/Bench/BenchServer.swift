@@ -7,7 +7,7 @@ final class BenchServer: @unchecked Sendable {
     let process = Process()
     let port: Int
 
-    init(executable: String, home: URL) throws {
+    init(executable: String, home: URL, arguments: [String] = [], environment: [String: String] = [:]) throws {
         let path = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
             .appendingPathComponent(executable).path
         guard FileManager.default.isExecutableFile(atPath: path) else {
@@ -17,7 +17,8 @@ final class BenchServer: @unchecked Sendable {
         let log = home.appendingPathComponent("server.log")
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = ["--host", "127.0.0.1", "--port", "0", "--home", home.path]
+        process.arguments = ["--host", "127.0.0.1", "--port", "0", "--home", home.path] + arguments
+        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         process.standardError = try FileHandle(forWritingTo: log)
         process.standardOutput = FileHandle.nullDevice
         try process.run()

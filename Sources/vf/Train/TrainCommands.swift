@@ -49,6 +49,7 @@ enum JobText {
         case .log(let text)?: return text
         case .peakRssBytes(let bytes)?: return String(format: "worker peak memory %.0f MiB", Double(bytes) / 1_048_576)
         case .publishedVersion(let v)?: return "published version \(v)"
+        case .trainImagesPerSecond(let rate)?: return String(format: "trained at %.0f images/s", rate)
         case .checkpointWritten?: return nil
         case nil: return nil
         }
@@ -107,7 +108,8 @@ struct TrainShow: AsyncParsableCommand {
         TextTable.print(JobText.header, [JobText.row(job)])
         if !job.failureReason.isEmpty { print("failure: \(job.failureReason)") }
         print("attempts: \(job.attempts)  config: \(job.configDigest)"
-              + (job.peakRssBytes > 0 ? String(format: "  worker peak memory: %.0f MiB", Double(job.peakRssBytes) / 1_048_576) : ""))
+              + (job.peakRssBytes > 0 ? String(format: "  worker peak memory: %.0f MiB", Double(job.peakRssBytes) / 1_048_576) : "")
+              + (job.trainImagesPerSecond > 0 ? String(format: "  trained at %.0f images/s", job.trainImagesPerSecond) : ""))
     }
 }
 

@@ -1,0 +1,33 @@
+import Foundation
+
+/// File names compared the way people number files: runs of digits by their value (`img2` <
+/// `img10`, leading zeros only breaking ties), everything else byte by byte. Locale-free.
+enum NaturalOrder {
+    static func compare(_ a: String, _ b: String) -> ComparisonResult {
+        let x = Array(a.utf8), y = Array(b.utf8)
+        var i = 0, j = 0
+        var zerosTie = ComparisonResult.orderedSame
+        func isDigit(_ c: UInt8) -> Bool { c >= 48 && c <= 57 }
+        while i < x.count, j < y.count {
+            if isDigit(x[i]), isDigit(y[j]) {
+                let si = i, sj = j
+                while i < x.count, isDigit(x[i]) { i += 1 }
+                while j < y.count, isDigit(y[j]) { j += 1 }
+                var di = si, dj = sj
+                while di < i - 1, x[di] == 48 { di += 1 }
+                while dj < j - 1, y[dj] == 48 { dj += 1 }
+                let lengthX = i - di, lengthY = j - dj
+                if lengthX != lengthY { return lengthX < lengthY ? .orderedAscending : .orderedDescending }
+                for k in 0..<lengthX where x[di + k] != y[dj + k] { return x[di + k] < y[dj + k] ? .orderedAscending : .orderedDescending }
+                if zerosTie == .orderedSame, i - si != j - sj { zerosTie = i - si < j - sj ? .orderedAscending : .orderedDescending }
+            } else {
+                if x[i] != y[j] { return x[i] < y[j] ? .orderedAscending : .orderedDescending }
+                i += 1
+                j += 1
+            }
+        }
+        if i < x.count { return .orderedDescending }
+        if j < y.count { return .orderedAscending }
+        return zerosTie
+    }
+}
