@@ -39,6 +39,12 @@ let package = Package(
         .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL"),
         .systemLibrary(name: "CFileSync", path: "Sources/CFileSync"),
         .target(
+            name: "CDNNL",
+            path: "Sources/CDNNL",
+            cSettings: [.unsafeFlags(["-O2"])],
+            linkerSettings: [.linkedLibrary("dnnl"), .linkedLibrary("gomp")]
+        ),
+        .target(
             name: "CImageCodecs",
             path: "Sources/CImageCodecs",
             cSettings: [.unsafeFlags(["-O2"])],
@@ -48,7 +54,7 @@ let package = Package(
         // compute
         .target(
             name: "Tensors",
-            dependencies: ["CBLAS"],
+            dependencies: ["CBLAS", "CDNNL"],
             swiftSettings: [.unsafeFlags(["-Ounchecked"])]
         ),
 

@@ -18,13 +18,49 @@ final class InferencePlanTests: XCTestCase {
         let eval = Graph.inference()
         let reference = try model(Variable(x), eval).value.scalars
         let plan = try model.inferencePlan()
-        let fused = try plan.run(x).scalars
-        assertClose(fused, reference, tol: 1e-4)
-        // Buffers are reused across calls: a second run gives the same answer.
-        let again = try plan.run(x).scalars
-        XCTAssertEqual(again, fused)
+        for backend in [InferencePlan.Backend.oneDNN, .engine] {
+            plan.backend = backend
+            let fused = try plan.run(x).scalars
+            assertClose(fused, reference, tol: 1e-4)
+            // Buffers are reused across calls: a second run gives the same answer.
+            let again = try plan.run(x).scalars
+            XCTAssertEqual(again, fused, "\(backend)")
+        }
+        XCTAssertNil(plan.oneDNNFailure)
+        XCTAssertLessThanOrEqual(plan.oneDNNReorders(batch: 3) ?? 99, 1, "at most one reorder: the plain input into oneDNN's layout")
         // stem 442,368 + stage1 6×2,359,296 + stages 2 and 3 each (1,179,648 + 5×2,359,296 + 131,072) + fc 640
         XCTAssertEqual(plan.macsPerSample, 40_813_184)
         XCTAssertThrowsError(try plan.run(Tensor(zeros: [1, 1, 32, 32])))
+    }
+
+    /// oneDNN and the engine's kernels agree on every step kind the plans use: dilated and
+    /// grouped convolutions, every activation as a post-op, a residual sum, max pooling, global
+    /// average pooling and a linear layer, at three batch sizes (one network each; 37 runs in
+    /// chunks of `oneDNNChunk`).
+    func testOneDNNMatchesTheEngineOnEveryStep() throws {
+        var rng = RandomState(seed: 11)
+        let plan = InferencePlan(inputShape: [4, 12, 12])
+        var x = plan.input
+        for (i, activation) in Activation.allCases.enumerated() {
+            let conv = Conv2d(4, 4, kernel: 3, stride: 1, padding: i % 2 == 0 ? 1 : 2, dilation: i % 2 == 0 ? 1 : 2,
+                              groups: i % 3 == 0 ? 2 : 1, bias: true, rng: &rng)
+            x = try plan.conv(x, conv, residual: i == 2 ? x : nil, activation: activation)
+        }
+        x = plan.maxPool(x, kernel: 3, stride: 2, padding: 1)
+        x = try plan.conv(x, Conv2d(4, 8, kernel: 1, stride: 2, rng: &rng))
+        x = plan.globalAvgPool(x)
+        _ = plan.linear(x, Linear(8, 5, rng: &rng))
+        for batch in [1, 3, 37] {
+            let input = Tensor(normal: [batch, 4, 12, 12], std: 1, rng: &rng)
+            plan.backend = .engine
+            let reference = try plan.run(input).scalars
+            plan.backend = .oneDNN
+            let viaOneDNN = try plan.run(input).scalars
+            XCTAssertNil(plan.oneDNNFailure)
+            assertClose(viaOneDNN, reference, tol: 1e-4)
+        }
+        plan.profiling = true
+        _ = try plan.run(Tensor(normal: [3, 4, 12, 12], std: 1, rng: &rng))
+        XCTAssertTrue(plan.lastProfile.contains { $0.0.contains("conv3x3") && $0.0.contains("[") }, "\(plan.lastProfile.map(\.0))")
     }
 }

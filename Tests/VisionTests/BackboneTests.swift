@@ -26,7 +26,8 @@ final class BackboneTests: XCTestCase {
         XCTAssertEqual(try CIFARResNet(depth: 20).stageStrides, [1, 2, 4])
     }
 
-    /// The fused plan (BN folded, ReLU6 / residual fused, depthwise convs) equals the eval graph.
+    /// The fused plan (BN folded, ReLU6 / residual fused, depthwise convs) equals the eval graph,
+    /// on oneDNN and on the engine's kernels.
     func testFusedPlansEqualEvalGraphs() throws {
         let nets: [(String, any ClassificationNetwork, Int)] = [
             ("resnet18-conv3", try ResNet(depth: 18, stem: .conv3, inputChannels: 3, classes: 7, seed: 1), 16),
@@ -40,10 +41,15 @@ final class BackboneTests: XCTestCase {
             }
             let x = Tensor(normal: [2, net.inputChannels, size, size], std: 1, rng: &rng)
             let reference = try net(Variable(x), Graph.inference()).value.scalars
-            let fused = try net.inferencePlan(height: size, width: size).run(x).scalars
-            XCTAssertEqual(fused.count, reference.count, name)
-            let scale = reference.map(abs).max() ?? 1
-            for (a, b) in zip(fused, reference) { XCTAssertEqual(a, b, accuracy: 1e-4 * max(scale, 1), name) }
+            let plan = try net.inferencePlan(height: size, width: size)
+            for backend in [InferencePlan.Backend.oneDNN, .engine] {
+                plan.backend = backend
+                let fused = try plan.run(x).scalars
+                XCTAssertEqual(fused.count, reference.count, name)
+                let scale = reference.map(abs).max() ?? 1
+                for (a, b) in zip(fused, reference) { XCTAssertEqual(a, b, accuracy: 1e-4 * max(scale, 1), "\(name) \(backend)") }
+            }
+            XCTAssertNil(plan.oneDNNFailure, name)
         }
     }
 

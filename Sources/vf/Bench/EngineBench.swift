@@ -26,6 +26,9 @@ struct EngineBench: AsyncParsableCommand {
     @Flag(help: "Print where the time goes (forward / backward / optimizer per step).")
     var profile = false
 
+    @Option(help: "Inference backend: onednn (oneDNN primitives) or engine (the engine's own kernels).")
+    var backend = "onednn"
+
     func run() throws {
         BLASCore.reexecIfMisdetected()
         if let threads { Parallel.setThreads(threads) }
@@ -60,6 +63,10 @@ struct EngineBench: AsyncParsableCommand {
         let trainImagesPerSecond = Double(trainSteps * batch) / trainSeconds
 
         let plan = try model.inferencePlan()
+        guard let chosen = InferencePlan.Backend(rawValue: backend == "onednn" ? "oneDNN" : backend) else {
+            throw ValidationError("--backend \(backend): expected onednn or engine")
+        }
+        plan.backend = chosen
         let one = Tensor(normal: [1, 3, 32, 32], std: 1, rng: &rng)
         for _ in 0..<30 { _ = try plan.run(one) }
         var samples: [Double] = []
@@ -88,6 +95,8 @@ struct EngineBench: AsyncParsableCommand {
                 "train_gflops": (trainGflops * 10).rounded() / 10,
                 "infer_gflops": (inferGflops * 10).rounded() / 10,
                 "threads": Double(Parallel.threads),
+                "onednn": plan.backend == .oneDNN && plan.oneDNNFailure == nil ? 1 : 0,
+                "onednn_reorders_b128": Double(plan.backend == .oneDNN ? plan.oneDNNReorders(batch: batch) ?? -1 : -1),
             ]
             try JSONLine.print(object)
         } else {
@@ -96,7 +105,10 @@ struct EngineBench: AsyncParsableCommand {
             print(String(format: "train   batch 128: %8.1f images/s  (%.1f GFLOP/s)", trainImagesPerSecond, trainGflops))
             print(String(format: "infer   batch 1:   %8.3f ms (median of %d)", b1Milliseconds, inferB1))
             print(String(format: "infer   batch 128: %8.1f images/s  (%.1f GFLOP/s)", b128ImagesPerSecond, inferGflops))
+            print("inference backend: \(plan.backend.rawValue)" + (plan.oneDNNFailure.map { " — unavailable, ran on the engine: \($0)" } ?? "")
+                  + (plan.backend == .oneDNN ? ", \(plan.oneDNNReorders(batch: batch) ?? 0) reorders at batch 128" : ""))
         }
+        if let failure = plan.oneDNNFailure { FileHandle.standardError.write(Data("oneDNN unavailable: \(failure)\n".utf8)) }
         if profile {
             plan.profiling = true
             var perStep: [String: (Double, Int)] = [:]
@@ -112,7 +124,7 @@ struct EngineBench: AsyncParsableCommand {
             print("profile: batch-1 inference, mean per op kind (50 runs)")
             for label in order {
                 let (s, n) = perStep[label]!
-                print("  " + label.padding(toLength: 36, withPad: " ", startingAt: 0) + String(format: "%8.1f µs × %d", s / Double(n) * 1e6 * Double(n) / 50, n / 50))
+                print("  " + label.padding(toLength: 56, withPad: " ", startingAt: 0) + String(format: "%8.1f µs × %d", s / Double(n) * 1e6 * Double(n) / 50, n / 50))
             }
             let total = (forward + backward + update).seconds
             for (name, d) in [("forward", forward), ("backward", backward), ("optimizer+reset", update)] {

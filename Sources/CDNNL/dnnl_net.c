@@ -1,0 +1,428 @@
+// oneDNN (2.x C API) forward networks for the engine's fused inference plans. See vfdnnl.h.
+#include "vfdnnl.h"
+
+#include <oneapi/dnnl/dnnl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+extern void omp_set_num_threads(int);
+
+enum { MAX_ARGS = 6 };
+
+typedef struct {
+    dnnl_memory_desc_t md;
+    dnnl_memory_t mem;
+} slot_t;
+
+typedef struct {
+    dnnl_primitive_t prim;
+    dnnl_exec_arg_t args[MAX_ARGS];
+    int nargs;
+    char name[96];
+    char impl[64];
+    double seconds;
+} op_t;
+
+struct vf_dnnl_net {
+    dnnl_engine_t engine;
+    dnnl_stream_t stream;
+    slot_t *slots;
+    int nslots, cap_slots;
+    op_t *ops;
+    int nops, cap_ops;
+    dnnl_memory_t *owned;  // weights and other memory the ops hold
+    int nowned, cap_owned;
+    int output;
+    dnnl_memory_t output_mem;  // plain, over the caller's buffer
+    int reorders;
+    int profiling;
+    int threads;
+    char error[256];
+};
+
+#define CHECK(call)                                                                   \
+    do {                                                                              \
+        dnnl_status_t s_ = (call);                                                    \
+        if (s_ != dnnl_success) {                                                     \
+            snprintf(net->error, sizeof net->error, "%s failed: status %d", #call, (int)s_); \
+            return -1;                                                                \
+        }                                                                             \
+    } while (0)
+
+static int grow(void **items, int *cap, int count, size_t size) {
+    if (count < *cap) return 0;
+    int n = *cap ? *cap * 2 : 16;
+    void *p = realloc(*items, (size_t)n * size);
+    if (!p) return -1;
+    *items = p;
+    *cap = n;
+    return 0;
+}
+
+static int keep(vf_dnnl_net *net, dnnl_memory_t mem) {
+    if (grow((void **)&net->owned, &net->cap_owned, net->nowned, sizeof(dnnl_memory_t))) {
+        snprintf(net->error, sizeof net->error, "out of memory");
+        return -1;
+    }
+    net->owned[net->nowned++] = mem;
+    return 0;
+}
+
+static int new_slot(vf_dnnl_net *net, const dnnl_memory_desc_t *md, dnnl_memory_t mem) {
+    if (grow((void **)&net->slots, &net->cap_slots, net->nslots, sizeof(slot_t))) {
+        snprintf(net->error, sizeof net->error, "out of memory");
+        return -1;
+    }
+    net->slots[net->nslots].md = *md;
+    net->slots[net->nslots].mem = mem;
+    return net->nslots++;
+}
+
+// Appends an operation; `pd` is consumed (the primitive keeps what it needs).
+static int add_op(vf_dnnl_net *net, dnnl_primitive_desc_t pd, const dnnl_exec_arg_t *args, int nargs, const char *name) {
+    if (grow((void **)&net->ops, &net->cap_ops, net->nops, sizeof(op_t))) {
+        dnnl_primitive_desc_destroy(pd);
+        snprintf(net->error, sizeof net->error, "out of memory");
+        return -1;
+    }
+    op_t *op = &net->ops[net->nops];
+    memset(op, 0, sizeof *op);
+    const char *impl = NULL;
+    dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl);
+    snprintf(op->impl, sizeof op->impl, "%s", impl ? impl : "?");
+    snprintf(op->name, sizeof op->name, "%s", name);
+    dnnl_status_t s = dnnl_primitive_create(&op->prim, pd);
+    dnnl_primitive_desc_destroy(pd);
+    if (s != dnnl_success) {
+        snprintf(net->error, sizeof net->error, "dnnl_primitive_create(%s) failed: status %d", name, (int)s);
+        return -1;
+    }
+    memcpy(op->args, args, (size_t)nargs * sizeof *args);
+    op->nargs = nargs;
+    net->nops++;
+    return 0;
+}
+
+// Memory allocated by oneDNN in layout `md`, owned by the network.
+static int allocate(vf_dnnl_net *net, const dnnl_memory_desc_t *md, dnnl_memory_t *mem) {
+    CHECK(dnnl_memory_create(mem, md, net->engine, DNNL_MEMORY_ALLOCATE));
+    return keep(net, *mem);
+}
+
+// `slot`'s value in layout `md`: its own memory when the layouts agree, else a reorder op into
+// new memory.
+static int in_layout(vf_dnnl_net *net, int slot, const dnnl_memory_desc_t *md, dnnl_memory_t *out) {
+    slot_t *s = &net->slots[slot];
+    if (dnnl_memory_desc_equal(&s->md, md)) {
+        *out = s->mem;
+        return 0;
+    }
+    dnnl_memory_t mem;
+    if (allocate(net, md, &mem)) return -1;
+    dnnl_primitive_desc_t pd;
+    CHECK(dnnl_reorder_primitive_desc_create(&pd, &s->md, net->engine, md, net->engine, NULL));
+    dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, s->mem}, {DNNL_ARG_TO, mem}};
+    if (add_op(net, pd, args, 2, "reorder")) return -1;
+    net->reorders++;
+    *out = mem;
+    return 0;
+}
+
+// Copies user data in layout `user` (plain) into new network memory in layout `md`, now.
+static int import_constant(vf_dnnl_net *net, const float *data, const dnnl_memory_desc_t *user, const dnnl_memory_desc_t *md,
+                           dnnl_memory_t *out) {
+    if (allocate(net, md, out)) return -1;
+    dnnl_memory_t src;
+    CHECK(dnnl_memory_create(&src, user, net->engine, (void *)data));
+    dnnl_primitive_desc_t pd;
+    dnnl_status_t s = dnnl_reorder_primitive_desc_create(&pd, user, net->engine, md, net->engine, NULL);
+    if (s != dnnl_success) {
+        dnnl_memory_destroy(src);
+        snprintf(net->error, sizeof net->error, "weight reorder: status %d", (int)s);
+        return -1;
+    }
+    dnnl_primitive_t reorder;
+    s = dnnl_primitive_create(&reorder, pd);
+    dnnl_primitive_desc_destroy(pd);
+    if (s == dnnl_success) {
+        dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, src}, {DNNL_ARG_TO, *out}};
+        s = dnnl_primitive_execute(reorder, net->stream, 2, args);
+        if (s == dnnl_success) s = dnnl_stream_wait(net->stream);
+        dnnl_primitive_destroy(reorder);
+    }
+    dnnl_memory_destroy(src);
+    if (s != dnnl_success) {
+        snprintf(net->error, sizeof net->error, "weight reorder: status %d", (int)s);
+        return -1;
+    }
+    return 0;
+}
+
+vf_dnnl_net *vf_dnnl_net_create(int batch, int channels, int height, int width, int threads) {
+    vf_dnnl_net *net = calloc(1, sizeof *net);
+    if (!net) return NULL;
+    net->output = -1;
+    net->threads = threads;
+    if (dnnl_engine_create(&net->engine, dnnl_cpu, 0) != dnnl_success ||
+        dnnl_stream_create(&net->stream, net->engine, dnnl_stream_default_flags) != dnnl_success) {
+        snprintf(net->error, sizeof net->error, "cannot create the oneDNN CPU engine");
+        return net;
+    }
+    dnnl_dims_t dims = {batch, channels, height, width};
+    dnnl_memory_desc_t md;
+    dnnl_memory_t mem;
+    if (dnnl_memory_desc_init_by_tag(&md, 4, dims, dnnl_f32, dnnl_nchw) != dnnl_success ||
+        dnnl_memory_create(&mem, &md, net->engine, DNNL_MEMORY_NONE) != dnnl_success || keep(net, mem) ||
+        new_slot(net, &md, mem) != 0) {
+        snprintf(net->error, sizeof net->error, "cannot describe the input");
+    }
+    return net;
+}
+
+void vf_dnnl_net_destroy(vf_dnnl_net *net) {
+    if (!net) return;
+    for (int i = 0; i < net->nops; i++) dnnl_primitive_destroy(net->ops[i].prim);
+    for (int i = 0; i < net->nowned; i++) dnnl_memory_destroy(net->owned[i]);
+    if (net->output_mem) dnnl_memory_destroy(net->output_mem);
+    if (net->stream) dnnl_stream_destroy(net->stream);
+    if (net->engine) dnnl_engine_destroy(net->engine);
+    free(net->slots);
+    free(net->ops);
+    free(net->owned);
+    free(net);
+}
+
+const char *vf_dnnl_net_error(const vf_dnnl_net *net) { return net->error[0] ? net->error : NULL; }
+
+static int valid_slot(vf_dnnl_net *net, int slot) {
+    if (net->error[0]) return 0;
+    if (slot < 0 || slot >= net->nslots) {
+        snprintf(net->error, sizeof net->error, "slot %d does not exist", slot);
+        return 0;
+    }
+    return 1;
+}
+
+static int append_activation(vf_dnnl_net *net, dnnl_post_ops_t ops, int activation, float slope) {
+    switch (activation) {
+    case VF_ACT_IDENTITY: return 0;
+    case VF_ACT_RELU: CHECK(dnnl_post_ops_append_eltwise(ops, 1.f, dnnl_eltwise_relu, 0.f, 0.f)); return 0;
+    case VF_ACT_RELU6: CHECK(dnnl_post_ops_append_eltwise(ops, 1.f, dnnl_eltwise_clip_v2, 0.f, 6.f)); return 0;
+    case VF_ACT_SILU: CHECK(dnnl_post_ops_append_eltwise(ops, 1.f, dnnl_eltwise_swish, 1.f, 0.f)); return 0;
+    case VF_ACT_LEAKY_RELU: CHECK(dnnl_post_ops_append_eltwise(ops, 1.f, dnnl_eltwise_relu, slope, 0.f)); return 0;
+    case VF_ACT_SIGMOID: CHECK(dnnl_post_ops_append_eltwise(ops, 1.f, dnnl_eltwise_logistic, 0.f, 0.f)); return 0;
+    case VF_ACT_GELU: CHECK(dnnl_post_ops_append_eltwise(ops, 1.f, dnnl_eltwise_gelu_erf, 0.f, 0.f)); return 0;
+    default: snprintf(net->error, sizeof net->error, "unknown activation %d", activation); return -1;
+    }
+}
+
+int vf_dnnl_net_conv(vf_dnnl_net *net, int src, int residual, int residual_dies, const float *weight, const float *bias,
+                     int out_channels, int kh, int kw, int stride, int padding, int dilation, int groups, int activation,
+                     float leaky_slope) {
+    if (!valid_slot(net, src) || (residual >= 0 && !valid_slot(net, residual))) return -1;
+    const dnnl_memory_desc_t *in = &net->slots[src].md;
+    if (in->ndims != 4) {
+        snprintf(net->error, sizeof net->error, "convolution input must be 4-D");
+        return -1;
+    }
+    dnnl_dim_t n = in->dims[0], c = in->dims[1], h = in->dims[2], w = in->dims[3];
+    dnnl_dim_t oh = (h + 2 * padding - dilation * (kh - 1) - 1) / stride + 1;
+    dnnl_dim_t ow = (w + 2 * padding - dilation * (kw - 1) - 1) / stride + 1;
+    dnnl_memory_desc_t src_md, weights_md, bias_md, dst_md, user_weights_md;
+    dnnl_dims_t src_dims = {n, c, h, w}, dst_dims = {n, out_channels, oh, ow}, bias_dims = {out_channels};
+    CHECK(dnnl_memory_desc_init_by_tag(&src_md, 4, src_dims, dnnl_f32, dnnl_format_tag_any));
+    CHECK(dnnl_memory_desc_init_by_tag(&dst_md, 4, dst_dims, dnnl_f32, dnnl_format_tag_any));
+    CHECK(dnnl_memory_desc_init_by_tag(&bias_md, 1, bias_dims, dnnl_f32, dnnl_x));
+    if (groups > 1) {
+        dnnl_dims_t wd = {groups, out_channels / groups, c / groups, kh, kw};
+        CHECK(dnnl_memory_desc_init_by_tag(&weights_md, 5, wd, dnnl_f32, dnnl_format_tag_any));
+        CHECK(dnnl_memory_desc_init_by_tag(&user_weights_md, 5, wd, dnnl_f32, dnnl_goihw));
+    } else {
+        dnnl_dims_t wd = {out_channels, c, kh, kw};
+        CHECK(dnnl_memory_desc_init_by_tag(&weights_md, 4, wd, dnnl_f32, dnnl_format_tag_any));
+        CHECK(dnnl_memory_desc_init_by_tag(&user_weights_md, 4, wd, dnnl_f32, dnnl_oihw));
+    }
+    dnnl_dims_t strides = {stride, stride}, dilates = {dilation - 1, dilation - 1}, pad = {padding, padding};
+    dnnl_convolution_desc_t desc;
+    CHECK(dnnl_dilated_convolution_forward_desc_init(&desc, dnnl_forward_inference, dnnl_convolution_direct, &src_md, &weights_md,
+                                                     &bias_md, &dst_md, strides, dilates, pad, pad));
+    dnnl_post_ops_t post;
+    CHECK(dnnl_post_ops_create(&post));
+    int failed = (residual >= 0 && dnnl_post_ops_append_sum(post, 1.f) != dnnl_success) ||
+                 append_activation(net, post, activation, leaky_slope);
+    dnnl_primitive_attr_t attr;
+    dnnl_primitive_desc_t pd = NULL;
+    if (!failed) {
+        CHECK(dnnl_primitive_attr_create(&attr));
+        dnnl_primitive_attr_set_post_ops(attr, post);
+        dnnl_status_t s = dnnl_primitive_desc_create(&pd, &desc, attr, net->engine, NULL);
+        dnnl_primitive_attr_destroy(attr);
+        if (s != dnnl_success) {
+            snprintf(net->error, sizeof net->error, "no oneDNN convolution for %dx%d/%d groups %d: status %d", kh, kw, stride, groups, (int)s);
+            failed = 1;
+        }
+    }
+    dnnl_post_ops_destroy(post);
+    if (failed) return -1;
+    const dnnl_memory_desc_t *want_src = dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0);
+    const dnnl_memory_desc_t *want_weights = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
+    dnnl_memory_desc_t want_dst = *dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
+    dnnl_memory_t src_mem, weights_mem, bias_mem, dst_mem;
+    dnnl_memory_desc_t plain_bias = bias_md;
+    if (in_layout(net, src, want_src, &src_mem) || import_constant(net, weight, &user_weights_md, want_weights, &weights_mem) ||
+        import_constant(net, bias, &plain_bias, &bias_md, &bias_mem)) {
+        dnnl_primitive_desc_destroy(pd);
+        return -1;
+    }
+    if (residual >= 0) {
+        // The sum post-op adds what dst holds: the residual, in dst's layout.
+        slot_t *r = &net->slots[residual];
+        if (residual_dies && residual != 0 && residual != src && dnnl_memory_desc_equal(&r->md, &want_dst)) {
+            dst_mem = r->mem;
+        } else {
+            if (allocate(net, &want_dst, &dst_mem)) { dnnl_primitive_desc_destroy(pd); return -1; }
+            dnnl_primitive_desc_t copy;
+            CHECK(dnnl_reorder_primitive_desc_create(&copy, &r->md, net->engine, &want_dst, net->engine, NULL));
+            dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, r->mem}, {DNNL_ARG_TO, dst_mem}};
+            if (add_op(net, copy, args, 2, "residual copy")) { dnnl_primitive_desc_destroy(pd); return -1; }
+            net->reorders++;
+        }
+    } else if (allocate(net, &want_dst, &dst_mem)) {
+        dnnl_primitive_desc_destroy(pd);
+        return -1;
+    }
+    char name[96];
+    snprintf(name, sizeof name, "conv%dx%d/%d %d→%d @%dx%d%s%s", kh, kw, stride, (int)c, out_channels, (int)oh, (int)ow,
+             groups > 1 ? " dw" : "", residual >= 0 ? " +res" : "");
+    dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, src_mem}, {DNNL_ARG_WEIGHTS, weights_mem}, {DNNL_ARG_BIAS, bias_mem}, {DNNL_ARG_DST, dst_mem}};
+    if (add_op(net, pd, args, 4, name)) return -1;
+    return new_slot(net, &want_dst, dst_mem);
+}
+
+static int pool(vf_dnnl_net *net, int src, dnnl_alg_kind_t alg, int kernel_h, int kernel_w, int stride, int padding, int plain_dst,
+                const char *name) {
+    if (!valid_slot(net, src)) return -1;
+    slot_t *in = &net->slots[src];
+    dnnl_dim_t n = in->md.dims[0], c = in->md.dims[1], h = in->md.dims[2], w = in->md.dims[3];
+    dnnl_dim_t oh = (h + 2 * padding - kernel_h) / stride + 1, ow = (w + 2 * padding - kernel_w) / stride + 1;
+    dnnl_dims_t dst_dims = {n, c, oh, ow}, strides = {stride, stride}, kernel = {kernel_h, kernel_w}, dil = {0, 0}, pad = {padding, padding};
+    dnnl_memory_desc_t dst_md;
+    CHECK(dnnl_memory_desc_init_by_tag(&dst_md, 4, dst_dims, dnnl_f32, plain_dst ? dnnl_nchw : dnnl_format_tag_any));
+    dnnl_pooling_v2_desc_t desc;
+    CHECK(dnnl_pooling_v2_forward_desc_init(&desc, dnnl_forward_inference, alg, &in->md, &dst_md, strides, kernel, dil, pad, pad));
+    dnnl_primitive_desc_t pd;
+    CHECK(dnnl_primitive_desc_create(&pd, &desc, NULL, net->engine, NULL));
+    dnnl_memory_desc_t want_dst = *dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
+    dnnl_memory_t dst_mem;
+    if (allocate(net, &want_dst, &dst_mem)) { dnnl_primitive_desc_destroy(pd); return -1; }
+    dnnl_memory_t src_mem = net->slots[src].mem;
+    dnnl_exec_arg_t args[2] = {{DNNL_ARG_SRC, src_mem}, {DNNL_ARG_DST, dst_mem}};
+    if (add_op(net, pd, args, 2, name)) return -1;
+    return new_slot(net, &want_dst, dst_mem);
+}
+
+int vf_dnnl_net_global_avg_pool(vf_dnnl_net *net, int src) {
+    if (!valid_slot(net, src)) return -1;
+    const dnnl_memory_desc_t *md = &net->slots[src].md;
+    return pool(net, src, dnnl_pooling_avg_exclude_padding, (int)md->dims[2], (int)md->dims[3], 1, 0, 0, "global avg pool");
+}
+
+int vf_dnnl_net_max_pool(vf_dnnl_net *net, int src, int kernel, int stride, int padding) {
+    return pool(net, src, dnnl_pooling_max, kernel, kernel, stride, padding, 0, "max pool");
+}
+
+int vf_dnnl_net_linear(vf_dnnl_net *net, int src, const float *weight, const float *bias, int out_features) {
+    if (!valid_slot(net, src)) return -1;
+    slot_t *in = &net->slots[src];
+    dnnl_dim_t n = in->md.dims[0], c = in->md.dims[1];
+    for (int d = 2; d < in->md.ndims; d++) {
+        if (in->md.dims[d] != 1) {
+            snprintf(net->error, sizeof net->error, "linear input must be (N, C) or (N, C, 1, 1)");
+            return -1;
+        }
+    }
+    // A 4-D (N, C, 1, 1) input is taken in its own layout (blocked, from pooling) with
+    // (O, C, 1, 1) weights; a 2-D one as plain (N, C).
+    int four = in->md.ndims == 4;
+    dnnl_memory_desc_t src_md, weights_md, user_weights, bias_md, dst_md;
+    dnnl_dims_t w_dims = {out_features, c, 1, 1}, b_dims = {out_features}, d_dims = {n, out_features}, src_dims = {n, c};
+    dnnl_memory_t src_mem = in->mem;
+    if (four) {
+        src_md = in->md;
+    } else {
+        CHECK(dnnl_memory_desc_init_by_tag(&src_md, 2, src_dims, dnnl_f32, dnnl_nc));
+        if (in_layout(net, src, &src_md, &src_mem)) return -1;
+    }
+    CHECK(dnnl_memory_desc_init_by_tag(&weights_md, four ? 4 : 2, w_dims, dnnl_f32, dnnl_format_tag_any));
+    CHECK(dnnl_memory_desc_init_by_tag(&user_weights, four ? 4 : 2, w_dims, dnnl_f32, four ? dnnl_oihw : dnnl_oi));
+    CHECK(dnnl_memory_desc_init_by_tag(&bias_md, 1, b_dims, dnnl_f32, dnnl_x));
+    CHECK(dnnl_memory_desc_init_by_tag(&dst_md, 2, d_dims, dnnl_f32, dnnl_nc));
+    dnnl_inner_product_desc_t desc;
+    CHECK(dnnl_inner_product_forward_desc_init(&desc, dnnl_forward_inference, &src_md, &weights_md, bias ? &bias_md : NULL, &dst_md));
+    dnnl_primitive_desc_t pd;
+    CHECK(dnnl_primitive_desc_create(&pd, &desc, NULL, net->engine, NULL));
+    dnnl_memory_t weights_mem, bias_mem = NULL, dst_mem;
+    if (import_constant(net, weight, &user_weights, dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0), &weights_mem) ||
+        (bias && import_constant(net, bias, &bias_md, &bias_md, &bias_mem)) || allocate(net, &dst_md, &dst_mem)) {
+        dnnl_primitive_desc_destroy(pd);
+        return -1;
+    }
+    char name[96];
+    snprintf(name, sizeof name, "linear %d→%d", (int)c, out_features);
+    dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, src_mem}, {DNNL_ARG_WEIGHTS, weights_mem}, {DNNL_ARG_DST, dst_mem}, {DNNL_ARG_BIAS, bias_mem}};
+    if (add_op(net, pd, args, bias ? 4 : 3, name)) return -1;
+    return new_slot(net, &dst_md, dst_mem);
+}
+
+int vf_dnnl_net_set_output(vf_dnnl_net *net, int slot) {
+    if (!valid_slot(net, slot)) return -1;
+    slot_t *s = &net->slots[slot];
+    dnnl_memory_desc_t plain;
+    dnnl_format_tag_t tag = s->md.ndims == 4 ? dnnl_nchw : s->md.ndims == 2 ? dnnl_nc : dnnl_x;
+    CHECK(dnnl_memory_desc_init_by_tag(&plain, s->md.ndims, s->md.dims, dnnl_f32, tag));
+    CHECK(dnnl_memory_create(&net->output_mem, &plain, net->engine, DNNL_MEMORY_NONE));
+    dnnl_primitive_desc_t pd;
+    CHECK(dnnl_reorder_primitive_desc_create(&pd, &s->md, net->engine, &plain, net->engine, NULL));
+    dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, s->mem}, {DNNL_ARG_TO, net->output_mem}};
+    if (add_op(net, pd, args, 2, "output reorder")) return -1;
+    net->output = slot;
+    return 0;
+}
+
+static double now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+int vf_dnnl_net_run(vf_dnnl_net *net, const float *input, float *output) {
+    if (net->error[0]) return -1;
+    if (net->output < 0) {
+        snprintf(net->error, sizeof net->error, "no output set");
+        return -1;
+    }
+    // OpenMP's thread count is per calling thread: set it for whichever thread runs this.
+    if (net->threads > 0) omp_set_num_threads(net->threads);
+    CHECK(dnnl_memory_set_data_handle(net->slots[0].mem, (void *)input));
+    CHECK(dnnl_memory_set_data_handle(net->output_mem, output));
+    for (int i = 0; i < net->nops; i++) {
+        op_t *op = &net->ops[i];
+        double start = net->profiling ? now() : 0;
+        CHECK(dnnl_primitive_execute(op->prim, net->stream, op->nargs, op->args));
+        if (net->profiling) {
+            CHECK(dnnl_stream_wait(net->stream));
+            op->seconds = now() - start;
+        }
+    }
+    CHECK(dnnl_stream_wait(net->stream));
+    return 0;
+}
+
+int vf_dnnl_net_op_count(const vf_dnnl_net *net) { return net->nops; }
+const char *vf_dnnl_net_op_name(const vf_dnnl_net *net, int op) { return op >= 0 && op < net->nops ? net->ops[op].name : ""; }
+const char *vf_dnnl_net_op_impl(const vf_dnnl_net *net, int op) { return op >= 0 && op < net->nops ? net->ops[op].impl : ""; }
+double vf_dnnl_net_op_seconds(const vf_dnnl_net *net, int op) { return op >= 0 && op < net->nops ? net->ops[op].seconds : 0; }
+void vf_dnnl_net_set_profiling(vf_dnnl_net *net, int on) { net->profiling = on; }
+int vf_dnnl_net_reorder_count(const vf_dnnl_net *net) { return net->reorders; }

@@ -1,0 +1,43 @@
+// A compiled forward network on oneDNN primitives for the engine's fused inference plans:
+// convolutions with their epilogue as post-ops (bias, residual sum, activation), pooling and
+// inner products, activations kept in the layouts oneDNN chooses (blocked), reorders only at
+// the input, where a primitive wants another layout, and at the output. One network per batch
+// size; every call returns -1 on failure and vf_dnnl_net_error says why.
+#pragma once
+
+typedef struct vf_dnnl_net vf_dnnl_net;
+
+// Activations, in the order of the engine's `Activation` cases.
+enum { VF_ACT_IDENTITY = 0, VF_ACT_RELU, VF_ACT_RELU6, VF_ACT_SILU, VF_ACT_LEAKY_RELU, VF_ACT_SIGMOID, VF_ACT_GELU };
+
+// A network whose slot 0 is a plain NCHW float input of this shape; `threads` sets oneDNN's
+// (OpenMP) thread count. NULL only when out of memory.
+vf_dnnl_net *vf_dnnl_net_create(int batch, int channels, int height, int width, int threads);
+void vf_dnnl_net_destroy(vf_dnnl_net *net);
+const char *vf_dnnl_net_error(const vf_dnnl_net *net);
+
+// act(conv(src) + bias (+ residual)): weight (Cout, Cin/groups, kh, kw), bias (Cout). With
+// `residual_dies` the output overwrites the residual's buffer when the layouts agree. Returns
+// the output's slot.
+int vf_dnnl_net_conv(vf_dnnl_net *net, int src, int residual, int residual_dies, const float *weight, const float *bias,
+                     int out_channels, int kh, int kw, int stride, int padding, int dilation, int groups, int activation,
+                     float leaky_slope);
+// Mean over each channel's plane: (N, C, 1, 1).
+int vf_dnnl_net_global_avg_pool(vf_dnnl_net *net, int src);
+int vf_dnnl_net_max_pool(vf_dnnl_net *net, int src, int kernel, int stride, int padding);
+// src (N, C, 1, 1) or (N, C) → (N, out_features); weight (out_features, C).
+int vf_dnnl_net_linear(vf_dnnl_net *net, int src, const float *weight, const float *bias, int out_features);
+// Makes `slot` the output, delivered in plain layout (NCHW, or NC for 2-D values).
+int vf_dnnl_net_set_output(vf_dnnl_net *net, int slot);
+// Runs on `input` (plain NCHW) and writes the output slot to `output` (plain).
+int vf_dnnl_net_run(vf_dnnl_net *net, const float *input, float *output);
+
+// Introspection for profiles: operations in run order, each one's description and the
+// implementation oneDNN chose (e.g. "jit:avx2"), the time of its last run in seconds when
+// profiling is on, and the number of reorders.
+int vf_dnnl_net_op_count(const vf_dnnl_net *net);
+const char *vf_dnnl_net_op_name(const vf_dnnl_net *net, int op);
+const char *vf_dnnl_net_op_impl(const vf_dnnl_net *net, int op);
+double vf_dnnl_net_op_seconds(const vf_dnnl_net *net, int op);
+void vf_dnnl_net_set_profiling(vf_dnnl_net *net, int on);
+int vf_dnnl_net_reorder_count(const vf_dnnl_net *net);

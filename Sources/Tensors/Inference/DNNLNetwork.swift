@@ -1,0 +1,80 @@
+import CDNNL
+
+/// An inference plan's steps compiled for one batch size into oneDNN primitives (`vfdnnl.h`):
+/// convolutions with bias, residual sum and activation as post-ops, pooling and inner products,
+/// activations in oneDNN's blocked layouts in between. Owns the native network.
+final class DNNLNetwork {
+    private let handle: OpaquePointer
+    let batch: Int
+
+    /// Compiles `steps` for `batch`; throws naming what oneDNN could not build.
+    init(steps: [InferencePlan.Step], shapes: [Int: [Int]], batch: Int, threads: Int) throws {
+        let input = shapes[0]!
+        guard let handle = vf_dnnl_net_create(Int32(batch), Int32(input[0]), Int32(input[1]), Int32(input[2]), Int32(threads)) else {
+            throw TensorError.invalidArgument(op: "oneDNN", message: "out of memory creating a network")
+        }
+        self.handle = handle
+        self.batch = batch
+        var lastUse: [Int: Int] = [:]
+        for (i, step) in steps.enumerated() { for s in step.inputs { lastUse[s.id] = i } }
+        var slots: [Int: Int32] = [0: 0]
+        for (i, step) in steps.enumerated() {
+            let made: Int32
+            switch step {
+            case .conv(let c, let x, let residual, let out):
+                let dies: Int32 = residual.map { lastUse[$0.id] == i } == true ? 1 : 0
+                made = vf_dnnl_net_conv(handle, slots[x.id]!, residual.map { slots[$0.id]! } ?? -1, dies, c.weight.pointer, c.bias.pointer,
+                                        Int32(shapes[out.id]![0]), Int32(c.weight.shape[2]), Int32(c.weight.shape[3]), Int32(c.stride),
+                                        Int32(c.padding), Int32(c.dilation), Int32(c.groups), Self.code(c.activation), Activation.leakySlope)
+            case .globalAvgPool(let x, _):
+                made = vf_dnnl_net_global_avg_pool(handle, slots[x.id]!)
+            case .maxPool(let kernel, let stride, let padding, let x, _):
+                made = vf_dnnl_net_max_pool(handle, slots[x.id]!, Int32(kernel), Int32(stride), Int32(padding))
+            case .linear(let w, let b, let x, _):
+                made = vf_dnnl_net_linear(handle, slots[x.id]!, w.pointer, b?.pointer, Int32(w.shape[0]))
+            }
+            guard made >= 0 else { throw error(step.label(shapes)) }
+            slots[step.output.id] = made
+        }
+        guard let last = steps.last, vf_dnnl_net_set_output(handle, slots[last.output.id]!) == 0 else { throw error("output") }
+    }
+
+    deinit { vf_dnnl_net_destroy(handle) }
+
+    private func error(_ step: String) -> TensorError {
+        let why = vf_dnnl_net_error(handle).map { String(cString: $0) } ?? "unknown failure"
+        return TensorError.invalidArgument(op: "oneDNN \(step)", message: why)
+    }
+
+    /// `VF_ACT_*` in vfdnnl.h.
+    static func code(_ a: Activation) -> Int32 {
+        switch a {
+        case .identity: 0
+        case .relu: 1
+        case .relu6: 2
+        case .silu: 3
+        case .leakyRelu: 4
+        case .sigmoid: 5
+        case .gelu: 6
+        }
+    }
+
+    /// Runs on `input` (plain NCHW) into `output` (plain).
+    func run(_ input: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>) throws {
+        guard vf_dnnl_net_run(handle, input, output) == 0 else { throw error("run") }
+    }
+
+    var profiling: Bool {
+        get { false }
+        set { vf_dnnl_net_set_profiling(handle, newValue ? 1 : 0) }
+    }
+
+    /// Each operation of the last run: "name [implementation]" and its seconds (when profiling).
+    var profile: [(String, Double)] {
+        (0..<vf_dnnl_net_op_count(handle)).map { i in
+            ("\(String(cString: vf_dnnl_net_op_name(handle, i))) [\(String(cString: vf_dnnl_net_op_impl(handle, i)))]", vf_dnnl_net_op_seconds(handle, i))
+        }
+    }
+
+    var reorders: Int { Int(vf_dnnl_net_reorder_count(handle)) }
+}
