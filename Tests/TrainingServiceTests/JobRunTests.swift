@@ -84,12 +84,14 @@ final class JobRunTests: XCTestCase {
             try await Self.importTinyClasses(datasets)
             _ = try await datasets.generateSynthetic(name: "shapes", count: 24, imageSize: 64, seed: 3)
         }
-        let (detector, _) = try await fleet.run(Self.request(
+        let (detector, detectorEvents) = try await fleet.run(Self.request(
             "detection/yolox_nano_shapes", ["data.input={channels: 3, height: 64, width: 64}", "train.epochs=1", "train.batch_size=4",
                                             "train.eval_every=1", "train.no_augment_epochs=0", "scheduler.warmup_epochs=0"],
             model: "shapes-detector", dataset: "shapes"))
         XCTAssertEqual(detector.state, .succeeded, detector.failureReason)
         XCTAssertEqual(detector.task, .detection)
+        let parts = detectorEvents.compactMap { if case .step(let s)? = $0.event { Set(s.lossParts.keys) } else { nil } }
+        XCTAssertEqual(parts.last, ["box", "objectness", "classification", "l1"], "step progress carries the loss's parts")
         let (retriever, _) = try await fleet.run(Self.request(
             "retrieval/resnet20_fashion_mnist_arcface", Self.overrides + ["train.epochs=1"], model: "tiny-retrieval"))
         XCTAssertEqual(retriever.state, .succeeded, retriever.failureReason)

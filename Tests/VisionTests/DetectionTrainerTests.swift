@@ -65,7 +65,9 @@ final class DetectionTrainerTests: XCTestCase {
         var steps: [Double] = [], evaluations = 0
         let result = try trainer.run(train: set, validation: set) { event in
             switch event {
-            case let .step(_, _, _, loss, _, _, _): steps.append(loss)
+            case let .step(_, _, _, loss, _, _, _, parts):
+                steps.append(loss)
+                XCTAssertEqual(Set(parts.keys), ["box", "objectness", "classification", "l1"])
             case .epoch: evaluations += 1
             case .stopped, .checkpoint: break
             }

@@ -90,7 +90,7 @@ final class RetrievalTrainerTests: XCTestCase {
             let untrained = try trainer.evaluate(gallery: gallery, queries: queries)["hit_rate@1"] ?? 0
             var losses: [Double] = []
             let result = try trainer.run(train: train, gallery: gallery, queries: queries) { event in
-                if case .step(_, _, _, let loss, _, _, _) = event { losses.append(loss) }
+                if case .step(_, _, _, let loss, _, _, _, _) = event { losses.append(loss) }
             }
             let r1 = result.metrics["hit_rate@1"] ?? 0
             XCTAssertGreaterThan(losses.count, 1, name)

@@ -85,7 +85,10 @@ public final class DetectionTrainer {
                 let value = try TrainingSupport.step(out.loss, graph: graph, optimizer: optimizer, ema: ema, step: step)
                 step += 1
                 trained += batch.items.count
-                if let event = window.record(epoch: epoch, step: step, images: batch.items.count, loss: value, learningRate: optimizer.learningRate) {
+                let parts: KeyValuePairs<String, Float> = ["box": out.parts.box, "objectness": out.parts.objectness,
+                                                           "classification": out.parts.classification, "l1": out.parts.l1]
+                if let event = window.record(epoch: epoch, step: step, images: batch.items.count, loss: value, learningRate: optimizer.learningRate,
+                                             parts: parts) {
                     progress(event)
                 }
             }

@@ -1,6 +1,8 @@
 /// Progress of a training run, as the Trainer reports it (the training service streams these).
 public enum TrainerEvent: Sendable {
-    case step(epoch: Int, step: Int, totalSteps: Int, loss: Double, learningRate: Double, imagesPerSecond: Double, etaSeconds: Double)
+    /// `parts`: the loss's components where it has them (detection: box, objectness, classification, l1).
+    case step(epoch: Int, step: Int, totalSteps: Int, loss: Double, learningRate: Double, imagesPerSecond: Double, etaSeconds: Double,
+              parts: [String: Double])
     case epoch(epoch: Int, metrics: [String: Double], isBest: Bool, wallSeconds: Double)
     /// The run ended before its last epoch (early stopping).
     case stopped(epoch: Int, reason: String)

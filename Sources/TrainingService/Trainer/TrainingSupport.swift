@@ -54,6 +54,7 @@ struct ProgressWindow {
     private var start: ContinuousClock.Instant
     private var images = 0, steps = 0
     private var loss = 0.0
+    private var parts: [String: Double] = [:]
 
     init(totalSteps: Int, batchSize: Int) {
         self.totalSteps = totalSteps
@@ -62,16 +63,20 @@ struct ProgressWindow {
     }
 
     /// Records a finished step; returns the event when a window closes.
-    mutating func record(epoch: Int, step: Int, images n: Int, loss value: Float, learningRate: Float) -> TrainerEvent? {
+    mutating func record(epoch: Int, step: Int, images n: Int, loss value: Float, learningRate: Float,
+                         parts stepParts: KeyValuePairs<String, Float> = [:]) -> TrainerEvent? {
         images += n
         loss += Double(value)
+        for (name, v) in stepParts { parts[name, default: 0] += Double(v) }
         steps += 1
         guard steps == 20 || step == totalSteps else { return nil }
         let rate = Double(images) / TrainingSupport.seconds(clock.now - start)
         let event = TrainerEvent.step(epoch: epoch, step: step, totalSteps: totalSteps, loss: loss / Double(steps),
                                       learningRate: Double(learningRate), imagesPerSecond: rate,
-                                      etaSeconds: Double((totalSteps - step) * batchSize) / rate)
+                                      etaSeconds: Double((totalSteps - step) * batchSize) / rate,
+                                      parts: parts.mapValues { $0 / Double(steps) })
         (images, steps, loss, start) = (0, 0, 0, clock.now)
+        parts.removeAll(keepingCapacity: true)
         return event
     }
 }

@@ -58,14 +58,14 @@ public struct JobWorker {
         var lastStep = Date.distantPast
         let progress: (TrainerEvent) -> Void = { event in
             switch event {
-            case .step(let epoch, let step, let total, let loss, let lr, let rate, let eta):
+            case .step(let epoch, let step, let total, let loss, let lr, let rate, let eta, let parts):
                 // A few per second at most.
                 guard step == total || Date().timeIntervalSince(lastStep) >= 0.25, loss.isFinite else { return }
                 lastStep = Date()
                 emit(.with {
                     $0.step = .with {
                         $0.epoch = Int32(epoch + 1); $0.step = Int64(step); $0.totalSteps = Int64(total); $0.loss = loss
-                        $0.learningRate = lr; $0.imagesPerSecond = rate; $0.etaSeconds = eta
+                        $0.learningRate = lr; $0.imagesPerSecond = rate; $0.etaSeconds = eta; $0.lossParts = parts
                     }
                 })
             case .epoch(let epoch, let metrics, let isBest, let wall):

@@ -41,8 +41,9 @@ enum JobText {
         switch e.event {
         case .stateChanged(let s)?: return "state: \(state(s))"
         case .step(let s)?:
-            return String(format: "epoch %d step %d/%d  loss %.4f  lr %.4g  %.0f img/s  eta %.0fs", s.epoch, s.step, s.totalSteps, s.loss,
-                          s.learningRate, s.imagesPerSecond, s.etaSeconds)
+            let parts = s.lossParts.keys.sorted().map { String(format: "%@ %.3f", $0, s.lossParts[$0]!) }.joined(separator: " ")
+            return String(format: "epoch %d step %d/%d  loss %.4f%@  lr %.4g  %.0f img/s  eta %.0fs", s.epoch, s.step, s.totalSteps, s.loss,
+                          parts.isEmpty ? "" : " (\(parts))", s.learningRate, s.imagesPerSecond, s.etaSeconds)
         case .epoch(let s)?:
             return "epoch \(s.epoch): " + s.metrics.map { "\($0.name) \(String(format: "%.4f", $0.value))" }.joined(separator: ", ")
                 + (s.isBest ? "  (best)" : "") + String(format: "  %.1fs", s.wallSeconds)
