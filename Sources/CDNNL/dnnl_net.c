@@ -16,10 +16,18 @@ typedef struct {
     dnnl_memory_t mem;
 } slot_t;
 
+enum { OP_PRIMITIVE = 0, OP_SPACE_TO_DEPTH, OP_FLATTEN_LEVELS };
+enum { MAX_INPUTS = 8 };
+
 typedef struct {
+    int kind;
     dnnl_primitive_t prim;
     dnnl_exec_arg_t args[MAX_ARGS];
     int nargs;
+    // Custom data movement (kind != OP_PRIMITIVE), on plain layouts.
+    dnnl_memory_t inputs[MAX_INPUTS], output;
+    int ninputs;
+    dnnl_dim_t dims[MAX_INPUTS][4];
     char name[96];
     char impl[64];
     double seconds;
@@ -183,7 +191,7 @@ vf_dnnl_net *vf_dnnl_net_create(int batch, int channels, int height, int width, 
 
 void vf_dnnl_net_destroy(vf_dnnl_net *net) {
     if (!net) return;
-    for (int i = 0; i < net->nops; i++) dnnl_primitive_destroy(net->ops[i].prim);
+    for (int i = 0; i < net->nops; i++) if (net->ops[i].prim) dnnl_primitive_destroy(net->ops[i].prim);
     for (int i = 0; i < net->nowned; i++) dnnl_memory_destroy(net->owned[i]);
     if (net->output_mem) dnnl_memory_destroy(net->output_mem);
     if (net->stream) dnnl_stream_destroy(net->stream);
@@ -220,8 +228,14 @@ static int append_activation(vf_dnnl_net *net, dnnl_post_ops_t ops, int activati
 
 int vf_dnnl_net_conv(vf_dnnl_net *net, int src, int residual, int residual_dies, const float *weight, const float *bias,
                      int out_channels, int kh, int kw, int stride, int padding, int dilation, int groups, int activation,
-                     float leaky_slope) {
+                     float leaky_slope, int residual_after) {
     if (!valid_slot(net, src) || (residual >= 0 && !valid_slot(net, residual))) return -1;
+    if (residual >= 0 && residual_after) {
+        // act(conv) + residual: the residual as a separate binary add after the activation.
+        int y = vf_dnnl_net_conv(net, src, -1, 0, weight, bias, out_channels, kh, kw, stride, padding, dilation, groups, activation,
+                                 leaky_slope, 0);
+        return y < 0 ? -1 : vf_dnnl_net_add(net, y, residual);
+    }
     const dnnl_memory_desc_t *in = &net->slots[src].md;
     if (in->ndims != 4) {
         snprintf(net->error, sizeof net->error, "convolution input must be 4-D");
@@ -299,6 +313,170 @@ int vf_dnnl_net_conv(vf_dnnl_net *net, int src, int residual, int residual_dies,
     dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, src_mem}, {DNNL_ARG_WEIGHTS, weights_mem}, {DNNL_ARG_BIAS, bias_mem}, {DNNL_ARG_DST, dst_mem}};
     if (add_op(net, pd, args, 4, name)) return -1;
     return new_slot(net, &want_dst, dst_mem);
+}
+
+int vf_dnnl_net_add(vf_dnnl_net *net, int a, int b) {
+    if (!valid_slot(net, a) || !valid_slot(net, b)) return -1;
+    slot_t *x = &net->slots[a];
+    dnnl_memory_t b_mem;
+    if (in_layout(net, b, &x->md, &b_mem)) return -1;
+    dnnl_binary_desc_t desc;
+    CHECK(dnnl_binary_desc_init(&desc, dnnl_binary_add, &x->md, &x->md, &x->md));
+    dnnl_primitive_desc_t pd;
+    CHECK(dnnl_primitive_desc_create(&pd, &desc, NULL, net->engine, NULL));
+    dnnl_memory_t dst;
+    if (allocate(net, &x->md, &dst)) { dnnl_primitive_desc_destroy(pd); return -1; }
+    dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC_0, x->mem}, {DNNL_ARG_SRC_1, b_mem}, {DNNL_ARG_DST, dst}};
+    if (add_op(net, pd, args, 3, "add")) return -1;
+    return new_slot(net, &net->slots[a].md, dst);
+}
+
+int vf_dnnl_net_concat(vf_dnnl_net *net, const int *parts, int count) {
+    if (count < 1 || count > MAX_INPUTS) {
+        snprintf(net->error, sizeof net->error, "concat takes 1 to %d values, got %d", MAX_INPUTS, count);
+        return -1;
+    }
+    dnnl_memory_desc_t mds[MAX_INPUTS];
+    for (int i = 0; i < count; i++) {
+        if (!valid_slot(net, parts[i])) return -1;
+        mds[i] = net->slots[parts[i]].md;
+    }
+    dnnl_primitive_desc_t pd;
+    CHECK(dnnl_concat_primitive_desc_create(&pd, NULL, count, 1, mds, NULL, net->engine));
+    dnnl_memory_desc_t want_dst = *dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
+    dnnl_memory_t dst;
+    if (allocate(net, &want_dst, &dst)) { dnnl_primitive_desc_destroy(pd); return -1; }
+    dnnl_exec_arg_t args[MAX_INPUTS + 1];
+    for (int i = 0; i < count; i++) args[i] = (dnnl_exec_arg_t){DNNL_ARG_MULTIPLE_SRC + i, net->slots[parts[i]].mem};
+    args[count] = (dnnl_exec_arg_t){DNNL_ARG_DST, dst};
+    if (count + 1 > MAX_ARGS) {
+        // More inputs than an op's argument list holds.
+        snprintf(net->error, sizeof net->error, "concat of %d values is not supported", count);
+        dnnl_primitive_desc_destroy(pd);
+        return -1;
+    }
+    if (add_op(net, pd, args, count + 1, "concat")) return -1;
+    return new_slot(net, &want_dst, dst);
+}
+
+int vf_dnnl_net_upsample2x(vf_dnnl_net *net, int src) {
+    if (!valid_slot(net, src)) return -1;
+    slot_t *in = &net->slots[src];
+    dnnl_dims_t dims = {in->md.dims[0], in->md.dims[1], 2 * in->md.dims[2], 2 * in->md.dims[3]};
+    dnnl_memory_desc_t dst_md;
+    CHECK(dnnl_memory_desc_init_by_tag(&dst_md, 4, dims, dnnl_f32, dnnl_format_tag_any));
+    dnnl_resampling_desc_t desc;
+    CHECK(dnnl_resampling_forward_desc_init(&desc, dnnl_forward_inference, dnnl_resampling_nearest, NULL, &in->md, &dst_md));
+    dnnl_primitive_desc_t pd;
+    CHECK(dnnl_primitive_desc_create(&pd, &desc, NULL, net->engine, NULL));
+    dnnl_memory_desc_t want_dst = *dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
+    dnnl_memory_t dst;
+    if (allocate(net, &want_dst, &dst)) { dnnl_primitive_desc_destroy(pd); return -1; }
+    dnnl_exec_arg_t args[2] = {{DNNL_ARG_SRC, in->mem}, {DNNL_ARG_DST, dst}};
+    if (add_op(net, pd, args, 2, "upsample 2x")) return -1;
+    return new_slot(net, &want_dst, dst);
+}
+
+// A custom data-movement op over plain inputs into new plain memory `md`.
+static int custom_op(vf_dnnl_net *net, int kind, const int *inputs, int count, const dnnl_memory_desc_t *md, const char *name) {
+    dnnl_memory_t plain[MAX_INPUTS];
+    for (int i = 0; i < count; i++) {
+        slot_t *s = &net->slots[inputs[i]];
+        dnnl_memory_desc_t want;
+        CHECK(dnnl_memory_desc_init_by_tag(&want, 4, s->md.dims, dnnl_f32, dnnl_nchw));
+        if (in_layout(net, inputs[i], &want, &plain[i])) return -1;
+    }
+    dnnl_memory_t out;
+    if (allocate(net, md, &out)) return -1;
+    if (grow((void **)&net->ops, &net->cap_ops, net->nops, sizeof(op_t))) {
+        snprintf(net->error, sizeof net->error, "out of memory");
+        return -1;
+    }
+    op_t *op = &net->ops[net->nops];
+    memset(op, 0, sizeof *op);
+    op->kind = kind;
+    op->ninputs = count;
+    for (int i = 0; i < count; i++) {
+        op->inputs[i] = plain[i];
+        memcpy(op->dims[i], net->slots[inputs[i]].md.dims, sizeof op->dims[i]);
+    }
+    op->output = out;
+    snprintf(op->name, sizeof op->name, "%s", name);
+    snprintf(op->impl, sizeof op->impl, "visionfleet:c");
+    net->nops++;
+    return new_slot(net, md, out);
+}
+
+int vf_dnnl_net_space_to_depth(vf_dnnl_net *net, int src) {
+    if (!valid_slot(net, src)) return -1;
+    const dnnl_dim_t *d = net->slots[src].md.dims;
+    if (d[2] % 2 || d[3] % 2) {
+        snprintf(net->error, sizeof net->error, "space to depth needs even height and width");
+        return -1;
+    }
+    dnnl_dims_t dims = {d[0], 4 * d[1], d[2] / 2, d[3] / 2};
+    dnnl_memory_desc_t md;
+    CHECK(dnnl_memory_desc_init_by_tag(&md, 4, dims, dnnl_f32, dnnl_nchw));
+    return custom_op(net, OP_SPACE_TO_DEPTH, &src, 1, &md, "space to depth");
+}
+
+int vf_dnnl_net_flatten_levels(vf_dnnl_net *net, const int *levels, int count) {
+    if (count < 1 || count > MAX_INPUTS) {
+        snprintf(net->error, sizeof net->error, "flatten takes 1 to %d levels", MAX_INPUTS);
+        return -1;
+    }
+    dnnl_dim_t anchors = 0, k = -1;
+    for (int i = 0; i < count; i++) {
+        if (!valid_slot(net, levels[i])) return -1;
+        const dnnl_dim_t *d = net->slots[levels[i]].md.dims;
+        if (k >= 0 && d[1] != k) {
+            snprintf(net->error, sizeof net->error, "levels differ in channels");
+            return -1;
+        }
+        k = d[1];
+        anchors += d[2] * d[3];
+    }
+    dnnl_dims_t dims = {net->slots[levels[0]].md.dims[0], anchors, k};
+    dnnl_memory_desc_t md;
+    CHECK(dnnl_memory_desc_init_by_tag(&md, 3, dims, dnnl_f32, dnnl_abc));
+    return custom_op(net, OP_FLATTEN_LEVELS, levels, count, &md, "flatten levels");
+}
+
+static int run_custom(vf_dnnl_net *net, op_t *op) {
+    float *out = NULL;
+    CHECK(dnnl_memory_get_data_handle(op->output, (void **)&out));
+    if (op->kind == OP_SPACE_TO_DEPTH) {
+        const float *x = NULL;
+        CHECK(dnnl_memory_get_data_handle(op->inputs[0], (void **)&x));
+        dnnl_dim_t n = op->dims[0][0], c = op->dims[0][1], h = op->dims[0][2], w = op->dims[0][3], h2 = h / 2, w2 = w / 2;
+        // Output channel (wOff·2 + hOff)·C + ch, as YOLOX's Focus orders the phases.
+        for (dnnl_dim_t b = 0; b < n; b++)
+            for (int wo = 0; wo < 2; wo++)
+                for (int ho = 0; ho < 2; ho++)
+                    for (dnnl_dim_t ch = 0; ch < c; ch++) {
+                        float *dst = out + ((b * 4 + wo * 2 + ho) * c + ch) * h2 * w2;
+                        const float *src = x + (b * c + ch) * h * w;
+                        for (dnnl_dim_t i = 0; i < h2; i++)
+                            for (dnnl_dim_t j = 0; j < w2; j++) dst[i * w2 + j] = src[(2 * i + ho) * w + 2 * j + wo];
+                    }
+        return 0;
+    }
+    dnnl_dim_t n = op->dims[0][0], k = op->dims[0][1], total = 0;
+    for (int l = 0; l < op->ninputs; l++) total += op->dims[l][2] * op->dims[l][3];
+    dnnl_dim_t offset = 0;
+    for (int l = 0; l < op->ninputs; l++) {
+        const float *x = NULL;
+        CHECK(dnnl_memory_get_data_handle(op->inputs[l], (void **)&x));
+        dnnl_dim_t plane = op->dims[l][2] * op->dims[l][3];
+        for (dnnl_dim_t b = 0; b < n; b++) {
+            const float *src = x + b * k * plane;
+            float *dst = out + (b * total + offset) * k;
+            for (dnnl_dim_t a = 0; a < plane; a++)
+                for (dnnl_dim_t c = 0; c < k; c++) dst[a * k + c] = src[c * plane + a];
+        }
+        offset += plane;
+    }
+    return 0;
 }
 
 static int pool(vf_dnnl_net *net, int src, dnnl_alg_kind_t alg, int kernel_h, int kernel_w, int stride, int padding, int plain_dst,
@@ -380,7 +558,7 @@ int vf_dnnl_net_set_output(vf_dnnl_net *net, int slot) {
     if (!valid_slot(net, slot)) return -1;
     slot_t *s = &net->slots[slot];
     dnnl_memory_desc_t plain;
-    dnnl_format_tag_t tag = s->md.ndims == 4 ? dnnl_nchw : s->md.ndims == 2 ? dnnl_nc : dnnl_x;
+    dnnl_format_tag_t tag = s->md.ndims == 4 ? dnnl_nchw : s->md.ndims == 3 ? dnnl_abc : s->md.ndims == 2 ? dnnl_nc : dnnl_x;
     CHECK(dnnl_memory_desc_init_by_tag(&plain, s->md.ndims, s->md.dims, dnnl_f32, tag));
     CHECK(dnnl_memory_create(&net->output_mem, &plain, net->engine, DNNL_MEMORY_NONE));
     dnnl_primitive_desc_t pd;
@@ -410,7 +588,12 @@ int vf_dnnl_net_run(vf_dnnl_net *net, const float *input, float *output) {
     for (int i = 0; i < net->nops; i++) {
         op_t *op = &net->ops[i];
         double start = net->profiling ? now() : 0;
-        CHECK(dnnl_primitive_execute(op->prim, net->stream, op->nargs, op->args));
+        if (op->kind != OP_PRIMITIVE) {
+            CHECK(dnnl_stream_wait(net->stream));
+            if (run_custom(net, op)) return -1;
+        } else {
+            CHECK(dnnl_primitive_execute(op->prim, net->stream, op->nargs, op->args));
+        }
         if (net->profiling) {
             CHECK(dnnl_stream_wait(net->stream));
             op->seconds = now() - start;

@@ -40,4 +40,29 @@ final class YOLOXModelTests: XCTestCase {
         XCTAssertEqual(missing, [])
         XCTAssertThrowsError(try model(Variable(Tensor(zeros: [1, 3, 48, 40])), Graph(recording: false)))
     }
+
+    /// The fused plan (Focus, CSP with post-activation shortcuts, SPP, upsampling, concat, the
+    /// flattened head) equals the eval graph, for the depthwise nano and the plain tiny, on
+    /// oneDNN and on the engine's kernels.
+    func testFusedPlanEqualsTheEvalGraph() throws {
+        for size in [YOLOXModel.Size.nano, .tiny] {
+            let model = YOLOXModel(size: size, classes: 3, seed: 4)
+            var rng = RandomState(seed: 6)
+            for (key, t) in model.stateDict() where key.hasSuffix("running_var") || key.hasSuffix("running_mean") {
+                for i in 0..<t.count { t[i] = key.hasSuffix("running_var") ? 0.5 + rng.nextFloat() : 0.2 * (rng.nextFloat() - 0.5) }
+            }
+            let x = Tensor(normal: [2, 3, 64, 96], std: 1, rng: &rng)
+            let reference = try model(Variable(x), Graph(recording: false, training: false)).value
+            let plan = try model.inferencePlan(height: 64, width: 96)
+            for backend in [InferencePlan.Backend.oneDNN, .engine] {
+                plan.backend = backend
+                let fused = try plan.run(x)
+                XCTAssertEqual(fused.shape, reference.shape, "\(size) \(backend)")
+                let scale = max(reference.scalars.map(abs).max() ?? 1, 1)
+                let worst = zip(fused.scalars, reference.scalars).map { abs($0 - $1) }.max() ?? 0
+                XCTAssertLessThan(worst, 1e-4 * scale, "\(size) \(backend)")
+            }
+            XCTAssertNil(plan.oneDNNFailure, "\(size)")
+        }
+    }
 }

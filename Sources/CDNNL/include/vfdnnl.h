@@ -21,7 +21,16 @@ const char *vf_dnnl_net_error(const vf_dnnl_net *net);
 // the output's slot.
 int vf_dnnl_net_conv(vf_dnnl_net *net, int src, int residual, int residual_dies, const float *weight, const float *bias,
                      int out_channels, int kh, int kw, int stride, int padding, int dilation, int groups, int activation,
-                     float leaky_slope);
+                     float leaky_slope, int residual_after_activation);
+// a + b, in a's layout.
+int vf_dnnl_net_add(vf_dnnl_net *net, int a, int b);
+// Channel concatenation of values of one spatial size (at most 5).
+int vf_dnnl_net_concat(vf_dnnl_net *net, const int *parts, int count);
+int vf_dnnl_net_upsample2x(vf_dnnl_net *net, int src);
+// YOLOX's Focus phases: (N, C, H, W) → (N, 4C, H/2, W/2), plain.
+int vf_dnnl_net_space_to_depth(vf_dnnl_net *net, int src);
+// Detection levels (N, K, H, W) → (N, Σ H·W, K), plain.
+int vf_dnnl_net_flatten_levels(vf_dnnl_net *net, const int *levels, int count);
 // Mean over each channel's plane: (N, C, 1, 1).
 int vf_dnnl_net_global_avg_pool(vf_dnnl_net *net, int src);
 int vf_dnnl_net_max_pool(vf_dnnl_net *net, int src, int kernel, int stride, int padding);

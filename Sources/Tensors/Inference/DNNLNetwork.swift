@@ -25,13 +25,22 @@ final class DNNLNetwork {
                 let dies: Int32 = residual.map { lastUse[$0.id] == i } == true ? 1 : 0
                 made = vf_dnnl_net_conv(handle, slots[x.id]!, residual.map { slots[$0.id]! } ?? -1, dies, c.weight.pointer, c.bias.pointer,
                                         Int32(shapes[out.id]![0]), Int32(c.weight.shape[2]), Int32(c.weight.shape[3]), Int32(c.stride),
-                                        Int32(c.padding), Int32(c.dilation), Int32(c.groups), Self.code(c.activation), Activation.leakySlope)
+                                        Int32(c.padding), Int32(c.dilation), Int32(c.groups), Self.code(c.activation), Activation.leakySlope,
+                                        c.residualAfterActivation ? 1 : 0)
             case .globalAvgPool(let x, _):
                 made = vf_dnnl_net_global_avg_pool(handle, slots[x.id]!)
             case .maxPool(let kernel, let stride, let padding, let x, _):
                 made = vf_dnnl_net_max_pool(handle, slots[x.id]!, Int32(kernel), Int32(stride), Int32(padding))
             case .linear(let w, let b, let x, _):
                 made = vf_dnnl_net_linear(handle, slots[x.id]!, w.pointer, b?.pointer, Int32(w.shape[0]))
+            case .concat(let parts, _):
+                made = parts.map { slots[$0.id]! }.withUnsafeBufferPointer { vf_dnnl_net_concat(handle, $0.baseAddress, Int32($0.count)) }
+            case .upsample2x(let x, _):
+                made = vf_dnnl_net_upsample2x(handle, slots[x.id]!)
+            case .spaceToDepth(let x, _):
+                made = vf_dnnl_net_space_to_depth(handle, slots[x.id]!)
+            case .flattenLevels(let levels, _):
+                made = levels.map { slots[$0.id]! }.withUnsafeBufferPointer { vf_dnnl_net_flatten_levels(handle, $0.baseAddress, Int32($0.count)) }
             }
             guard made >= 0 else { throw error(step.label(shapes)) }
             slots[step.output.id] = made

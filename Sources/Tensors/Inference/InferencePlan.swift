@@ -15,6 +15,15 @@ public final class InferencePlan: @unchecked Sendable {
         case globalAvgPool(input: Slot, output: Slot)
         case maxPool(kernel: Int, stride: Int, padding: Int, input: Slot, output: Slot)
         case linear(weight: Tensor, bias: Tensor?, input: Slot, output: Slot)
+        /// Channels of several values of one spatial size, in order.
+        case concat(inputs: [Slot], output: Slot)
+        /// Nearest-neighbour ×2.
+        case upsample2x(input: Slot, output: Slot)
+        /// YOLOX's Focus: (C, H, W) → (4C, H/2, W/2), phases (even, even), (odd row, even col),
+        /// (even row, odd col), (odd, odd).
+        case spaceToDepth(input: Slot, output: Slot)
+        /// Detection levels (K, H, W) each → (Σ H·W, K): anchors in level, row, column order.
+        case flattenLevels(inputs: [Slot], output: Slot)
     }
 
     /// A convolution with folded batch norm and fused epilogue.
@@ -23,6 +32,8 @@ public final class InferencePlan: @unchecked Sendable {
         let bias: Tensor        // (Cout)
         let stride: Int, padding: Int, dilation: Int, groups: Int
         let activation: Activation
+        /// The residual is added after the activation (YOLOX's bottleneck) instead of before.
+        var residualAfterActivation = false
         /// Winograd-transformed weights (16, Cout, Cin) for 3×3 stride-1 convolutions.
         let winograd: Tensor?
     }
@@ -64,7 +75,7 @@ public final class InferencePlan: @unchecked Sendable {
 
     /// conv (+ folded batch norm) (+ residual) (+ activation).
     public func conv(_ x: Slot, _ conv: Conv2d, batchNorm bn: BatchNorm2d? = nil, residual: Slot? = nil,
-                     activation: Activation = .identity) throws -> Slot {
+                     activation: Activation = .identity, residualAfterActivation: Bool = false) throws -> Slot {
         let inShape = shape(of: x)
         let w = conv.weight.value
         let outC = w.shape[0], k = w.shape[2]
@@ -91,8 +102,45 @@ public final class InferencePlan: @unchecked Sendable {
                                               groups: conv.groups) && w.shape[3] == 3 && inShape[0] >= 8
             ? WinogradKernel.transformFilter(weight.pointer, outChannels: outC, inChannels: inShape[0]) : nil
         steps.append(.conv(FusedConv(weight: weight, bias: bias, stride: conv.stride.0, padding: conv.padding.0,
-                                     dilation: conv.dilation.0, groups: conv.groups, activation: activation, winograd: winograd),
+                                     dilation: conv.dilation.0, groups: conv.groups, activation: activation,
+                                     residualAfterActivation: residualAfterActivation, winograd: winograd),
                            input: x, residual: residual, output: out))
+        return out
+    }
+
+    public func concat(_ parts: [Slot]) throws -> Slot {
+        let first = shape(of: parts[0])
+        guard parts.allSatisfy({ Array(shape(of: $0).dropFirst()) == Array(first.dropFirst()) }) else {
+            throw TensorError.shapeMismatch(op: "InferencePlan.concat", expected: "one spatial size", got: parts.flatMap { shape(of: $0) })
+        }
+        let out = newSlot([parts.reduce(0) { $0 + shape(of: $1)[0] }] + first.dropFirst())
+        steps.append(.concat(inputs: parts, output: out))
+        return out
+    }
+
+    public func upsample2x(_ x: Slot) -> Slot {
+        let s = shape(of: x)
+        let out = newSlot([s[0], 2 * s[1], 2 * s[2]])
+        steps.append(.upsample2x(input: x, output: out))
+        return out
+    }
+
+    public func spaceToDepth(_ x: Slot) throws -> Slot {
+        let s = shape(of: x)
+        guard s[1] % 2 == 0, s[2] % 2 == 0 else { throw TensorError.shapeMismatch(op: "InferencePlan.spaceToDepth", expected: "even height and width", got: s) }
+        let out = newSlot([4 * s[0], s[1] / 2, s[2] / 2])
+        steps.append(.spaceToDepth(input: x, output: out))
+        return out
+    }
+
+    /// The plan's output: each level's (K, H, W) flattened and transposed, levels one after another.
+    public func flattenLevels(_ levels: [Slot]) throws -> Slot {
+        let k = shape(of: levels[0])[0]
+        guard levels.allSatisfy({ shape(of: $0)[0] == k }) else {
+            throw TensorError.shapeMismatch(op: "InferencePlan.flattenLevels", expected: "one channel count", got: levels.flatMap { shape(of: $0) })
+        }
+        let out = newSlot([levels.reduce(0) { $0 + shape(of: $1)[1] * shape(of: $1)[2] }, k])
+        steps.append(.flattenLevels(inputs: levels, output: out))
         return out
     }
 
@@ -239,7 +287,7 @@ public final class InferencePlan: @unchecked Sendable {
                     Conv2dKernel.forward(y.pointer, buffers[x.id]!.pointer, c.weight.pointer, nil, g, scratch: scratch)
                 }
                 Self.epilogue(y.pointer, bias: c.bias.pointer, residual: residual.map { buffers[$0.id]!.pointer },
-                              activation: c.activation, batch: batch, channels: o[0], plane: o[1] * o[2])
+                              activation: c.activation, afterActivation: c.residualAfterActivation, batch: batch, channels: o[0], plane: o[1] * o[2])
             case .globalAvgPool(let x, let out):
                 let s = shapes[x.id]!
                 PoolingKernel.globalAverageForward(buffers[out.id]!.pointer, buffers[x.id]!.pointer,
@@ -254,6 +302,28 @@ public final class InferencePlan: @unchecked Sendable {
             case .linear(let w, let b, let x, let out):
                 LinearKernel.forward(buffers[out.id]!.pointer, buffers[x.id]!.pointer, w.pointer, b?.pointer,
                                      batch: batch, inFeatures: w.shape[1], outFeatures: w.shape[0])
+            case .concat(let parts, let out):
+                let plane = shapes[out.id]![1] * shapes[out.id]![2]
+                ShapeKernel.concatForward(buffers[out.id]!.pointer, parts.map { UnsafePointer(buffers[$0.id]!.pointer) },
+                                          sizes: parts.map { shapes[$0.id]![0] }, outer: batch, inner: plane)
+            case .upsample2x(let x, let out):
+                let s = shapes[x.id]!
+                ShapeKernel.upsample2xForward(buffers[out.id]!.pointer, buffers[x.id]!.pointer, planes: batch * s[0], height: s[1], width: s[2])
+            case .spaceToDepth(let x, let out):
+                let s = shapes[x.id]!
+                ShapeKernel.permute(buffers[out.id]!.pointer, buffers[x.id]!.pointer, shape: [batch, s[0], s[1] / 2, 2, s[2] / 2, 2],
+                                    order: [0, 5, 3, 1, 2, 4])
+            case .flattenLevels(let levels, let out):
+                let total = shapes[out.id]![0], k = shapes[out.id]![1]
+                var offset = 0
+                for level in levels {
+                    let s = shapes[level.id]!, plane = s[1] * s[2]
+                    for n in 0..<batch {
+                        let src = buffers[level.id]!.pointer + n * k * plane, dst = buffers[out.id]!.pointer + (n * total + offset) * k
+                        for a in 0..<plane { for c in 0..<k { dst[a * k + c] = src[c * plane + a] } }
+                    }
+                    offset += plane
+                }
             }
         }
         return buffers[steps.last!.output.id]!
@@ -261,12 +331,15 @@ public final class InferencePlan: @unchecked Sendable {
 
     /// y = act(y + bias[c] (+ residual)) in one pass over the conv output.
     static func epilogue(_ y: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, residual: UnsafePointer<Float>?,
-                         activation: Activation, batch: Int, channels: Int, plane: Int) {
+                         activation: Activation, afterActivation: Bool = false, batch: Int, channels: Int, plane: Int) {
         Parallel.forEachChunk(batch * channels, minimumPerChunk: Parallel.rowsPerChunk(plane)) { _, rows in
             for r in rows {
                 let b = bias[r % channels]
                 let p = y + r * plane
-                if let residual {
+                if let residual, afterActivation {
+                    let q = residual + r * plane
+                    for i in 0..<plane { p[i] = activation.apply(p[i] + b) + q[i] }
+                } else if let residual {
                     let q = residual + r * plane
                     if activation == .relu { for i in 0..<plane { p[i] = max(p[i] + b + q[i], 0) } }
                     else { for i in 0..<plane { p[i] = activation.apply(p[i] + b + q[i]) } }
@@ -292,19 +365,25 @@ extension InferencePlan.Step {
         case .globalAvgPool: return "global avg pool"
         case .maxPool: return "max pool"
         case .linear(let w, _, _, _): return "linear \(w.shape[1])→\(w.shape[0])"
+        case .concat(let parts, _): return "concat ×\(parts.count)"
+        case .upsample2x: return "upsample 2x"
+        case .spaceToDepth: return "space to depth"
+        case .flattenLevels(let levels, _): return "flatten \(levels.count) levels"
         }
     }
 
     var inputs: [InferencePlan.Slot] {
         switch self {
         case .conv(_, let x, let r, _): [x] + (r.map { [$0] } ?? [])
-        case .globalAvgPool(let x, _), .maxPool(_, _, _, let x, _), .linear(_, _, let x, _): [x]
+        case .globalAvgPool(let x, _), .maxPool(_, _, _, let x, _), .linear(_, _, let x, _), .upsample2x(let x, _), .spaceToDepth(let x, _): [x]
+        case .concat(let parts, _), .flattenLevels(let parts, _): parts
         }
     }
 
     var output: InferencePlan.Slot {
         switch self {
-        case .conv(_, _, _, let o), .globalAvgPool(_, let o), .maxPool(_, _, _, _, let o), .linear(_, _, _, let o): o
+        case .conv(_, _, _, let o), .globalAvgPool(_, let o), .maxPool(_, _, _, _, let o), .linear(_, _, _, let o), .concat(_, let o),
+             .upsample2x(_, let o), .spaceToDepth(_, let o), .flattenLevels(_, let o): o
         }
     }
 }

@@ -128,17 +128,20 @@ public final class DetectionTrainer {
          "ar1": s.ar1, "ar10": s.ar10, "ar100": s.ar100]
     }
 
-    /// Detections for every item of `set`, in its images' pixels (letterbox undone, clipped).
-    public func detect(_ set: DetectionSet, batchSize: Int = 32) throws -> [[Detection]] {
+    /// Detections for every item of `set`, in its images' pixels (letterbox undone, clipped), by
+    /// the model's fused inference plan.
+    public func detect(_ set: DetectionSet, batchSize: Int = 32, plan given: InferencePlan? = nil) throws -> [[Detection]] {
         let loader = try DetectionLoader(data: set, batchSize: batchSize, channels: config.channels, height: config.height, width: config.width,
                                          mean: config.mean, std: config.std, shuffle: false, seed: 0, workers: 1, prefetch: 2)
         let decoder = decoder
         let anchors = YOLOXDecoder.grid(height: config.height, width: config.width, strides: model.strides).count
         let row = anchors * (5 + classNames.count)
         var out = [[Detection]](repeating: [], count: set.count)
+        // The fused plan (oneDNN), built from the weights as they are now unless given.
+        let plan = try given ?? model.inferencePlan(height: config.height, width: config.width)
         for result in loader.epoch(0, augment: false) {
             let batch = try result.get()
-            let raw = try model(Variable(batch.images), Graph(recording: false, training: false)).value
+            let raw = try plan.run(batch.images)
             for (slot, item) in batch.items.enumerated() {
                 let image = set.image(item), box = batch.letterboxes[slot]
                 out[item] = decoder.decode(raw.pointer + slot * row, height: config.height, width: config.width,

@@ -29,10 +29,18 @@ struct EngineBench: AsyncParsableCommand {
     @Option(help: "Inference backend: onednn (oneDNN primitives) or engine (the engine's own kernels).")
     var backend = "onednn"
 
+    @Option(name: .customLong("model"), help: "Model: resnet20 (CIFAR, 32×32, batch 128) or yolox-tiny (128×128, batch 16, full YOLOX loss).")
+    var modelName = "resnet20"
+
     func run() throws {
         BLASCore.reexecIfMisdetected()
         if let threads { Parallel.setThreads(threads) }
         let clock = ContinuousClock()
+        guard let chosen = InferencePlan.Backend(rawValue: backend == "onednn" ? "oneDNN" : backend) else {
+            throw ValidationError("--backend \(backend): expected onednn or engine")
+        }
+        if modelName == "yolox-tiny" { return try YOLOXEngineBench(backend: chosen, trainSteps: trainSteps, json: json, profile: profile).run() }
+        guard modelName == "resnet20" else { throw ValidationError("--model \(modelName): expected resnet20 or yolox-tiny") }
 
         let model = try CIFARResNet(depth: 20, inputChannels: 3, classes: 10, seed: 1)
         var rng = RandomState(seed: 7)
@@ -63,9 +71,6 @@ struct EngineBench: AsyncParsableCommand {
         let trainImagesPerSecond = Double(trainSteps * batch) / trainSeconds
 
         let plan = try model.inferencePlan()
-        guard let chosen = InferencePlan.Backend(rawValue: backend == "onednn" ? "oneDNN" : backend) else {
-            throw ValidationError("--backend \(backend): expected onednn or engine")
-        }
         plan.backend = chosen
         let one = Tensor(normal: [1, 3, 32, 32], std: 1, rng: &rng)
         for _ in 0..<30 { _ = try plan.run(one) }

@@ -45,9 +45,10 @@ struct ShapesBench: ParsableCommand {
         let wall = (clock.now - start).seconds
         // Batch-1 latency over the first 100 held-out images (after one warm-up).
         let probe = heldOut.subset(Array(0..<min(100, heldOut.count)))
-        _ = try trainer.detect(probe.subset([0]), batchSize: 1)
+        let plan = try trainer.model.inferencePlan(height: experiment.height, width: experiment.width)
+        _ = try trainer.detect(probe.subset([0]), batchSize: 1, plan: plan)
         let inferStart = clock.now
-        _ = try trainer.detect(probe, batchSize: 1)
+        _ = try trainer.detect(probe, batchSize: 1, plan: plan)
         let inferMs = (clock.now - inferStart).seconds * 1000 / Double(probe.count)
         let s = result.stats
         if json {
