@@ -617,6 +617,77 @@ public nonisolated struct Inference_MemoryUsage: Sendable {
   public init() {}
 }
 
+public nonisolated struct Inference_InferResponseStatistics: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var computeInfer: Inference_StatisticDuration {
+    get {_computeInfer ?? Inference_StatisticDuration()}
+    set {_computeInfer = newValue}
+  }
+  /// Returns true if `computeInfer` has been explicitly set.
+  public var hasComputeInfer: Bool {self._computeInfer != nil}
+  /// Clears the value of `computeInfer`. Subsequent reads from it will return its default value.
+  public mutating func clearComputeInfer() {self._computeInfer = nil}
+
+  public var computeOutput: Inference_StatisticDuration {
+    get {_computeOutput ?? Inference_StatisticDuration()}
+    set {_computeOutput = newValue}
+  }
+  /// Returns true if `computeOutput` has been explicitly set.
+  public var hasComputeOutput: Bool {self._computeOutput != nil}
+  /// Clears the value of `computeOutput`. Subsequent reads from it will return its default value.
+  public mutating func clearComputeOutput() {self._computeOutput = nil}
+
+  public var success: Inference_StatisticDuration {
+    get {_success ?? Inference_StatisticDuration()}
+    set {_success = newValue}
+  }
+  /// Returns true if `success` has been explicitly set.
+  public var hasSuccess: Bool {self._success != nil}
+  /// Clears the value of `success`. Subsequent reads from it will return its default value.
+  public mutating func clearSuccess() {self._success = nil}
+
+  public var fail: Inference_StatisticDuration {
+    get {_fail ?? Inference_StatisticDuration()}
+    set {_fail = newValue}
+  }
+  /// Returns true if `fail` has been explicitly set.
+  public var hasFail: Bool {self._fail != nil}
+  /// Clears the value of `fail`. Subsequent reads from it will return its default value.
+  public mutating func clearFail() {self._fail = nil}
+
+  public var emptyResponse: Inference_StatisticDuration {
+    get {_emptyResponse ?? Inference_StatisticDuration()}
+    set {_emptyResponse = newValue}
+  }
+  /// Returns true if `emptyResponse` has been explicitly set.
+  public var hasEmptyResponse: Bool {self._emptyResponse != nil}
+  /// Clears the value of `emptyResponse`. Subsequent reads from it will return its default value.
+  public mutating func clearEmptyResponse() {self._emptyResponse = nil}
+
+  public var cancel: Inference_StatisticDuration {
+    get {_cancel ?? Inference_StatisticDuration()}
+    set {_cancel = newValue}
+  }
+  /// Returns true if `cancel` has been explicitly set.
+  public var hasCancel: Bool {self._cancel != nil}
+  /// Clears the value of `cancel`. Subsequent reads from it will return its default value.
+  public mutating func clearCancel() {self._cancel = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _computeInfer: Inference_StatisticDuration? = nil
+  fileprivate var _computeOutput: Inference_StatisticDuration? = nil
+  fileprivate var _success: Inference_StatisticDuration? = nil
+  fileprivate var _fail: Inference_StatisticDuration? = nil
+  fileprivate var _emptyResponse: Inference_StatisticDuration? = nil
+  fileprivate var _cancel: Inference_StatisticDuration? = nil
+}
+
 public nonisolated struct Inference_ModelStatistics: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -664,6 +735,11 @@ public nonisolated struct Inference_ModelStatistics: @unchecked Sendable {
   public var memoryUsage: [Inference_MemoryUsage] {
     get {_storage._memoryUsage}
     set {_uniqueStorage()._memoryUsage = newValue}
+  }
+
+  public var responseStats: Dictionary<String,Inference_InferResponseStatistics> {
+    get {_storage._responseStats}
+    set {_uniqueStorage()._responseStats = newValue}
   }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -2278,9 +2354,68 @@ nonisolated extension Inference_MemoryUsage: SwiftProtobuf.Message, SwiftProtobu
   }
 }
 
+nonisolated extension Inference_InferResponseStatistics: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".InferResponseStatistics"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}compute_infer\0\u{3}compute_output\0\u{1}success\0\u{1}fail\0\u{3}empty_response\0\u{1}cancel\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._computeInfer) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._computeOutput) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._success) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._fail) }()
+      case 5: try { try decoder.decodeSingularMessageField(value: &self._emptyResponse) }()
+      case 6: try { try decoder.decodeSingularMessageField(value: &self._cancel) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._computeInfer {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try { if let v = self._computeOutput {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try { if let v = self._success {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    try { if let v = self._fail {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    try { if let v = self._emptyResponse {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    } }()
+    try { if let v = self._cancel {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Inference_InferResponseStatistics, rhs: Inference_InferResponseStatistics) -> Bool {
+    if lhs._computeInfer != rhs._computeInfer {return false}
+    if lhs._computeOutput != rhs._computeOutput {return false}
+    if lhs._success != rhs._success {return false}
+    if lhs._fail != rhs._fail {return false}
+    if lhs._emptyResponse != rhs._emptyResponse {return false}
+    if lhs._cancel != rhs._cancel {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
 nonisolated extension Inference_ModelStatistics: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ModelStatistics"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}version\0\u{3}last_inference\0\u{3}inference_count\0\u{3}execution_count\0\u{3}inference_stats\0\u{3}batch_stats\0\u{3}memory_usage\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}version\0\u{3}last_inference\0\u{3}inference_count\0\u{3}execution_count\0\u{3}inference_stats\0\u{3}batch_stats\0\u{3}memory_usage\0\u{3}response_stats\0")
 
   fileprivate class _StorageClass {
     var _name: String = String()
@@ -2291,6 +2426,7 @@ nonisolated extension Inference_ModelStatistics: SwiftProtobuf.Message, SwiftPro
     var _inferenceStats: Inference_InferStatistics? = nil
     var _batchStats: [Inference_InferBatchStatistics] = []
     var _memoryUsage: [Inference_MemoryUsage] = []
+    var _responseStats: Dictionary<String,Inference_InferResponseStatistics> = [:]
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -2309,6 +2445,7 @@ nonisolated extension Inference_ModelStatistics: SwiftProtobuf.Message, SwiftPro
       _inferenceStats = source._inferenceStats
       _batchStats = source._batchStats
       _memoryUsage = source._memoryUsage
+      _responseStats = source._responseStats
     }
   }
 
@@ -2335,6 +2472,7 @@ nonisolated extension Inference_ModelStatistics: SwiftProtobuf.Message, SwiftPro
         case 6: try { try decoder.decodeSingularMessageField(value: &_storage._inferenceStats) }()
         case 7: try { try decoder.decodeRepeatedMessageField(value: &_storage._batchStats) }()
         case 8: try { try decoder.decodeRepeatedMessageField(value: &_storage._memoryUsage) }()
+        case 9: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMessageMap<SwiftProtobuf.ProtobufString,Inference_InferResponseStatistics>.self, value: &_storage._responseStats) }()
         default: break
         }
       }
@@ -2371,6 +2509,9 @@ nonisolated extension Inference_ModelStatistics: SwiftProtobuf.Message, SwiftPro
       if !_storage._memoryUsage.isEmpty {
         try visitor.visitRepeatedMessageField(value: _storage._memoryUsage, fieldNumber: 8)
       }
+      if !_storage._responseStats.isEmpty {
+        try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMessageMap<SwiftProtobuf.ProtobufString,Inference_InferResponseStatistics>.self, value: _storage._responseStats, fieldNumber: 9)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -2388,6 +2529,7 @@ nonisolated extension Inference_ModelStatistics: SwiftProtobuf.Message, SwiftPro
         if _storage._inferenceStats != rhs_storage._inferenceStats {return false}
         if _storage._batchStats != rhs_storage._batchStats {return false}
         if _storage._memoryUsage != rhs_storage._memoryUsage {return false}
+        if _storage._responseStats != rhs_storage._responseStats {return false}
         return true
       }
       if !storagesAreEqual {return false}

@@ -304,6 +304,8 @@ public nonisolated struct Inference_ModelInput: Sendable {
 
   public var optional: Bool = false
 
+  public var isNonLinearFormatIo: Bool = false
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum Format: SwiftProtobuf.Enum, Swift.CaseIterable {
@@ -372,6 +374,8 @@ public nonisolated struct Inference_ModelOutput: Sendable {
   public var labelFilename: String = String()
 
   public var isShapeTensor: Bool = false
+
+  public var isNonLinearFormatIo: Bool = false
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1103,6 +1107,8 @@ public nonisolated struct Inference_ModelEnsembling: Sendable {
 
   public var step: [Inference_ModelEnsembling.Step] = []
 
+  public var maxInflightRequests: UInt32 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated struct Step: Sendable {
@@ -1267,6 +1273,78 @@ public nonisolated struct Inference_ModelResponseCache: Sendable {
   public init() {}
 }
 
+public nonisolated struct Inference_ModelMetrics: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var metricControl: [Inference_ModelMetrics.MetricControl] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public nonisolated struct MetricControl: Sendable {
+    // SwiftProtobuf.Message conformance is added in an extension below. See the
+    // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+    // methods supported on all messages.
+
+    public var metricIdentifier: Inference_ModelMetrics.MetricControl.MetricIdentifier {
+      get {_metricIdentifier ?? Inference_ModelMetrics.MetricControl.MetricIdentifier()}
+      set {_metricIdentifier = newValue}
+    }
+    /// Returns true if `metricIdentifier` has been explicitly set.
+    public var hasMetricIdentifier: Bool {self._metricIdentifier != nil}
+    /// Clears the value of `metricIdentifier`. Subsequent reads from it will return its default value.
+    public mutating func clearMetricIdentifier() {self._metricIdentifier = nil}
+
+    public var metricOptions: Inference_ModelMetrics.MetricControl.OneOf_MetricOptions? = nil
+
+    public var histogramOptions: Inference_ModelMetrics.MetricControl.HistogramOptions {
+      get {
+        if case .histogramOptions(let v)? = metricOptions {return v}
+        return Inference_ModelMetrics.MetricControl.HistogramOptions()
+      }
+      set {metricOptions = .histogramOptions(newValue)}
+    }
+
+    public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+    public nonisolated enum OneOf_MetricOptions: Equatable, Sendable {
+      case histogramOptions(Inference_ModelMetrics.MetricControl.HistogramOptions)
+
+    }
+
+    public nonisolated struct MetricIdentifier: Sendable {
+      // SwiftProtobuf.Message conformance is added in an extension below. See the
+      // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+      // methods supported on all messages.
+
+      public var family: String = String()
+
+      public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+      public init() {}
+    }
+
+    public nonisolated struct HistogramOptions: Sendable {
+      // SwiftProtobuf.Message conformance is added in an extension below. See the
+      // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+      // methods supported on all messages.
+
+      public var buckets: [Double] = []
+
+      public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+      public init() {}
+    }
+
+    public init() {}
+
+    fileprivate var _metricIdentifier: Inference_ModelMetrics.MetricControl.MetricIdentifier? = nil
+  }
+
+  public init() {}
+}
+
 public nonisolated struct Inference_ModelConfig: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -1285,6 +1363,11 @@ public nonisolated struct Inference_ModelConfig: @unchecked Sendable {
   public var backend: String {
     get {_storage._backend}
     set {_uniqueStorage()._backend = newValue}
+  }
+
+  public var runtime: String {
+    get {_storage._runtime}
+    set {_uniqueStorage()._runtime = newValue}
   }
 
   public var versionPolicy: Inference_ModelVersionPolicy {
@@ -1424,6 +1507,15 @@ public nonisolated struct Inference_ModelConfig: @unchecked Sendable {
   public var hasResponseCache: Bool {_storage._responseCache != nil}
   /// Clears the value of `responseCache`. Subsequent reads from it will return its default value.
   public mutating func clearResponseCache() {_uniqueStorage()._responseCache = nil}
+
+  public var modelMetrics: Inference_ModelMetrics {
+    get {_storage._modelMetrics ?? Inference_ModelMetrics()}
+    set {_uniqueStorage()._modelMetrics = newValue}
+  }
+  /// Returns true if `modelMetrics` has been explicitly set.
+  public var hasModelMetrics: Bool {_storage._modelMetrics != nil}
+  /// Clears the value of `modelMetrics`. Subsequent reads from it will return its default value.
+  public mutating func clearModelMetrics() {_uniqueStorage()._modelMetrics = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1671,7 +1763,7 @@ nonisolated extension Inference_ModelTensorReshape: SwiftProtobuf.Message, Swift
 
 nonisolated extension Inference_ModelInput: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ModelInput"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{3}data_type\0\u{1}format\0\u{1}dims\0\u{1}reshape\0\u{3}is_shape_tensor\0\u{3}allow_ragged_batch\0\u{1}optional\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{3}data_type\0\u{1}format\0\u{1}dims\0\u{1}reshape\0\u{3}is_shape_tensor\0\u{3}allow_ragged_batch\0\u{1}optional\0\u{3}is_non_linear_format_io\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1687,6 +1779,7 @@ nonisolated extension Inference_ModelInput: SwiftProtobuf.Message, SwiftProtobuf
       case 6: try { try decoder.decodeSingularBoolField(value: &self.isShapeTensor) }()
       case 7: try { try decoder.decodeSingularBoolField(value: &self.allowRaggedBatch) }()
       case 8: try { try decoder.decodeSingularBoolField(value: &self.optional) }()
+      case 9: try { try decoder.decodeSingularBoolField(value: &self.isNonLinearFormatIo) }()
       default: break
       }
     }
@@ -1721,6 +1814,9 @@ nonisolated extension Inference_ModelInput: SwiftProtobuf.Message, SwiftProtobuf
     if self.optional != false {
       try visitor.visitSingularBoolField(value: self.optional, fieldNumber: 8)
     }
+    if self.isNonLinearFormatIo != false {
+      try visitor.visitSingularBoolField(value: self.isNonLinearFormatIo, fieldNumber: 9)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1733,6 +1829,7 @@ nonisolated extension Inference_ModelInput: SwiftProtobuf.Message, SwiftProtobuf
     if lhs.isShapeTensor != rhs.isShapeTensor {return false}
     if lhs.allowRaggedBatch != rhs.allowRaggedBatch {return false}
     if lhs.optional != rhs.optional {return false}
+    if lhs.isNonLinearFormatIo != rhs.isNonLinearFormatIo {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1744,7 +1841,7 @@ nonisolated extension Inference_ModelInput.Format: SwiftProtobuf._ProtoNameProvi
 
 nonisolated extension Inference_ModelOutput: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ModelOutput"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{3}data_type\0\u{1}dims\0\u{3}label_filename\0\u{1}reshape\0\u{3}is_shape_tensor\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{3}data_type\0\u{1}dims\0\u{3}label_filename\0\u{1}reshape\0\u{3}is_shape_tensor\0\u{3}is_non_linear_format_io\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1758,6 +1855,7 @@ nonisolated extension Inference_ModelOutput: SwiftProtobuf.Message, SwiftProtobu
       case 4: try { try decoder.decodeSingularStringField(value: &self.labelFilename) }()
       case 5: try { try decoder.decodeSingularMessageField(value: &self._reshape) }()
       case 6: try { try decoder.decodeSingularBoolField(value: &self.isShapeTensor) }()
+      case 7: try { try decoder.decodeSingularBoolField(value: &self.isNonLinearFormatIo) }()
       default: break
       }
     }
@@ -1786,6 +1884,9 @@ nonisolated extension Inference_ModelOutput: SwiftProtobuf.Message, SwiftProtobu
     if self.isShapeTensor != false {
       try visitor.visitSingularBoolField(value: self.isShapeTensor, fieldNumber: 6)
     }
+    if self.isNonLinearFormatIo != false {
+      try visitor.visitSingularBoolField(value: self.isNonLinearFormatIo, fieldNumber: 7)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1796,6 +1897,7 @@ nonisolated extension Inference_ModelOutput: SwiftProtobuf.Message, SwiftProtobu
     if lhs._reshape != rhs._reshape {return false}
     if lhs.labelFilename != rhs.labelFilename {return false}
     if lhs.isShapeTensor != rhs.isShapeTensor {return false}
+    if lhs.isNonLinearFormatIo != rhs.isNonLinearFormatIo {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2917,7 +3019,7 @@ nonisolated extension Inference_ModelSequenceBatching.StrategyOldest: SwiftProto
 
 nonisolated extension Inference_ModelEnsembling: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ModelEnsembling"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}step\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}step\0\u{3}max_inflight_requests\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2926,6 +3028,7 @@ nonisolated extension Inference_ModelEnsembling: SwiftProtobuf.Message, SwiftPro
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeRepeatedMessageField(value: &self.step) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.maxInflightRequests) }()
       default: break
       }
     }
@@ -2935,11 +3038,15 @@ nonisolated extension Inference_ModelEnsembling: SwiftProtobuf.Message, SwiftPro
     if !self.step.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.step, fieldNumber: 1)
     }
+    if self.maxInflightRequests != 0 {
+      try visitor.visitSingularUInt32Field(value: self.maxInflightRequests, fieldNumber: 2)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Inference_ModelEnsembling, rhs: Inference_ModelEnsembling) -> Bool {
     if lhs.step != rhs.step {return false}
+    if lhs.maxInflightRequests != rhs.maxInflightRequests {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -3304,14 +3411,156 @@ nonisolated extension Inference_ModelResponseCache: SwiftProtobuf.Message, Swift
   }
 }
 
+nonisolated extension Inference_ModelMetrics: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ModelMetrics"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}metric_control\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.metricControl) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.metricControl.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.metricControl, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Inference_ModelMetrics, rhs: Inference_ModelMetrics) -> Bool {
+    if lhs.metricControl != rhs.metricControl {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Inference_ModelMetrics.MetricControl: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = Inference_ModelMetrics.protoMessageName + ".MetricControl"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}metric_identifier\0\u{3}histogram_options\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._metricIdentifier) }()
+      case 2: try {
+        var v: Inference_ModelMetrics.MetricControl.HistogramOptions?
+        var hadOneofValue = false
+        if let current = self.metricOptions {
+          hadOneofValue = true
+          if case .histogramOptions(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.metricOptions = .histogramOptions(v)
+        }
+      }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._metricIdentifier {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try { if case .histogramOptions(let v)? = self.metricOptions {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Inference_ModelMetrics.MetricControl, rhs: Inference_ModelMetrics.MetricControl) -> Bool {
+    if lhs._metricIdentifier != rhs._metricIdentifier {return false}
+    if lhs.metricOptions != rhs.metricOptions {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Inference_ModelMetrics.MetricControl.MetricIdentifier: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = Inference_ModelMetrics.MetricControl.protoMessageName + ".MetricIdentifier"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}family\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.family) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.family.isEmpty {
+      try visitor.visitSingularStringField(value: self.family, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Inference_ModelMetrics.MetricControl.MetricIdentifier, rhs: Inference_ModelMetrics.MetricControl.MetricIdentifier) -> Bool {
+    if lhs.family != rhs.family {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Inference_ModelMetrics.MetricControl.HistogramOptions: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = Inference_ModelMetrics.MetricControl.protoMessageName + ".HistogramOptions"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}buckets\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedDoubleField(value: &self.buckets) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.buckets.isEmpty {
+      try visitor.visitPackedDoubleField(value: self.buckets, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Inference_ModelMetrics.MetricControl.HistogramOptions, rhs: Inference_ModelMetrics.MetricControl.HistogramOptions) -> Bool {
+    if lhs.buckets != rhs.buckets {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
 nonisolated extension Inference_ModelConfig: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ModelConfig"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}platform\0\u{3}version_policy\0\u{3}max_batch_size\0\u{1}input\0\u{1}output\0\u{3}instance_group\0\u{3}default_model_filename\0\u{3}cc_model_filenames\0\u{3}metric_tags\0\u{3}dynamic_batching\0\u{1}optimization\0\u{3}sequence_batching\0\u{1}parameters\0\u{3}ensemble_scheduling\0\u{3}model_warmup\0\u{1}backend\0\u{3}model_operations\0\u{3}model_transaction_policy\0\u{3}batch_input\0\u{3}batch_output\0\u{4}\u{2}model_repository_agents\0\u{3}response_cache\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}platform\0\u{3}version_policy\0\u{3}max_batch_size\0\u{1}input\0\u{1}output\0\u{3}instance_group\0\u{3}default_model_filename\0\u{3}cc_model_filenames\0\u{3}metric_tags\0\u{3}dynamic_batching\0\u{1}optimization\0\u{3}sequence_batching\0\u{1}parameters\0\u{3}ensemble_scheduling\0\u{3}model_warmup\0\u{1}backend\0\u{3}model_operations\0\u{3}model_transaction_policy\0\u{3}batch_input\0\u{3}batch_output\0\u{4}\u{2}model_repository_agents\0\u{3}response_cache\0\u{1}runtime\0\u{3}model_metrics\0")
 
   fileprivate class _StorageClass {
     var _name: String = String()
     var _platform: String = String()
     var _backend: String = String()
+    var _runtime: String = String()
     var _versionPolicy: Inference_ModelVersionPolicy? = nil
     var _maxBatchSize: Int32 = 0
     var _input: [Inference_ModelInput] = []
@@ -3330,6 +3579,7 @@ nonisolated extension Inference_ModelConfig: SwiftProtobuf.Message, SwiftProtobu
     var _modelTransactionPolicy: Inference_ModelTransactionPolicy? = nil
     var _modelRepositoryAgents: Inference_ModelRepositoryAgents? = nil
     var _responseCache: Inference_ModelResponseCache? = nil
+    var _modelMetrics: Inference_ModelMetrics? = nil
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -3343,6 +3593,7 @@ nonisolated extension Inference_ModelConfig: SwiftProtobuf.Message, SwiftProtobu
       _name = source._name
       _platform = source._platform
       _backend = source._backend
+      _runtime = source._runtime
       _versionPolicy = source._versionPolicy
       _maxBatchSize = source._maxBatchSize
       _input = source._input
@@ -3361,6 +3612,7 @@ nonisolated extension Inference_ModelConfig: SwiftProtobuf.Message, SwiftProtobu
       _modelTransactionPolicy = source._modelTransactionPolicy
       _modelRepositoryAgents = source._modelRepositoryAgents
       _responseCache = source._responseCache
+      _modelMetrics = source._modelMetrics
     }
   }
 
@@ -3438,6 +3690,8 @@ nonisolated extension Inference_ModelConfig: SwiftProtobuf.Message, SwiftProtobu
         case 21: try { try decoder.decodeRepeatedMessageField(value: &_storage._batchOutput) }()
         case 23: try { try decoder.decodeSingularMessageField(value: &_storage._modelRepositoryAgents) }()
         case 24: try { try decoder.decodeSingularMessageField(value: &_storage._responseCache) }()
+        case 25: try { try decoder.decodeSingularStringField(value: &_storage._runtime) }()
+        case 26: try { try decoder.decodeSingularMessageField(value: &_storage._modelMetrics) }()
         default: break
         }
       }
@@ -3519,6 +3773,12 @@ nonisolated extension Inference_ModelConfig: SwiftProtobuf.Message, SwiftProtobu
       try { if let v = _storage._responseCache {
         try visitor.visitSingularMessageField(value: v, fieldNumber: 24)
       } }()
+      if !_storage._runtime.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._runtime, fieldNumber: 25)
+      }
+      try { if let v = _storage._modelMetrics {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 26)
+      } }()
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -3531,6 +3791,7 @@ nonisolated extension Inference_ModelConfig: SwiftProtobuf.Message, SwiftProtobu
         if _storage._name != rhs_storage._name {return false}
         if _storage._platform != rhs_storage._platform {return false}
         if _storage._backend != rhs_storage._backend {return false}
+        if _storage._runtime != rhs_storage._runtime {return false}
         if _storage._versionPolicy != rhs_storage._versionPolicy {return false}
         if _storage._maxBatchSize != rhs_storage._maxBatchSize {return false}
         if _storage._input != rhs_storage._input {return false}
@@ -3549,6 +3810,7 @@ nonisolated extension Inference_ModelConfig: SwiftProtobuf.Message, SwiftProtobu
         if _storage._modelTransactionPolicy != rhs_storage._modelTransactionPolicy {return false}
         if _storage._modelRepositoryAgents != rhs_storage._modelRepositoryAgents {return false}
         if _storage._responseCache != rhs_storage._responseCache {return false}
+        if _storage._modelMetrics != rhs_storage._modelMetrics {return false}
         return true
       }
       if !storagesAreEqual {return false}
