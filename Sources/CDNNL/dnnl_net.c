@@ -317,26 +317,27 @@ int vf_dnnl_net_conv(vf_dnnl_net *net, int src, int residual, int residual_dies,
 
 int vf_dnnl_net_add(vf_dnnl_net *net, int a, int b) {
     if (!valid_slot(net, a) || !valid_slot(net, b)) return -1;
-    slot_t *x = &net->slots[a];
-    dnnl_memory_t b_mem;
-    if (in_layout(net, b, &x->md, &b_mem)) return -1;
+    // A copy: new_slot may move the slots array.
+    dnnl_memory_desc_t md = net->slots[a].md;
+    dnnl_memory_t a_mem = net->slots[a].mem, b_mem;
+    if (in_layout(net, b, &md, &b_mem)) return -1;
     dnnl_binary_desc_t desc;
-    CHECK(dnnl_binary_desc_init(&desc, dnnl_binary_add, &x->md, &x->md, &x->md));
+    CHECK(dnnl_binary_desc_init(&desc, dnnl_binary_add, &md, &md, &md));
     dnnl_primitive_desc_t pd;
     CHECK(dnnl_primitive_desc_create(&pd, &desc, NULL, net->engine, NULL));
     dnnl_memory_t dst;
-    if (allocate(net, &x->md, &dst)) { dnnl_primitive_desc_destroy(pd); return -1; }
-    dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC_0, x->mem}, {DNNL_ARG_SRC_1, b_mem}, {DNNL_ARG_DST, dst}};
+    if (allocate(net, &md, &dst)) { dnnl_primitive_desc_destroy(pd); return -1; }
+    dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC_0, a_mem}, {DNNL_ARG_SRC_1, b_mem}, {DNNL_ARG_DST, dst}};
     if (add_op(net, pd, args, 3, "add")) return -1;
-    return new_slot(net, &net->slots[a].md, dst);
+    return new_slot(net, &md, dst);
 }
 
 int vf_dnnl_net_concat(vf_dnnl_net *net, const int *parts, int count) {
-    if (count < 1 || count > MAX_INPUTS) {
-        snprintf(net->error, sizeof net->error, "concat takes 1 to %d values, got %d", MAX_INPUTS, count);
+    if (count < 1 || count > MAX_ARGS - 1) {  // the op's argument list holds the inputs and dst
+        snprintf(net->error, sizeof net->error, "concat takes 1 to %d values, got %d", MAX_ARGS - 1, count);
         return -1;
     }
-    dnnl_memory_desc_t mds[MAX_INPUTS];
+    dnnl_memory_desc_t mds[MAX_ARGS - 1];
     for (int i = 0; i < count; i++) {
         if (!valid_slot(net, parts[i])) return -1;
         mds[i] = net->slots[parts[i]].md;
@@ -346,15 +347,9 @@ int vf_dnnl_net_concat(vf_dnnl_net *net, const int *parts, int count) {
     dnnl_memory_desc_t want_dst = *dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
     dnnl_memory_t dst;
     if (allocate(net, &want_dst, &dst)) { dnnl_primitive_desc_destroy(pd); return -1; }
-    dnnl_exec_arg_t args[MAX_INPUTS + 1];
+    dnnl_exec_arg_t args[MAX_ARGS];
     for (int i = 0; i < count; i++) args[i] = (dnnl_exec_arg_t){DNNL_ARG_MULTIPLE_SRC + i, net->slots[parts[i]].mem};
     args[count] = (dnnl_exec_arg_t){DNNL_ARG_DST, dst};
-    if (count + 1 > MAX_ARGS) {
-        // More inputs than an op's argument list holds.
-        snprintf(net->error, sizeof net->error, "concat of %d values is not supported", count);
-        dnnl_primitive_desc_destroy(pd);
-        return -1;
-    }
     if (add_op(net, pd, args, count + 1, "concat")) return -1;
     return new_slot(net, &want_dst, dst);
 }
@@ -479,7 +474,7 @@ static int run_custom(vf_dnnl_net *net, op_t *op) {
     return 0;
 }
 
-static int pool(vf_dnnl_net *net, int src, dnnl_alg_kind_t alg, int kernel_h, int kernel_w, int stride, int padding, int plain_dst,
+static int pool(vf_dnnl_net *net, int src, dnnl_alg_kind_t alg, int kernel_h, int kernel_w, int stride, int padding,
                 const char *name) {
     if (!valid_slot(net, src)) return -1;
     slot_t *in = &net->slots[src];
@@ -487,7 +482,7 @@ static int pool(vf_dnnl_net *net, int src, dnnl_alg_kind_t alg, int kernel_h, in
     dnnl_dim_t oh = (h + 2 * padding - kernel_h) / stride + 1, ow = (w + 2 * padding - kernel_w) / stride + 1;
     dnnl_dims_t dst_dims = {n, c, oh, ow}, strides = {stride, stride}, kernel = {kernel_h, kernel_w}, dil = {0, 0}, pad = {padding, padding};
     dnnl_memory_desc_t dst_md;
-    CHECK(dnnl_memory_desc_init_by_tag(&dst_md, 4, dst_dims, dnnl_f32, plain_dst ? dnnl_nchw : dnnl_format_tag_any));
+    CHECK(dnnl_memory_desc_init_by_tag(&dst_md, 4, dst_dims, dnnl_f32, dnnl_format_tag_any));
     dnnl_pooling_v2_desc_t desc;
     CHECK(dnnl_pooling_v2_forward_desc_init(&desc, dnnl_forward_inference, alg, &in->md, &dst_md, strides, kernel, dil, pad, pad));
     dnnl_primitive_desc_t pd;
@@ -495,8 +490,7 @@ static int pool(vf_dnnl_net *net, int src, dnnl_alg_kind_t alg, int kernel_h, in
     dnnl_memory_desc_t want_dst = *dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
     dnnl_memory_t dst_mem;
     if (allocate(net, &want_dst, &dst_mem)) { dnnl_primitive_desc_destroy(pd); return -1; }
-    dnnl_memory_t src_mem = net->slots[src].mem;
-    dnnl_exec_arg_t args[2] = {{DNNL_ARG_SRC, src_mem}, {DNNL_ARG_DST, dst_mem}};
+    dnnl_exec_arg_t args[2] = {{DNNL_ARG_SRC, in->mem}, {DNNL_ARG_DST, dst_mem}};
     if (add_op(net, pd, args, 2, name)) return -1;
     return new_slot(net, &want_dst, dst_mem);
 }
@@ -504,11 +498,11 @@ static int pool(vf_dnnl_net *net, int src, dnnl_alg_kind_t alg, int kernel_h, in
 int vf_dnnl_net_global_avg_pool(vf_dnnl_net *net, int src) {
     if (!valid_slot(net, src)) return -1;
     const dnnl_memory_desc_t *md = &net->slots[src].md;
-    return pool(net, src, dnnl_pooling_avg_exclude_padding, (int)md->dims[2], (int)md->dims[3], 1, 0, 0, "global avg pool");
+    return pool(net, src, dnnl_pooling_avg_exclude_padding, (int)md->dims[2], (int)md->dims[3], 1, 0, "global avg pool");
 }
 
 int vf_dnnl_net_max_pool(vf_dnnl_net *net, int src, int kernel, int stride, int padding) {
-    return pool(net, src, dnnl_pooling_max, kernel, kernel, stride, padding, 0, "max pool");
+    return pool(net, src, dnnl_pooling_max, kernel, kernel, stride, padding, "max pool");
 }
 
 int vf_dnnl_net_linear(vf_dnnl_net *net, int src, const float *weight, const float *bias, int out_features) {

@@ -88,6 +88,7 @@ struct Worker: AsyncParsableCommand {
     @Option var ingest: String?
 
     func run() async throws {
+        BLASCore.reexecIfMisdetected()
         // A worker never outlives the service that started it (a SIGKILLed service's jobs
         // resume in new workers when it restarts): end-of-file on stdin means it is gone.
         Thread.detachNewThread {
@@ -98,7 +99,6 @@ struct Worker: AsyncParsableCommand {
                 _exit(1)
             }
         }
-        BLASCore.reexecIfMisdetected()
         let directory = trainHome(home)
         let store = try SQLiteJobStore(path: directory.appendingPathComponent("jobs.sqlite").path)
         let record = try store.job(job)

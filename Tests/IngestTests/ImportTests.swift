@@ -44,16 +44,10 @@ final class ImportTests: XCTestCase {
         let h = try await IngestHarness.start()
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("vf-idx-order-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: folder) }
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        func header(_ magic: UInt32, _ dims: [Int]) -> Data {
-            var data = Data()
-            for value in [magic] + dims.map(UInt32.init) { withUnsafeBytes(of: value.bigEndian) { data.append(contentsOf: $0) } }
-            return data
-        }
         for (stem, count) in [("train", 12), ("t10k", 3)] {
             let pixels = (0..<(count * 16)).map { UInt8(($0 * 7 + (stem == "train" ? 0 : 100)) % 256) }
-            try (header(0x0803, [count, 4, 4]) + Data(pixels)).write(to: folder.appendingPathComponent("\(stem)-images-idx3-ubyte"))
-            try (header(0x0801, [count]) + Data((0..<count).map { UInt8($0 % 3) })).write(to: folder.appendingPathComponent("\(stem)-labels-idx1-ubyte"))
+            try ClassificationSet(pixels: pixels, labels: (0..<count).map { Int32($0 % 3) }, count: count, channels: 1, height: 4, width: 4,
+                                  classNames: ["cat", "dog", "bird"]).writeIDX(stem: stem, to: folder)
         }
         try "cat\ndog\nbird\n".write(to: folder.appendingPathComponent("classes.txt"), atomically: true, encoding: .utf8)
         let r = try await h.client.importDataset(path: folder, name: "ordered", format: .idx)

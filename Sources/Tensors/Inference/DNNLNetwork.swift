@@ -5,7 +5,6 @@ import CDNNL
 /// activations in oneDNN's blocked layouts in between. Owns the native network.
 final class DNNLNetwork {
     private let handle: OpaquePointer
-    let batch: Int
 
     /// Compiles `steps` for `batch`; throws naming what oneDNN could not build.
     init(steps: [InferencePlan.Step], shapes: [Int: [Int]], batch: Int, threads: Int) throws {
@@ -14,9 +13,7 @@ final class DNNLNetwork {
             throw TensorError.invalidArgument(op: "oneDNN", message: "out of memory creating a network")
         }
         self.handle = handle
-        self.batch = batch
-        var lastUse: [Int: Int] = [:]
-        for (i, step) in steps.enumerated() { for s in step.inputs { lastUse[s.id] = i } }
+        let lastUse = InferencePlan.Step.lastUses(steps)
         var slots: [Int: Int32] = [0: 0]
         for (i, step) in steps.enumerated() {
             let made: Int32
@@ -73,10 +70,8 @@ final class DNNLNetwork {
         guard vf_dnnl_net_run(handle, input, output) == 0 else { throw error("run") }
     }
 
-    var profiling: Bool {
-        get { false }
-        set { vf_dnnl_net_set_profiling(handle, newValue ? 1 : 0) }
-    }
+    /// Times each operation of the next runs (waiting for each to finish).
+    func setProfiling(_ on: Bool) { vf_dnnl_net_set_profiling(handle, on ? 1 : 0) }
 
     /// Each operation of the last run: "name [implementation]" and its seconds (when profiling).
     var profile: [(String, Double)] {

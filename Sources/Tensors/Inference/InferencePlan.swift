@@ -168,8 +168,7 @@ public final class InferencePlan: @unchecked Sendable {
     /// Assigns buffers for `batch`: a buffer is reused once its last reader has run.
     private func prepare(batch: Int) -> [Int: Tensor] {
         if let p = prepared, p.batch == batch { return p.buffers }
-        var lastUse: [Int: Int] = [:]
-        for (i, step) in steps.enumerated() { for s in step.inputs { lastUse[s.id] = i } }
+        let lastUse = Step.lastUses(steps)
         let pool = BufferPool()
         var buffers: [Int: Tensor] = [:]
         var live: [Int: Tensor] = [:]
@@ -224,7 +223,7 @@ public final class InferencePlan: @unchecked Sendable {
     private func runOnOneDNN(_ input: Tensor, batch: Int) throws -> Tensor? {
         let chunk = min(batch, Self.oneDNNChunk)
         guard let (compiled, chunkOutput) = network(batch: chunk) else { return nil }
-        compiled.profiling = profiling
+        compiled.setProfiling(profiling)
         if chunk == batch {
             try compiled.run(input.pointer, into: chunkOutput.pointer)
             if profiling { lastProfile = compiled.profile }
@@ -370,6 +369,13 @@ extension InferencePlan.Step {
         case .spaceToDepth: return "space to depth"
         case .flattenLevels(let levels, _): return "flatten \(levels.count) levels"
         }
+    }
+
+    /// The index of the last step that reads each slot.
+    static func lastUses(_ steps: [InferencePlan.Step]) -> [Int: Int] {
+        var last: [Int: Int] = [:]
+        for (i, step) in steps.enumerated() { for s in step.inputs { last[s.id] = i } }
+        return last
     }
 
     var inputs: [InferencePlan.Slot] {

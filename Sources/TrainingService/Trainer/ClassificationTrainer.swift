@@ -70,8 +70,7 @@ public final class ClassificationTrainer {
         let totalSteps = config.epochs * stepsPerEpoch
         var firstEpoch = 0
         let tensors = RunTensors(model: model.stateDict(), optimizer: optimizer, ema: ema)
-        if let checkpoints, let saved = try TrainingCheckpoint.read(from: checkpoints) {
-            try tensors.restore(saved, from: checkpoints)
+        if let saved = try tensors.resume(from: checkpoints) {
             firstEpoch = saved.stopped ? config.epochs : saved.nextEpoch
             step = saved.step
             bestScore = saved.bestScore

@@ -64,8 +64,7 @@ public final class DetectionTrainer {
         var best: (score: Double, metrics: [String: Double], report: (COCOEvaluator.Stats, [COCODetection])?, state: [String: Tensor])?
         var firstEpoch = 0
         let tensors = RunTensors(model: model.stateDict(), optimizer: optimizer, ema: ema)
-        if let checkpoints, let saved = try TrainingCheckpoint.read(from: checkpoints) {
-            try tensors.restore(saved, from: checkpoints)
+        if let saved = try tensors.resume(from: checkpoints) {
             firstEpoch = saved.nextEpoch
             step = saved.step
             if !saved.best.isEmpty { best = (saved.bestScore, saved.bestMetrics, nil, Dictionary(uniqueKeysWithValues: saved.best)) }

@@ -65,8 +65,7 @@ public final class RetrievalTrainer {
         var firstEpoch = 0
         let tensors = RunTensors(model: model.stateDict() + (head?.stateDict().map { ("head.\($0.0)", $0.1) } ?? []),
                                  optimizer: optimizer, ema: nil)
-        if let checkpoints, let saved = try TrainingCheckpoint.read(from: checkpoints) {
-            try tensors.restore(saved, from: checkpoints)
+        if let saved = try tensors.resume(from: checkpoints) {
             firstEpoch = saved.nextEpoch
             step = saved.step
         }

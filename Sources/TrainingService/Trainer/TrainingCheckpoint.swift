@@ -68,8 +68,15 @@ struct RunTensors {
     let optimizer: any Optimizer
     let ema: ExponentialMovingAverage?
 
+    /// The checkpoint in `directory` (none: nil), copied into the run's tensors.
+    func resume(from directory: URL?) throws -> TrainingCheckpoint? {
+        guard let directory, let saved = try TrainingCheckpoint.read(from: directory) else { return nil }
+        try restore(saved, from: directory)
+        return saved
+    }
+
     /// Copies `saved` into the run's tensors; a missing or reshaped tensor is an error naming it.
-    func restore(_ saved: TrainingCheckpoint, from directory: URL) throws {
+    private func restore(_ saved: TrainingCheckpoint, from directory: URL) throws {
         func copy(_ source: [(String, Tensor)], into targets: [(String, Tensor)], _ what: String) throws {
             let byName = Dictionary(uniqueKeysWithValues: source)
             for (name, target) in targets {

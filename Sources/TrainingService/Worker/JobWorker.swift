@@ -81,6 +81,10 @@ public struct JobWorker {
                 emit(.with { $0.checkpointWritten = checkpoints.path })
             }
         }
+        func classificationSets() throws -> (ClassificationSet, ClassificationSet) {
+            try (ClassificationSet(dataset: data.dataset, images: data.train, channels: config.channels, height: config.height, width: config.width),
+                 ClassificationSet(dataset: data.dataset, images: data.validation, channels: config.channels, height: config.height, width: config.width))
+        }
         let metrics: [String: Double]
         let rate: Double
         if job.task == .detection {
@@ -96,8 +100,7 @@ public struct JobWorker {
             metrics = result.metrics
             rate = result.trainImagesPerSecond
         } else if job.task == .retrieval {
-            let train = try ClassificationSet(dataset: data.dataset, images: data.train, channels: config.channels, height: config.height, width: config.width)
-            let validation = try ClassificationSet(dataset: data.dataset, images: data.validation, channels: config.channels, height: config.height, width: config.width)
+            let (train, validation) = try classificationSets()
             log("\(train.count) gallery and \(validation.count) query images, \(train.classNames.count) classes")
             let trainer = try RetrievalTrainer(config: config, classes: train.classNames.count)
             let result = try trainer.run(train: train, gallery: train, queries: validation, checkpoints: checkpoints, progress: progress)
@@ -108,8 +111,7 @@ public struct JobWorker {
             metrics = result.metrics
             rate = result.trainImagesPerSecond
         } else {
-            let train = try ClassificationSet(dataset: data.dataset, images: data.train, channels: config.channels, height: config.height, width: config.width)
-            let validation = try ClassificationSet(dataset: data.dataset, images: data.validation, channels: config.channels, height: config.height, width: config.width)
+            let (train, validation) = try classificationSets()
             log("\(train.count) training and \(validation.count) validation images, \(train.classNames.count) classes")
             let trainer = try ClassificationTrainer(config: config, classes: train.classNames.count)
             let result = try trainer.run(train: train, validation: validation, checkpoints: checkpoints, progress: progress)

@@ -79,19 +79,33 @@ enum IDXDatasetFormat {
             groups[prefix, default: ([], [])].labels.append(UInt8(i))
         }
         for (prefix, group) in groups {
-            let n = group.labels.count
-            try ExportFiles.write(header(rank: 3, [n, first.height, first.width]) + Data(group.pixels),
-                                  to: folder.appendingPathComponent("\(prefix)-images-idx3-ubyte"))
-            try ExportFiles.write(header(rank: 1, [n]) + Data(group.labels),
-                                  to: folder.appendingPathComponent("\(prefix)-labels-idx1-ubyte"))
+            try writePair(stem: prefix, pixels: group.pixels, labels: group.labels, height: first.height, width: first.width, to: folder)
         }
         try ExportFiles.write(Data((dataset.categories.map(\.name).joined(separator: "\n") + "\n").utf8),
                               to: folder.appendingPathComponent("classes.txt"))
+    }
+
+    /// `<stem>-images-idx3-ubyte` and `<stem>-labels-idx1-ubyte` (uncompressed) for gray images of one size.
+    static func writePair(stem: String, pixels: [UInt8], labels: [UInt8], height: Int, width: Int, to folder: URL) throws(DatasetError) {
+        try ExportFiles.write(header(rank: 3, [labels.count, height, width]) + Data(pixels),
+                              to: folder.appendingPathComponent("\(stem)-images-idx3-ubyte"))
+        try ExportFiles.write(header(rank: 1, [labels.count]) + Data(labels), to: folder.appendingPathComponent("\(stem)-labels-idx1-ubyte"))
     }
 
     private static func header(rank: Int, _ dims: [Int]) -> Data {
         var bytes: [UInt8] = [0, 0, 0x08, UInt8(rank)]
         for d in dims { bytes += [UInt8(d >> 24 & 0xFF), UInt8(d >> 16 & 0xFF), UInt8(d >> 8 & 0xFF), UInt8(d & 0xFF)] }
         return Data(bytes)
+    }
+}
+
+extension ClassificationSet {
+    /// Writes this gray set as IDX, the way MNIST ships: `<stem>-images-idx3-ubyte` and
+    /// `<stem>-labels-idx1-ubyte` (stems `train` and `t10k` are the IDX format's two splits).
+    public func writeIDX(stem: String, to folder: URL) throws(DatasetError) {
+        guard channels == 1, labels.allSatisfy({ (0..<256).contains($0) }) else {
+            throw .invalidValue(item: folder.path, field: "images", reason: "IDX holds gray images with byte labels")
+        }
+        try IDXDatasetFormat.writePair(stem: stem, pixels: pixels, labels: labels.map { UInt8($0) }, height: height, width: width, to: folder)
     }
 }

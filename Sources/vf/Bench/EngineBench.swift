@@ -73,20 +73,8 @@ struct EngineBench: AsyncParsableCommand {
         let plan = try model.inferencePlan()
         plan.backend = chosen
         let one = Tensor(normal: [1, 3, 32, 32], std: 1, rng: &rng)
-        for _ in 0..<30 { _ = try plan.run(one) }
-        var samples: [Double] = []
-        for _ in 0..<inferB1 {
-            let t0 = clock.now
-            _ = try plan.run(one)
-            samples.append((clock.now - t0).seconds * 1000)
-        }
-        samples.sort()
-        let b1Milliseconds = samples[samples.count / 2]
-
-        for _ in 0..<2 { _ = try plan.run(x.value) }
-        let inferStart = clock.now
-        for _ in 0..<inferB128 { _ = try plan.run(x.value) }
-        let b128ImagesPerSecond = Double(inferB128 * batch) / (clock.now - inferStart).seconds
+        let b1Milliseconds = try PlanTiming.medianMilliseconds(plan, one, warmups: 30, runs: inferB1)
+        let b128ImagesPerSecond = try PlanTiming.imagesPerSecond(plan, x.value, warmups: 2, runs: inferB128)
 
         let forwardFlops = 2 * Double(plan.macsPerSample)
         let trainGflops = 3 * forwardFlops * trainImagesPerSecond / 1e9

@@ -61,17 +61,12 @@ struct IngestBench: AsyncParsableCommand {
         log(String(format: "StreamSamples train: %d images, %.0f images/s", streamed, streamRate))
 
         let object: [String: Any] = [
-            "images": files.count, "import_images_per_s": streamRound(Double(files.count) / importSeconds),
-            "import_mb_per_s": streamRound(Double(bytes) / 1_048_576 / importSeconds, places: 1),
-            "decode_limit_images_per_s": streamRound(decodeRate), "import_fraction_of_limit": streamRound(Double(files.count) / importSeconds / decodeRate, places: 3),
-            "stream_images_per_s": streamRound(streamRate), "peak_rss_mib": streamRound(peak, places: 1),
+            "images": files.count, "import_images_per_s": (Double(files.count) / importSeconds).rounded(toPlaces: 0),
+            "import_mb_per_s": (Double(bytes) / 1_048_576 / importSeconds).rounded(toPlaces: 1),
+            "decode_limit_images_per_s": decodeRate.rounded(toPlaces: 0), "import_fraction_of_limit": (Double(files.count) / importSeconds / decodeRate).rounded(toPlaces: 3),
+            "stream_images_per_s": streamRate.rounded(toPlaces: 0), "peak_rss_mib": peak.rounded(toPlaces: 1),
         ]
         if json { try JSONLine.print(object) } else { for key in object.keys.sorted() { print("\(key)\t\(object[key]!)") } }
-    }
-
-    func streamRound(_ v: Double, places: Int = 0) -> Double {
-        let scale = pow(10, Double(places))
-        return (v * scale).rounded() / scale
     }
 
     /// `train/<class>/<n>.png` and `test/<class>/<n>.png`.

@@ -82,35 +82,20 @@ struct TrainServiceBench: AsyncParsableCommand {
         let localTop1 = local.metrics["top1"] ?? 0
         let object: [String: Any] = [
             "train_images": sets.train.count, "epochs": epochs,
-            "service_images_per_s": Self.round(job.trainImagesPerSecond, 1), "local_images_per_s": Self.round(local.trainImagesPerSecond, 1),
-            "overhead_pct": Self.round((local.trainImagesPerSecond - job.trainImagesPerSecond) / local.trainImagesPerSecond * 100, 2),
+            "service_images_per_s": job.trainImagesPerSecond.rounded(toPlaces: 1), "local_images_per_s": local.trainImagesPerSecond.rounded(toPlaces: 1),
+            "overhead_pct": ((local.trainImagesPerSecond - job.trainImagesPerSecond) / local.trainImagesPerSecond * 100).rounded(toPlaces: 2),
             "service_top1": serviceTop1, "local_top1": localTop1, "top1_equal": serviceTop1 == localTop1,
-            "service_wall_s": Self.round(serviceWall, 1), "local_wall_s": Self.round(localWall, 1), "import_s": Self.round(importSeconds, 1),
-            "service_rss_peak_mib": Self.round(servicePeak, 1), "worker_peak_rss_mib": Self.round(Double(job.peakRssBytes) / 1_048_576, 1),
+            "service_wall_s": serviceWall.rounded(toPlaces: 1), "local_wall_s": localWall.rounded(toPlaces: 1), "import_s": importSeconds.rounded(toPlaces: 1),
+            "service_rss_peak_mib": servicePeak.rounded(toPlaces: 1), "worker_peak_rss_mib": (Double(job.peakRssBytes) / 1_048_576).rounded(toPlaces: 1),
             "published": "fashion-bench@\(published.version)",
         ]
         if json { try JSONLine.print(object) } else { for key in object.keys.sorted() { print("\(key)\t\(object[key]!)") } }
     }
 
-    static func round(_ v: Double, _ places: Int) -> Double {
-        let scale = pow(10, Double(places))
-        return (v * scale).rounded() / scale
-    }
-
     /// `train-*` and `t10k-*` IDX files (uncompressed) and `classes.txt`.
     static func writeIDX(_ sets: (train: ClassificationSet, test: ClassificationSet), to folder: URL) throws {
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        func header(_ magic: UInt32, _ dims: [Int]) -> Data {
-            var data = Data()
-            for value in [magic] + dims.map(UInt32.init) { withUnsafeBytes(of: value.bigEndian) { data.append(contentsOf: $0) } }
-            return data
-        }
-        for (stem, set) in [("train", sets.train), ("t10k", sets.test)] {
-            try (header(0x0803, [set.count, set.height, set.width]) + Data(set.pixels))
-                .write(to: folder.appendingPathComponent("\(stem)-images-idx3-ubyte"))
-            try (header(0x0801, [set.count]) + Data(set.labels.map { UInt8($0) }))
-                .write(to: folder.appendingPathComponent("\(stem)-labels-idx1-ubyte"))
-        }
+        try sets.train.writeIDX(stem: "train", to: folder)
+        try sets.test.writeIDX(stem: "t10k", to: folder)
         try (sets.train.classNames.joined(separator: "\n") + "\n").write(to: folder.appendingPathComponent("classes.txt"), atomically: true, encoding: .utf8)
     }
 }

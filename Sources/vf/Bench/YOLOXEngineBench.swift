@@ -45,19 +45,8 @@ struct YOLOXEngineBench {
         let plan = try model.inferencePlan(height: size, width: size)
         plan.backend = backend
         let one = Tensor(uniform: [1, 3, size, size], low: 0, high: 255, rng: &rng)
-        for _ in 0..<10 { _ = try plan.run(one) }
-        var samples: [Double] = []
-        for _ in 0..<200 {
-            let t0 = clock.now
-            _ = try plan.run(one)
-            samples.append((clock.now - t0).seconds * 1000)
-        }
-        samples.sort()
-        let b1 = samples[samples.count / 2]
-        for _ in 0..<3 { _ = try plan.run(x.value) }
-        let b16Start = clock.now
-        for _ in 0..<10 { _ = try plan.run(x.value) }
-        let b16 = Double(10 * batch) / (clock.now - b16Start).seconds
+        let b1 = try PlanTiming.medianMilliseconds(plan, one, warmups: 10, runs: 200)
+        let b16 = try PlanTiming.imagesPerSecond(plan, x.value, warmups: 3, runs: 10)
         if let failure = plan.oneDNNFailure { FileHandle.standardError.write(Data("oneDNN unavailable: \(failure)\n".utf8)) }
         if json {
             try JSONLine.print([
