@@ -107,7 +107,12 @@ let package = Package(
             dependencies: ["FleetRPC", "FleetProtos", "FleetStore", .product(name: "GRDB", package: "GRDB.swift"),
                            .product(name: "Logging", package: "swift-log")]
         ),
-        .target(name: "InferenceService", dependencies: ["FleetRPC", "FleetProtos"]),
+        .target(
+            name: "InferenceService",
+            dependencies: ["FleetRPC", "FleetProtos", "ServiceRuntime", "Tensors", "VisionData", "VisionModels", "VectorIndex",
+                           .product(name: "Logging", package: "swift-log"),
+                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
+        ),
         .target(
             name: "ServiceRuntime",
             dependencies: [
@@ -122,7 +127,7 @@ let package = Package(
         .executableTarget(name: "vf-ingest", dependencies: ["ServiceRuntime", "IngestService", "FleetStore"]),
         .executableTarget(name: "vf-train", dependencies: ["ServiceRuntime", "TrainingService", "FleetRPC", "FleetProtos", "FleetStore", "Tensors"]),
         .executableTarget(name: "vf-registry", dependencies: ["ServiceRuntime", "RegistryService", "FleetStore"]),
-        .executableTarget(name: "vf-serve", dependencies: ["ServiceRuntime", "InferenceService"]),
+        .executableTarget(name: "vf-serve", dependencies: ["ServiceRuntime", "InferenceService", "FleetRPC", "FleetProtos", "FleetStore"]),
         .executableTarget(
             name: "vf",
             dependencies: [
@@ -163,6 +168,14 @@ let package = Package(
                 "FleetRPC", "FleetProtos", "FleetStore", "IngestService", "TrainingService", "RegistryService", "ServiceRuntime", "TestSupport",
                 "VisionData", "VisionModels", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
+        ),
+        .testTarget(
+            name: "ServeTests",
+            dependencies: [
+                "FleetRPC", "FleetProtos", "InferenceService", "RegistryService", "ServiceRuntime", "TestSupport", "TrainingService",
+                "VisionModels", "VisionData", "Tensors", "VectorIndex", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            exclude: ["Python"]
         ),
         .testTarget(
             name: "RegistryTests",

@@ -106,7 +106,11 @@ public enum ServiceCatalog {
         public static let classifyStream = ProtoMethod(service: name, name: "ClassifyStream", clientStreaming: true, serverStreaming: true)
         public static let detectStream = ProtoMethod(service: name, name: "DetectStream", clientStreaming: true, serverStreaming: true)
         public static let listServedModels = ProtoMethod(service: name, name: "ListServedModels", clientStreaming: false, serverStreaming: false)
-        public static let methods: [ProtoMethod] = [classify, detect, embed, search, classifyStream, detectStream, listServedModels]
+        public static let embedStream = ProtoMethod(service: name, name: "EmbedStream", clientStreaming: true, serverStreaming: true)
+        public static let searchStream = ProtoMethod(service: name, name: "SearchStream", clientStreaming: true, serverStreaming: true)
+        public static let addToGallery = ProtoMethod(service: name, name: "AddToGallery", clientStreaming: false, serverStreaming: false)
+        public static let removeFromGallery = ProtoMethod(service: name, name: "RemoveFromGallery", clientStreaming: false, serverStreaming: false)
+        public static let methods: [ProtoMethod] = [classify, detect, embed, search, classifyStream, detectStream, listServedModels, embedStream, searchStream, addToGallery, removeFromGallery]
     }
     public static let services: [String] = ["grpc.health.v1.Health", "inference.GRPCInferenceService", "visionfleet.v1.DatasetService", "visionfleet.v1.EchoService", "visionfleet.v1.RegistryService", "visionfleet.v1.TrainingService", "visionfleet.v1.VisionService"]
 }

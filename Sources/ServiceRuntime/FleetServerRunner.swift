@@ -8,8 +8,9 @@ import ServiceLifecycle
 public enum FleetServerRunner {
     /// `lifecycle`: services that run beside the server and are shut down before it (the group
     /// shuts down last-first), e.g. to end long-lived streams at once.
+    /// `created` receives the server before it starts (to set health statuses later).
     public static func run(name: String, options: ResolvedServerOptions, services: [any RPCService],
-                           lifecycle: [any Service] = []) async throws {
+                           lifecycle: [any Service] = [], created: (RPCServer) -> Void = { _ in }) async throws {
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = options.logLevel
@@ -19,6 +20,7 @@ public enum FleetServerRunner {
         var interceptors: [any ServerInterceptor] = [LoggingInterceptor(level: .debug)]
         if !options.authTokens.isEmpty { interceptors.append(AuthTokenInterceptor(tokens: options.authTokens)) }
         let server = RPCServer(config: options.config, services: services, interceptors: interceptors, logger: logger)
+        created(server)
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: [.init(service: server)] + lifecycle.map { .init(service: $0, successTerminationBehavior: .gracefullyShutdownGroup) },

@@ -1,17 +1,106 @@
 import ArgumentParser
+import FleetProtos
+import FleetRPC
+import FleetStore
+import Foundation
 import InferenceService
 import ServiceRuntime
+import Synchronization
 
 /// vf-serve: the online inference server of VisionFleet.
 @main
 struct VFServe: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "vf-serve", abstract: "VisionFleet online inference server (gRPC).")
+        commandName: "vf-serve", abstract: "VisionFleet online inference server (gRPC: the task API and the Open Inference Protocol).")
 
     @OptionGroup var server: ServerOptions
 
+    @Option(help: "Models to serve, NAME@ALIAS or NAME@VERSION, comma-separated (env VF_SERVE_MODELS); more load at run time through RepositoryModelLoad.")
+    var models: String?
+
+    @Option(help: "vf-registry HOST:PORT (env VF_REGISTRY_ADDR; default 127.0.0.1:50053): models come from there.")
+    var registry: String?
+
+    @Option(help: "vf-ingest HOST:PORT (env VF_INGEST_ADDR): images given by blob digest are fetched there.")
+    var ingest: String?
+
+    @Option(help: "Package cache and gallery changes (env VF_SERVE_HOME; default $VISIONFLEET_HOME/serve).")
+    var home: String?
+
+    @Option(help: "Most images per batch (env VF_SERVE_MAX_BATCH; default 32).")
+    var maxBatchSize: Int?
+
+    @Option(help: "How long a request waits for others to batch with, µs (env VF_SERVE_MAX_QUEUE_DELAY_US; default 200).")
+    var maxQueueDelayUs: Int?
+
+    @Option(help: "Batch sizes worth waiting for, comma-separated (env VF_SERVE_PREFERRED_BATCH).")
+    var preferredBatchSizes: String?
+
+    @Option(help: "Most requests waiting per model before RESOURCE_EXHAUSTED (env VF_SERVE_MAX_QUEUE; default 512).")
+    var maxQueueSize: Int?
+
+    @Option(help: "Per-model batching, NAME:max_batch=16,delay_us=500,preferred=8/16,queue=256 (repeatable).")
+    var batching: [String] = []
+
+    @Option(help: "Most pixels of an encoded image (env VF_SERVE_MAX_IMAGE_PIXELS; default 40000000).")
+    var maxImagePixels: Int?
+
     func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
         let options = try server.resolve(prefix: "VF_SERVE", defaultPort: 8001)
-        try await FleetServerRunner.run(name: "vf-serve", options: options, services: [VisionRPCService(), InferenceProtocolService()])
+        func number(_ flag: Int?, _ variable: String) throws -> Int? {
+            if let flag { return flag }
+            guard let text = environment[variable], !text.isEmpty else { return nil }
+            guard let v = Int(text) else { throw ValidationError("\(variable)=\(text) is not a number") }
+            return v
+        }
+        var defaults = BatchingConfig()
+        if let v = try number(maxBatchSize, "VF_SERVE_MAX_BATCH") { defaults.maxBatchSize = v }
+        if let v = try number(maxQueueDelayUs, "VF_SERVE_MAX_QUEUE_DELAY_US") { defaults.maxQueueDelayMicroseconds = v }
+        if let v = try number(maxQueueSize, "VF_SERVE_MAX_QUEUE") { defaults.maxQueueSize = v }
+        if let text = preferredBatchSizes ?? environment["VF_SERVE_PREFERRED_BATCH"], !text.isEmpty {
+            defaults.preferredBatchSizes = try text.split(separator: ",").map {
+                guard let v = Int($0.trimmingCharacters(in: .whitespaces)) else { throw ValidationError("--preferred-batch-sizes: '\($0)' is not a number") }
+                return v
+            }
+        }
+        do { _ = try defaults.validated(for: "--max-batch-size") } catch { throw ValidationError("\(error)") }
+        var perModel: [String: String] = [:]
+        for spec in batching {
+            guard let colon = spec.firstIndex(of: ":") else { throw ValidationError("--batching \(spec): expected NAME:key=value,...") }
+            let name = String(spec[..<colon]), text = String(spec[spec.index(after: colon)...])
+            do { _ = try defaults.overridden(by: text, for: name) } catch { throw ValidationError("--batching \(spec): \(error)") }
+            perModel[name] = text
+        }
+        let directory = (home ?? environment["VF_SERVE_HOME"]).map { URL(fileURLWithPath: $0) } ?? StoreLocation.directory(service: "serve")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let settings = ServeSettings(home: directory, batching: defaults, modelBatching: perModel,
+                                     maxImagePixels: try number(maxImagePixels, "VF_SERVE_MAX_IMAGE_PIXELS") ?? 40_000_000)
+        let references = try (models ?? environment["VF_SERVE_MODELS"] ?? "").split(separator: ",").map { text in
+            let ref = Visionfleet_V1_ModelRef(parsing: text.trimmingCharacters(in: .whitespaces))
+            guard !ref.name.isEmpty else { throw ValidationError("--models: '\(text)' names no model") }
+            return ref
+        }
+
+        let registryClient = try RegistryClient(address: registry)
+        let ingestAddress = ingest ?? environment["VF_INGEST_ADDR"].flatMap { $0.isEmpty ? nil : $0 }
+        let datasets = try ingestAddress.map { try DatasetClient(address: $0) }
+        let running = Mutex<RPCServer?>(nil)
+        let repository = ModelRepository(source: RegistryModelSource(client: registryClient), settings: settings) { ready in
+            running.withLock { $0?.setServing(ServiceCatalog.VisionService.name, ready) }
+        }
+        let follower = RegistryFollower(repository: repository)
+        repository.start(references)
+        var fetchBlob: (@Sendable (String) async throws -> Data)?
+        if let datasets { fetchBlob = { digest in try await datasets.blob(digest) } }
+        try await FleetServerRunner.run(
+            name: "vf-serve", options: options,
+            services: [VisionRPCService(repository: repository, blobs: fetchBlob), InferenceProtocolService(repository: repository)],
+            lifecycle: [follower],
+            created: { server in
+                running.withLock { $0 = server }
+                server.setServing(ServiceCatalog.VisionService.name, repository.anyReady)
+            })
+        await repository.shutdown()
     }
 }

@@ -11,7 +11,7 @@
 /// The Open Inference Protocol (KServe v2) in NVIDIA Triton's layout: package `inference`,
 /// the model configuration that ModelConfig returns, with Triton's message names and field numbers, so that
 /// `tritonclient.grpc` and `perf_analyzer` talk to vf-serve unchanged. Reconstructed from the
-/// descriptors that the `tritonclient` Python package ships (Tests check the field numbers).
+/// descriptors that the `tritonclient` Python package ships — 2.73, the newest (Tests check the field numbers).
 
 import SwiftProtobuf
 

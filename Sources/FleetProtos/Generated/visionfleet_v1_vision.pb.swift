@@ -104,6 +104,9 @@ public nonisolated struct Visionfleet_V1_ClassifyRequest: Sendable {
 
   public var requestID: String = String()
 
+  /// many images in one request (instead of `image`)
+  public var images: [Visionfleet_V1_ImageInput] = []
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -112,11 +115,25 @@ public nonisolated struct Visionfleet_V1_ClassifyRequest: Sendable {
   fileprivate var _image: Visionfleet_V1_ImageInput? = nil
 }
 
+/// One image's labels, in the order of the request's `images`.
+public nonisolated struct Visionfleet_V1_ImageClasses: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var classes: [Visionfleet_V1_ClassScore] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 public nonisolated struct Visionfleet_V1_ClassifyResponse: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// for `image`
   public var classes: [Visionfleet_V1_ClassScore] = []
 
   public var servedBy: Visionfleet_V1_ServedVersion {
@@ -138,6 +155,9 @@ public nonisolated struct Visionfleet_V1_ClassifyResponse: Sendable {
   public mutating func clearTiming() {self._timing = nil}
 
   public var requestID: String = String()
+
+  /// for `images`
+  public var results: [Visionfleet_V1_ImageClasses] = []
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -210,6 +230,9 @@ public nonisolated struct Visionfleet_V1_DetectRequest: Sendable {
 
   public var requestID: String = String()
 
+  /// many images in one request (instead of `image`)
+  public var images: [Visionfleet_V1_ImageInput] = []
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -218,11 +241,29 @@ public nonisolated struct Visionfleet_V1_DetectRequest: Sendable {
   fileprivate var _image: Visionfleet_V1_ImageInput? = nil
 }
 
+/// One image's detections, in the order of the request's `images`.
+public nonisolated struct Visionfleet_V1_ImageDetections: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var detections: [Visionfleet_V1_Detection] = []
+
+  public var imageWidth: Int32 = 0
+
+  public var imageHeight: Int32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 public nonisolated struct Visionfleet_V1_DetectResponse: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// for `image`
   public var detections: [Visionfleet_V1_Detection] = []
 
   public var imageWidth: Int32 = 0
@@ -248,6 +289,9 @@ public nonisolated struct Visionfleet_V1_DetectResponse: Sendable {
   public mutating func clearTiming() {self._timing = nil}
 
   public var requestID: String = String()
+
+  /// for `images`
+  public var results: [Visionfleet_V1_ImageDetections] = []
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -282,6 +326,9 @@ public nonisolated struct Visionfleet_V1_EmbedRequest: Sendable {
 
   public var requestID: String = String()
 
+  /// many images in one request (instead of `image`)
+  public var images: [Visionfleet_V1_ImageInput] = []
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -290,12 +337,24 @@ public nonisolated struct Visionfleet_V1_EmbedRequest: Sendable {
   fileprivate var _image: Visionfleet_V1_ImageInput? = nil
 }
 
+public nonisolated struct Visionfleet_V1_Embedding: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var values: [Float] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 public nonisolated struct Visionfleet_V1_EmbedResponse: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// L2-normalised
+  /// L2-normalised, for `image`
   public var embedding: [Float] = []
 
   public var servedBy: Visionfleet_V1_ServedVersion {
@@ -318,6 +377,9 @@ public nonisolated struct Visionfleet_V1_EmbedResponse: Sendable {
 
   public var requestID: String = String()
 
+  /// for `images`
+  public var results: [Visionfleet_V1_Embedding] = []
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -326,46 +388,63 @@ public nonisolated struct Visionfleet_V1_EmbedResponse: Sendable {
   fileprivate var _timing: Visionfleet_V1_Timing? = nil
 }
 
-public nonisolated struct Visionfleet_V1_SearchRequest: Sendable {
+public nonisolated struct Visionfleet_V1_SearchRequest: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   public var model: Visionfleet_V1_ModelRef {
-    get {_model ?? Visionfleet_V1_ModelRef()}
-    set {_model = newValue}
+    get {_storage._model ?? Visionfleet_V1_ModelRef()}
+    set {_uniqueStorage()._model = newValue}
   }
   /// Returns true if `model` has been explicitly set.
-  public var hasModel: Bool {self._model != nil}
+  public var hasModel: Bool {_storage._model != nil}
   /// Clears the value of `model`. Subsequent reads from it will return its default value.
-  public mutating func clearModel() {self._model = nil}
+  public mutating func clearModel() {_uniqueStorage()._model = nil}
 
-  public var query: Visionfleet_V1_SearchRequest.OneOf_Query? = nil
+  public var query: OneOf_Query? {
+    get {return _storage._query}
+    set {_uniqueStorage()._query = newValue}
+  }
 
   public var image: Visionfleet_V1_ImageInput {
     get {
-      if case .image(let v)? = query {return v}
+      if case .image(let v)? = _storage._query {return v}
       return Visionfleet_V1_ImageInput()
     }
-    set {query = .image(newValue)}
+    set {_uniqueStorage()._query = .image(newValue)}
   }
 
   public var embedding: Visionfleet_V1_EmbedResponse {
     get {
-      if case .embedding(let v)? = query {return v}
+      if case .embedding(let v)? = _storage._query {return v}
       return Visionfleet_V1_EmbedResponse()
     }
-    set {query = .embedding(newValue)}
+    set {_uniqueStorage()._query = .embedding(newValue)}
   }
 
   /// 0 = 10
-  public var k: Int32 = 0
+  public var k: Int32 {
+    get {_storage._k}
+    set {_uniqueStorage()._k = newValue}
+  }
 
   /// HNSW breadth; 0 = the index default
-  public var efSearch: Int32 = 0
+  public var efSearch: Int32 {
+    get {_storage._efSearch}
+    set {_uniqueStorage()._efSearch = newValue}
+  }
 
   /// brute force instead of HNSW
-  public var exact: Bool = false
+  public var exact: Bool {
+    get {_storage._exact}
+    set {_uniqueStorage()._exact = newValue}
+  }
+
+  public var requestID: String {
+    get {_storage._requestID}
+    set {_uniqueStorage()._requestID = newValue}
+  }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -377,7 +456,7 @@ public nonisolated struct Visionfleet_V1_SearchRequest: Sendable {
 
   public init() {}
 
-  fileprivate var _model: Visionfleet_V1_ModelRef? = nil
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 public nonisolated struct Visionfleet_V1_SearchHit: Sendable {
@@ -426,12 +505,147 @@ public nonisolated struct Visionfleet_V1_SearchResponse: Sendable {
   /// Clears the value of `timing`. Subsequent reads from it will return its default value.
   public mutating func clearTiming() {self._timing = nil}
 
+  public var requestID: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _servedBy: Visionfleet_V1_ServedVersion? = nil
   fileprivate var _timing: Visionfleet_V1_Timing? = nil
+}
+
+/// An item to add to a retrieval model's gallery: the image (embedded by the served model) or
+/// its embedding, with the caller's id and optional label.
+public nonisolated struct Visionfleet_V1_GalleryItem: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var itemID: String = String()
+
+  public var source: Visionfleet_V1_GalleryItem.OneOf_Source? = nil
+
+  public var image: Visionfleet_V1_ImageInput {
+    get {
+      if case .image(let v)? = source {return v}
+      return Visionfleet_V1_ImageInput()
+    }
+    set {source = .image(newValue)}
+  }
+
+  public var embedding: Visionfleet_V1_Embedding {
+    get {
+      if case .embedding(let v)? = source {return v}
+      return Visionfleet_V1_Embedding()
+    }
+    set {source = .embedding(newValue)}
+  }
+
+  /// -1 = none
+  public var classID: Int32 = 0
+
+  public var label: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public nonisolated enum OneOf_Source: Equatable, Sendable {
+    case image(Visionfleet_V1_ImageInput)
+    case embedding(Visionfleet_V1_Embedding)
+
+  }
+
+  public init() {}
+}
+
+public nonisolated struct Visionfleet_V1_AddToGalleryRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var model: Visionfleet_V1_ModelRef {
+    get {_model ?? Visionfleet_V1_ModelRef()}
+    set {_model = newValue}
+  }
+  /// Returns true if `model` has been explicitly set.
+  public var hasModel: Bool {self._model != nil}
+  /// Clears the value of `model`. Subsequent reads from it will return its default value.
+  public mutating func clearModel() {self._model = nil}
+
+  /// an id already in the gallery is replaced
+  public var items: [Visionfleet_V1_GalleryItem] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _model: Visionfleet_V1_ModelRef? = nil
+}
+
+public nonisolated struct Visionfleet_V1_AddToGalleryResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var added: Int32 = 0
+
+  public var replaced: Int32 = 0
+
+  public var gallerySize: Int64 = 0
+
+  public var servedBy: Visionfleet_V1_ServedVersion {
+    get {_servedBy ?? Visionfleet_V1_ServedVersion()}
+    set {_servedBy = newValue}
+  }
+  /// Returns true if `servedBy` has been explicitly set.
+  public var hasServedBy: Bool {self._servedBy != nil}
+  /// Clears the value of `servedBy`. Subsequent reads from it will return its default value.
+  public mutating func clearServedBy() {self._servedBy = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _servedBy: Visionfleet_V1_ServedVersion? = nil
+}
+
+public nonisolated struct Visionfleet_V1_RemoveFromGalleryRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var model: Visionfleet_V1_ModelRef {
+    get {_model ?? Visionfleet_V1_ModelRef()}
+    set {_model = newValue}
+  }
+  /// Returns true if `model` has been explicitly set.
+  public var hasModel: Bool {self._model != nil}
+  /// Clears the value of `model`. Subsequent reads from it will return its default value.
+  public mutating func clearModel() {self._model = nil}
+
+  public var itemIds: [String] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _model: Visionfleet_V1_ModelRef? = nil
+}
+
+public nonisolated struct Visionfleet_V1_RemoveFromGalleryResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var removed: Int32 = 0
+
+  public var notFound: [String] = []
+
+  public var gallerySize: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
 }
 
 public nonisolated struct Visionfleet_V1_ServedModel: Sendable {
@@ -613,7 +827,7 @@ nonisolated extension Visionfleet_V1_Timing: SwiftProtobuf.Message, SwiftProtobu
 
 nonisolated extension Visionfleet_V1_ClassifyRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ClassifyRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}model\0\u{1}image\0\u{3}top_k\0\u{3}request_id\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}model\0\u{1}image\0\u{3}top_k\0\u{3}request_id\0\u{1}images\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -625,6 +839,7 @@ nonisolated extension Visionfleet_V1_ClassifyRequest: SwiftProtobuf.Message, Swi
       case 2: try { try decoder.decodeSingularMessageField(value: &self._image) }()
       case 3: try { try decoder.decodeSingularInt32Field(value: &self.topK) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.requestID) }()
+      case 5: try { try decoder.decodeRepeatedMessageField(value: &self.images) }()
       default: break
       }
     }
@@ -647,6 +862,9 @@ nonisolated extension Visionfleet_V1_ClassifyRequest: SwiftProtobuf.Message, Swi
     if !self.requestID.isEmpty {
       try visitor.visitSingularStringField(value: self.requestID, fieldNumber: 4)
     }
+    if !self.images.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.images, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -655,6 +873,37 @@ nonisolated extension Visionfleet_V1_ClassifyRequest: SwiftProtobuf.Message, Swi
     if lhs._image != rhs._image {return false}
     if lhs.topK != rhs.topK {return false}
     if lhs.requestID != rhs.requestID {return false}
+    if lhs.images != rhs.images {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Visionfleet_V1_ImageClasses: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ImageClasses"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}classes\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.classes) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.classes.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.classes, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Visionfleet_V1_ImageClasses, rhs: Visionfleet_V1_ImageClasses) -> Bool {
+    if lhs.classes != rhs.classes {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -662,7 +911,7 @@ nonisolated extension Visionfleet_V1_ClassifyRequest: SwiftProtobuf.Message, Swi
 
 nonisolated extension Visionfleet_V1_ClassifyResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ClassifyResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}classes\0\u{3}served_by\0\u{1}timing\0\u{3}request_id\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}classes\0\u{3}served_by\0\u{1}timing\0\u{3}request_id\0\u{1}results\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -674,6 +923,7 @@ nonisolated extension Visionfleet_V1_ClassifyResponse: SwiftProtobuf.Message, Sw
       case 2: try { try decoder.decodeSingularMessageField(value: &self._servedBy) }()
       case 3: try { try decoder.decodeSingularMessageField(value: &self._timing) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.requestID) }()
+      case 5: try { try decoder.decodeRepeatedMessageField(value: &self.results) }()
       default: break
       }
     }
@@ -696,6 +946,9 @@ nonisolated extension Visionfleet_V1_ClassifyResponse: SwiftProtobuf.Message, Sw
     if !self.requestID.isEmpty {
       try visitor.visitSingularStringField(value: self.requestID, fieldNumber: 4)
     }
+    if !self.results.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.results, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -704,6 +957,7 @@ nonisolated extension Visionfleet_V1_ClassifyResponse: SwiftProtobuf.Message, Sw
     if lhs._servedBy != rhs._servedBy {return false}
     if lhs._timing != rhs._timing {return false}
     if lhs.requestID != rhs.requestID {return false}
+    if lhs.results != rhs.results {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -760,7 +1014,7 @@ nonisolated extension Visionfleet_V1_Detection: SwiftProtobuf.Message, SwiftProt
 
 nonisolated extension Visionfleet_V1_DetectRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".DetectRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}model\0\u{1}image\0\u{3}score_threshold\0\u{3}iou_threshold\0\u{3}max_detections\0\u{3}class_agnostic_nms\0\u{3}request_id\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}model\0\u{1}image\0\u{3}score_threshold\0\u{3}iou_threshold\0\u{3}max_detections\0\u{3}class_agnostic_nms\0\u{3}request_id\0\u{1}images\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -775,6 +1029,7 @@ nonisolated extension Visionfleet_V1_DetectRequest: SwiftProtobuf.Message, Swift
       case 5: try { try decoder.decodeSingularInt32Field(value: &self.maxDetections) }()
       case 6: try { try decoder.decodeSingularBoolField(value: &self.classAgnosticNms) }()
       case 7: try { try decoder.decodeSingularStringField(value: &self.requestID) }()
+      case 8: try { try decoder.decodeRepeatedMessageField(value: &self.images) }()
       default: break
       }
     }
@@ -806,6 +1061,9 @@ nonisolated extension Visionfleet_V1_DetectRequest: SwiftProtobuf.Message, Swift
     if !self.requestID.isEmpty {
       try visitor.visitSingularStringField(value: self.requestID, fieldNumber: 7)
     }
+    if !self.images.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.images, fieldNumber: 8)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -817,6 +1075,47 @@ nonisolated extension Visionfleet_V1_DetectRequest: SwiftProtobuf.Message, Swift
     if lhs.maxDetections != rhs.maxDetections {return false}
     if lhs.classAgnosticNms != rhs.classAgnosticNms {return false}
     if lhs.requestID != rhs.requestID {return false}
+    if lhs.images != rhs.images {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Visionfleet_V1_ImageDetections: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ImageDetections"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}detections\0\u{3}image_width\0\u{3}image_height\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.detections) }()
+      case 2: try { try decoder.decodeSingularInt32Field(value: &self.imageWidth) }()
+      case 3: try { try decoder.decodeSingularInt32Field(value: &self.imageHeight) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.detections.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.detections, fieldNumber: 1)
+    }
+    if self.imageWidth != 0 {
+      try visitor.visitSingularInt32Field(value: self.imageWidth, fieldNumber: 2)
+    }
+    if self.imageHeight != 0 {
+      try visitor.visitSingularInt32Field(value: self.imageHeight, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Visionfleet_V1_ImageDetections, rhs: Visionfleet_V1_ImageDetections) -> Bool {
+    if lhs.detections != rhs.detections {return false}
+    if lhs.imageWidth != rhs.imageWidth {return false}
+    if lhs.imageHeight != rhs.imageHeight {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -824,7 +1123,7 @@ nonisolated extension Visionfleet_V1_DetectRequest: SwiftProtobuf.Message, Swift
 
 nonisolated extension Visionfleet_V1_DetectResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".DetectResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}detections\0\u{3}image_width\0\u{3}image_height\0\u{3}served_by\0\u{1}timing\0\u{3}request_id\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}detections\0\u{3}image_width\0\u{3}image_height\0\u{3}served_by\0\u{1}timing\0\u{3}request_id\0\u{1}results\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -838,6 +1137,7 @@ nonisolated extension Visionfleet_V1_DetectResponse: SwiftProtobuf.Message, Swif
       case 4: try { try decoder.decodeSingularMessageField(value: &self._servedBy) }()
       case 5: try { try decoder.decodeSingularMessageField(value: &self._timing) }()
       case 6: try { try decoder.decodeSingularStringField(value: &self.requestID) }()
+      case 7: try { try decoder.decodeRepeatedMessageField(value: &self.results) }()
       default: break
       }
     }
@@ -866,6 +1166,9 @@ nonisolated extension Visionfleet_V1_DetectResponse: SwiftProtobuf.Message, Swif
     if !self.requestID.isEmpty {
       try visitor.visitSingularStringField(value: self.requestID, fieldNumber: 6)
     }
+    if !self.results.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.results, fieldNumber: 7)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -876,6 +1179,7 @@ nonisolated extension Visionfleet_V1_DetectResponse: SwiftProtobuf.Message, Swif
     if lhs._servedBy != rhs._servedBy {return false}
     if lhs._timing != rhs._timing {return false}
     if lhs.requestID != rhs.requestID {return false}
+    if lhs.results != rhs.results {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -883,7 +1187,7 @@ nonisolated extension Visionfleet_V1_DetectResponse: SwiftProtobuf.Message, Swif
 
 nonisolated extension Visionfleet_V1_EmbedRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".EmbedRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}model\0\u{1}image\0\u{3}request_id\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}model\0\u{1}image\0\u{3}request_id\0\u{1}images\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -894,6 +1198,7 @@ nonisolated extension Visionfleet_V1_EmbedRequest: SwiftProtobuf.Message, SwiftP
       case 1: try { try decoder.decodeSingularMessageField(value: &self._model) }()
       case 2: try { try decoder.decodeSingularMessageField(value: &self._image) }()
       case 3: try { try decoder.decodeSingularStringField(value: &self.requestID) }()
+      case 4: try { try decoder.decodeRepeatedMessageField(value: &self.images) }()
       default: break
       }
     }
@@ -913,6 +1218,9 @@ nonisolated extension Visionfleet_V1_EmbedRequest: SwiftProtobuf.Message, SwiftP
     if !self.requestID.isEmpty {
       try visitor.visitSingularStringField(value: self.requestID, fieldNumber: 3)
     }
+    if !self.images.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.images, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -920,6 +1228,37 @@ nonisolated extension Visionfleet_V1_EmbedRequest: SwiftProtobuf.Message, SwiftP
     if lhs._model != rhs._model {return false}
     if lhs._image != rhs._image {return false}
     if lhs.requestID != rhs.requestID {return false}
+    if lhs.images != rhs.images {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Visionfleet_V1_Embedding: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Embedding"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}values\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedFloatField(value: &self.values) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.values.isEmpty {
+      try visitor.visitPackedFloatField(value: self.values, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Visionfleet_V1_Embedding, rhs: Visionfleet_V1_Embedding) -> Bool {
+    if lhs.values != rhs.values {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -927,7 +1266,7 @@ nonisolated extension Visionfleet_V1_EmbedRequest: SwiftProtobuf.Message, SwiftP
 
 nonisolated extension Visionfleet_V1_EmbedResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".EmbedResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}embedding\0\u{3}served_by\0\u{1}timing\0\u{3}request_id\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}embedding\0\u{3}served_by\0\u{1}timing\0\u{3}request_id\0\u{1}results\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -939,6 +1278,7 @@ nonisolated extension Visionfleet_V1_EmbedResponse: SwiftProtobuf.Message, Swift
       case 2: try { try decoder.decodeSingularMessageField(value: &self._servedBy) }()
       case 3: try { try decoder.decodeSingularMessageField(value: &self._timing) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.requestID) }()
+      case 5: try { try decoder.decodeRepeatedMessageField(value: &self.results) }()
       default: break
       }
     }
@@ -961,6 +1301,9 @@ nonisolated extension Visionfleet_V1_EmbedResponse: SwiftProtobuf.Message, Swift
     if !self.requestID.isEmpty {
       try visitor.visitSingularStringField(value: self.requestID, fieldNumber: 4)
     }
+    if !self.results.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.results, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -969,6 +1312,7 @@ nonisolated extension Visionfleet_V1_EmbedResponse: SwiftProtobuf.Message, Swift
     if lhs._servedBy != rhs._servedBy {return false}
     if lhs._timing != rhs._timing {return false}
     if lhs.requestID != rhs.requestID {return false}
+    if lhs.results != rhs.results {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -976,86 +1320,137 @@ nonisolated extension Visionfleet_V1_EmbedResponse: SwiftProtobuf.Message, Swift
 
 nonisolated extension Visionfleet_V1_SearchRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SearchRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}model\0\u{1}image\0\u{1}embedding\0\u{1}k\0\u{3}ef_search\0\u{1}exact\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}model\0\u{1}image\0\u{1}embedding\0\u{1}k\0\u{3}ef_search\0\u{1}exact\0\u{3}request_id\0")
+
+  fileprivate class _StorageClass {
+    var _model: Visionfleet_V1_ModelRef? = nil
+    var _query: Visionfleet_V1_SearchRequest.OneOf_Query?
+    var _k: Int32 = 0
+    var _efSearch: Int32 = 0
+    var _exact: Bool = false
+    var _requestID: String = String()
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _model = source._model
+      _query = source._query
+      _k = source._k
+      _efSearch = source._efSearch
+      _exact = source._exact
+      _requestID = source._requestID
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularMessageField(value: &self._model) }()
-      case 2: try {
-        var v: Visionfleet_V1_ImageInput?
-        var hadOneofValue = false
-        if let current = self.query {
-          hadOneofValue = true
-          if case .image(let m) = current {v = m}
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularMessageField(value: &_storage._model) }()
+        case 2: try {
+          var v: Visionfleet_V1_ImageInput?
+          var hadOneofValue = false
+          if let current = _storage._query {
+            hadOneofValue = true
+            if case .image(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._query = .image(v)
+          }
+        }()
+        case 3: try {
+          var v: Visionfleet_V1_EmbedResponse?
+          var hadOneofValue = false
+          if let current = _storage._query {
+            hadOneofValue = true
+            if case .embedding(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._query = .embedding(v)
+          }
+        }()
+        case 4: try { try decoder.decodeSingularInt32Field(value: &_storage._k) }()
+        case 5: try { try decoder.decodeSingularInt32Field(value: &_storage._efSearch) }()
+        case 6: try { try decoder.decodeSingularBoolField(value: &_storage._exact) }()
+        case 7: try { try decoder.decodeSingularStringField(value: &_storage._requestID) }()
+        default: break
         }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.query = .image(v)
-        }
-      }()
-      case 3: try {
-        var v: Visionfleet_V1_EmbedResponse?
-        var hadOneofValue = false
-        if let current = self.query {
-          hadOneofValue = true
-          if case .embedding(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.query = .embedding(v)
-        }
-      }()
-      case 4: try { try decoder.decodeSingularInt32Field(value: &self.k) }()
-      case 5: try { try decoder.decodeSingularInt32Field(value: &self.efSearch) }()
-      case 6: try { try decoder.decodeSingularBoolField(value: &self.exact) }()
-      default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    try { if let v = self._model {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
-    } }()
-    switch self.query {
-    case .image?: try {
-      guard case .image(let v)? = self.query else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
-    }()
-    case .embedding?: try {
-      guard case .embedding(let v)? = self.query else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
-    }()
-    case nil: break
-    }
-    if self.k != 0 {
-      try visitor.visitSingularInt32Field(value: self.k, fieldNumber: 4)
-    }
-    if self.efSearch != 0 {
-      try visitor.visitSingularInt32Field(value: self.efSearch, fieldNumber: 5)
-    }
-    if self.exact != false {
-      try visitor.visitSingularBoolField(value: self.exact, fieldNumber: 6)
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      try { if let v = _storage._model {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+      } }()
+      switch _storage._query {
+      case .image?: try {
+        guard case .image(let v)? = _storage._query else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+      }()
+      case .embedding?: try {
+        guard case .embedding(let v)? = _storage._query else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+      }()
+      case nil: break
+      }
+      if _storage._k != 0 {
+        try visitor.visitSingularInt32Field(value: _storage._k, fieldNumber: 4)
+      }
+      if _storage._efSearch != 0 {
+        try visitor.visitSingularInt32Field(value: _storage._efSearch, fieldNumber: 5)
+      }
+      if _storage._exact != false {
+        try visitor.visitSingularBoolField(value: _storage._exact, fieldNumber: 6)
+      }
+      if !_storage._requestID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._requestID, fieldNumber: 7)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Visionfleet_V1_SearchRequest, rhs: Visionfleet_V1_SearchRequest) -> Bool {
-    if lhs._model != rhs._model {return false}
-    if lhs.query != rhs.query {return false}
-    if lhs.k != rhs.k {return false}
-    if lhs.efSearch != rhs.efSearch {return false}
-    if lhs.exact != rhs.exact {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._model != rhs_storage._model {return false}
+        if _storage._query != rhs_storage._query {return false}
+        if _storage._k != rhs_storage._k {return false}
+        if _storage._efSearch != rhs_storage._efSearch {return false}
+        if _storage._exact != rhs_storage._exact {return false}
+        if _storage._requestID != rhs_storage._requestID {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1113,7 +1508,7 @@ nonisolated extension Visionfleet_V1_SearchHit: SwiftProtobuf.Message, SwiftProt
 
 nonisolated extension Visionfleet_V1_SearchResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SearchResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}hits\0\u{3}served_by\0\u{1}timing\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}hits\0\u{3}served_by\0\u{1}timing\0\u{3}request_id\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1124,6 +1519,7 @@ nonisolated extension Visionfleet_V1_SearchResponse: SwiftProtobuf.Message, Swif
       case 1: try { try decoder.decodeRepeatedMessageField(value: &self.hits) }()
       case 2: try { try decoder.decodeSingularMessageField(value: &self._servedBy) }()
       case 3: try { try decoder.decodeSingularMessageField(value: &self._timing) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.requestID) }()
       default: break
       }
     }
@@ -1143,6 +1539,9 @@ nonisolated extension Visionfleet_V1_SearchResponse: SwiftProtobuf.Message, Swif
     try { if let v = self._timing {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
     } }()
+    if !self.requestID.isEmpty {
+      try visitor.visitSingularStringField(value: self.requestID, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1150,6 +1549,256 @@ nonisolated extension Visionfleet_V1_SearchResponse: SwiftProtobuf.Message, Swif
     if lhs.hits != rhs.hits {return false}
     if lhs._servedBy != rhs._servedBy {return false}
     if lhs._timing != rhs._timing {return false}
+    if lhs.requestID != rhs.requestID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Visionfleet_V1_GalleryItem: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GalleryItem"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}item_id\0\u{1}image\0\u{1}embedding\0\u{3}class_id\0\u{1}label\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.itemID) }()
+      case 2: try {
+        var v: Visionfleet_V1_ImageInput?
+        var hadOneofValue = false
+        if let current = self.source {
+          hadOneofValue = true
+          if case .image(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.source = .image(v)
+        }
+      }()
+      case 3: try {
+        var v: Visionfleet_V1_Embedding?
+        var hadOneofValue = false
+        if let current = self.source {
+          hadOneofValue = true
+          if case .embedding(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.source = .embedding(v)
+        }
+      }()
+      case 4: try { try decoder.decodeSingularInt32Field(value: &self.classID) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.label) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.itemID.isEmpty {
+      try visitor.visitSingularStringField(value: self.itemID, fieldNumber: 1)
+    }
+    switch self.source {
+    case .image?: try {
+      guard case .image(let v)? = self.source else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    }()
+    case .embedding?: try {
+      guard case .embedding(let v)? = self.source else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    }()
+    case nil: break
+    }
+    if self.classID != 0 {
+      try visitor.visitSingularInt32Field(value: self.classID, fieldNumber: 4)
+    }
+    if !self.label.isEmpty {
+      try visitor.visitSingularStringField(value: self.label, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Visionfleet_V1_GalleryItem, rhs: Visionfleet_V1_GalleryItem) -> Bool {
+    if lhs.itemID != rhs.itemID {return false}
+    if lhs.source != rhs.source {return false}
+    if lhs.classID != rhs.classID {return false}
+    if lhs.label != rhs.label {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Visionfleet_V1_AddToGalleryRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AddToGalleryRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}model\0\u{1}items\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._model) }()
+      case 2: try { try decoder.decodeRepeatedMessageField(value: &self.items) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._model {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if !self.items.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.items, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Visionfleet_V1_AddToGalleryRequest, rhs: Visionfleet_V1_AddToGalleryRequest) -> Bool {
+    if lhs._model != rhs._model {return false}
+    if lhs.items != rhs.items {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Visionfleet_V1_AddToGalleryResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AddToGalleryResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}added\0\u{1}replaced\0\u{3}gallery_size\0\u{3}served_by\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt32Field(value: &self.added) }()
+      case 2: try { try decoder.decodeSingularInt32Field(value: &self.replaced) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.gallerySize) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._servedBy) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.added != 0 {
+      try visitor.visitSingularInt32Field(value: self.added, fieldNumber: 1)
+    }
+    if self.replaced != 0 {
+      try visitor.visitSingularInt32Field(value: self.replaced, fieldNumber: 2)
+    }
+    if self.gallerySize != 0 {
+      try visitor.visitSingularInt64Field(value: self.gallerySize, fieldNumber: 3)
+    }
+    try { if let v = self._servedBy {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Visionfleet_V1_AddToGalleryResponse, rhs: Visionfleet_V1_AddToGalleryResponse) -> Bool {
+    if lhs.added != rhs.added {return false}
+    if lhs.replaced != rhs.replaced {return false}
+    if lhs.gallerySize != rhs.gallerySize {return false}
+    if lhs._servedBy != rhs._servedBy {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Visionfleet_V1_RemoveFromGalleryRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RemoveFromGalleryRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}model\0\u{3}item_ids\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._model) }()
+      case 2: try { try decoder.decodeRepeatedStringField(value: &self.itemIds) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._model {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if !self.itemIds.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.itemIds, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Visionfleet_V1_RemoveFromGalleryRequest, rhs: Visionfleet_V1_RemoveFromGalleryRequest) -> Bool {
+    if lhs._model != rhs._model {return false}
+    if lhs.itemIds != rhs.itemIds {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Visionfleet_V1_RemoveFromGalleryResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RemoveFromGalleryResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}removed\0\u{3}not_found\0\u{3}gallery_size\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt32Field(value: &self.removed) }()
+      case 2: try { try decoder.decodeRepeatedStringField(value: &self.notFound) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.gallerySize) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.removed != 0 {
+      try visitor.visitSingularInt32Field(value: self.removed, fieldNumber: 1)
+    }
+    if !self.notFound.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.notFound, fieldNumber: 2)
+    }
+    if self.gallerySize != 0 {
+      try visitor.visitSingularInt64Field(value: self.gallerySize, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Visionfleet_V1_RemoveFromGalleryResponse, rhs: Visionfleet_V1_RemoveFromGalleryResponse) -> Bool {
+    if lhs.removed != rhs.removed {return false}
+    if lhs.notFound != rhs.notFound {return false}
+    if lhs.gallerySize != rhs.gallerySize {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -78,4 +78,11 @@ public protocol RPCService: Sendable {
     /// "package.Service", as in `grpc.health.v1.HealthCheckRequest.service`.
     var serviceName: String { get }
     func register(into router: inout RPCRouter)
+    /// Whether health reports SERVING for this service as soon as the server starts (default
+    /// true); a service that becomes ready later sets its status through `RPCServer.setServing`.
+    var servingAtStart: Bool { get }
+}
+
+extension RPCService {
+    public var servingAtStart: Bool { true }
 }

@@ -9,7 +9,6 @@ import Synchronization
 public final class RPCServer: Service, Sendable {
     public let config: ServerConfig
     private let core: ServerCore
-    private let serviceNames: [String]
 
     private enum State {
         /// Created; `start()` moves to running.
@@ -20,13 +19,15 @@ public final class RPCServer: Service, Sendable {
         case stopped
     }
     private let state = Mutex(State.idle)
+    /// Health statuses set before the server ran (or that differ from SERVING at start).
+    private let health: Mutex<[String: Bool]>
 
     public init(config: ServerConfig, services: [any RPCService], interceptors: [any ServerInterceptor] = [],
                 logger: Logger = Logger(label: "visionfleet.rpc")) {
         var router = RPCRouter()
         for service in services { service.register(into: &router) }
         self.config = config
-        self.serviceNames = services.map(\.serviceName)
+        self.health = Mutex(Dictionary(services.map { ($0.serviceName, $0.servingAtStart) }, uniquingKeysWith: { $0 && $1 }))
         self.core = ServerCore(router: router, interceptors: interceptors, logger: logger)
     }
 
@@ -58,15 +59,17 @@ public final class RPCServer: Service, Sendable {
                 throw RPCError(code: .failedPrecondition, message: "the server was already started")
             }
             setServing("", true)
-            for name in serviceNames { setServing(name, true) }
+            for (name, serving) in health.withLock({ $0 }) { setServing(name, serving) }
             core.logger.info("serving", metadata: ["host": "\(config.host)", "port": "\(port)",
                                                    "tls": "\(config.tls != nil)"])
             return port
         }
     }
 
-    /// Sets the health status that `grpc.health.v1.Health/Check` and `Watch` report.
+    /// Sets the health status that `grpc.health.v1.Health/Check` and `Watch` report; one set
+    /// before `start()` is applied when the server starts.
     public func setServing(_ service: String, _ serving: Bool) {
+        health.withLock { $0[service] = serving }
         state.withLock { s in
             if case .running(let handle, _) = s {
                 vfg_server_set_serving(OpaquePointer(handle.pointer), service, serving ? 1 : 0)

@@ -57,6 +57,19 @@ public struct DatasetClient: Sendable {
         }
     }
 
+    /// A stored blob's bytes (at most `maxBytes`), by digest ("sha256:<hex>").
+    public func blob(_ digest: String, maxBytes: Int = 256 << 20) async throws -> Data {
+        try await rpc.serverStreaming(Methods.downloadBlob.path, Visionfleet_V1_DownloadBlobRequest.with { $0.digest = digest },
+                                      as: Visionfleet_V1_FileChunk.self) { stream in
+            var out = Data()
+            for try await chunk in stream {
+                out.append(chunk.data)
+                guard out.count <= maxBytes else { throw RPCError(code: .resourceExhausted, message: "\(digest) is over \(maxBytes) bytes") }
+            }
+            return out
+        }
+    }
+
     /// Streams samples (items with image bytes) from `offset`; `body` returns false to stop.
     public func streamSamples(_ ref: Visionfleet_V1_DatasetRef, split: Visionfleet_V1_Split = .unspecified, offset: Int64 = 0,
                               batchItems: Int32 = 0, body: (Visionfleet_V1_SampleBatch) async throws -> Bool) async throws {

@@ -44,6 +44,13 @@ public enum ImageOps {
         public let padX: Int
         public let padY: Int
 
+        public init(scale: Float, padX: Int, padY: Int) {
+            self.scale = scale; self.padX = padX; self.padY = padY
+        }
+
+        /// No letterbox: network pixels are image pixels.
+        public static let identity = Letterbox(scale: 1, padX: 0, padY: 0)
+
         /// Where a w×h image goes when fitted into W×H keeping its aspect ratio, centred, and
         /// the size it is resized to.
         public static func fitting(width w: Int, height h: Int, into outWidth: Int, _ outHeight: Int)

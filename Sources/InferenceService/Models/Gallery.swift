@@ -1,0 +1,133 @@
+import Foundation
+import Synchronization
+import VectorIndex
+
+/// A retrieval model's searchable gallery: the package's items plus online additions and
+/// removals, which are appended to a log under vf-serve's home (one JSON line each, fsynced)
+/// and replayed at load, so they survive a restart. Items are unit embeddings with the
+/// caller's id, and optionally a class id and label.
+public final class Gallery: Sendable {
+    public struct Item: Sendable, Equatable {
+        public var id: String
+        public var classId: Int32
+        public var label: String
+    }
+
+    public struct Hit: Sendable {
+        public var item: Item
+        public var score: Float
+    }
+
+    private struct State {
+        var index: ExactIndex
+        var items: [Item]                 // by row
+        var rows: [String: Int64] = [:]   // id → live row
+        var removed: Set<Int64> = []
+    }
+
+    public let dimension: Int
+    private let state: Mutex<State>
+    private let log: URL?
+
+    private struct LogLine: Codable {
+        var op: String          // "add" | "remove"
+        var id: String
+        var classId: Int32?
+        var label: String?
+        var vector: [Float]?
+    }
+
+    /// The package's gallery (ids are its row numbers as text, labels the class names), with
+    /// the changes logged at `log` replayed.
+    init(package index: ExactIndex?, dimension: Int, classNames: [String], log: URL?) throws {
+        self.dimension = dimension
+        let base = index ?? ExactIndex(dimension: dimension)
+        var state = State(index: ExactIndex(dimension: dimension), items: [])
+        let labels = base.labels
+        var rows: [Int64] = []
+        var items: [Item] = []
+        for (row, id) in base.ids.enumerated() {
+            let c = labels?[row] ?? -1
+            items.append(Item(id: "\(id)", classId: c, label: c >= 0 && Int(c) < classNames.count ? classNames[Int(c)] : ""))
+            rows.append(Int64(row))
+        }
+        if !rows.isEmpty { try state.index.add(base.allVectors, ids: rows) }
+        state.items = items
+        for (row, item) in items.enumerated() { state.rows[item.id] = Int64(row) }
+        self.log = log
+        if let log, let text = try? String(contentsOf: log, encoding: .utf8) {
+            for line in text.split(separator: "\n") {
+                // A torn last line (crash mid-append) is skipped.
+                guard let entry = try? JSONDecoder().decode(LogLine.self, from: Data(line.utf8)) else { continue }
+                if entry.op == "remove" {
+                    Self.remove(entry.id, from: &state)
+                } else if let v = entry.vector, v.count == dimension {
+                    try Self.add(Item(id: entry.id, classId: entry.classId ?? -1, label: entry.label ?? ""), vector: v, to: &state)
+                }
+            }
+        }
+        self.state = Mutex(state)
+    }
+
+    public var count: Int { state.withLock { $0.rows.count } }
+
+    /// Adds (or replaces) items; returns (added, replaced).
+    public func add(_ entries: [(item: Item, vector: [Float])]) throws -> (added: Int, replaced: Int) {
+        for e in entries where e.vector.count != dimension {
+            throw ServeError.invalidArgument(item: e.item.id, field: "embedding", message: "\(e.vector.count) values, the gallery holds \(dimension)")
+        }
+        try append(entries.map { LogLine(op: "add", id: $0.item.id, classId: $0.item.classId, label: $0.item.label, vector: $0.vector) })
+        return try state.withLock { s in
+            var added = 0, replaced = 0
+            for e in entries {
+                if Self.remove(e.item.id, from: &s) { replaced += 1 } else { added += 1 }
+                try Self.add(e.item, vector: e.vector, to: &s)
+            }
+            return (added, replaced)
+        }
+    }
+
+    /// Removes items by id; returns the ids that were not there.
+    public func remove(_ ids: [String]) throws -> [String] {
+        let present = state.withLock { s in ids.filter { s.rows[$0] != nil } }
+        try append(present.map { LogLine(op: "remove", id: $0) })
+        return state.withLock { s in ids.filter { !Self.remove($0, from: &s) } }
+    }
+
+    /// The k most similar items to a unit query (exact inner product), best first.
+    public func search(_ query: [Float], k: Int) throws -> [Hit] {
+        try state.withLock { s in
+            let hits = try s.index.search(query, k: k + s.removed.count)[0]
+            var out: [Hit] = []
+            for hit in hits where !s.removed.contains(hit.id) && out.count < k { out.append(Hit(item: s.items[Int(hit.id)], score: hit.score)) }
+            return out
+        }
+    }
+
+    private static func add(_ item: Item, vector: [Float], to s: inout State) throws {
+        let row = Int64(s.items.count)
+        try s.index.add(vector, ids: [row])
+        s.items.append(item)
+        s.rows[item.id] = row
+    }
+
+    @discardableResult
+    private static func remove(_ id: String, from s: inout State) -> Bool {
+        guard let row = s.rows.removeValue(forKey: id) else { return false }
+        s.removed.insert(row)
+        return true
+    }
+
+    private func append(_ lines: [LogLine]) throws {
+        guard let log, !lines.isEmpty else { return }
+        var data = Data()
+        for line in lines { data.append(try JSONEncoder().encode(line)); data.append(0x0A) }
+        try FileManager.default.createDirectory(at: log.deletingLastPathComponent(), withIntermediateDirectories: true)
+        if !FileManager.default.fileExists(atPath: log.path) { _ = FileManager.default.createFile(atPath: log.path, contents: nil) }
+        let handle = try FileHandle(forWritingTo: log)
+        defer { try? handle.close() }
+        try handle.seekToEnd()
+        try handle.write(contentsOf: data)
+        try handle.synchronize()
+    }
+}

@@ -1,0 +1,131 @@
+import FleetProtos
+import Foundation
+import VisionData
+
+/// The images of one ModelInfer request: the model's FP32 input tensor (N, C, H, W) as it is, or
+/// the BYTES input `image_bytes` (N encoded PNG/JPEG files) decoded and preprocessed here.
+struct InferInputs: Sendable {
+    /// The optional encoded-image input every image model also takes.
+    static let imageBytesName = "image_bytes"
+
+    var values: [[Float]]
+    /// Per image: its size and where preprocessing put it (boxes map back through it).
+    var geometry: [(width: Int, height: Int, letterbox: ImageOps.Letterbox)]
+
+    static func read(_ request: Inference_ModelInferRequest, served: ServedVersion) throws(ServeError) -> InferInputs {
+        let model = "\(served.name)@\(served.version)"
+        let tensorName = served.manifest.inputs.first?.name ?? "images"
+        guard !request.inputs.isEmpty else {
+            throw .invalidArgument(item: model, field: "inputs", message: "the request has no inputs (send '\(tensorName)' or '\(imageBytesName)')")
+        }
+        guard request.rawInputContents.isEmpty || request.rawInputContents.count == request.inputs.count else {
+            throw .invalidArgument(item: model, field: "raw_input_contents",
+                                   message: "\(request.rawInputContents.count) raw contents for \(request.inputs.count) inputs")
+        }
+        guard request.inputs.count == 1 else {
+            let names = request.inputs.map(\.name).joined(separator: ", ")
+            throw .invalidArgument(item: model, field: "inputs", message: "send '\(tensorName)' or '\(imageBytesName)', not both (got \(names))")
+        }
+        let input = request.inputs[0]
+        let raw = request.rawInputContents.first
+        switch input.name {
+        case tensorName: return try tensor(input, raw: raw, served: served)
+        case imageBytesName: return try images(input, raw: raw, served: served)
+        default:
+            throw .invalidArgument(item: input.name, field: "name", message: "\(model) has no input '\(input.name)' (its inputs: \(tensorName), \(imageBytesName))")
+        }
+    }
+
+    private static func batchSize(_ input: Inference_ModelInferRequest.InferInputTensor, served: ServedVersion) throws(ServeError) -> Int {
+        guard let n = input.shape.first, n >= 1 else {
+            throw .invalidArgument(item: input.name, field: "shape", message: "\(input.shape) has no batch size ≥ 1 first")
+        }
+        guard n <= served.batching.maxBatchSize else {
+            throw .invalidArgument(item: input.name, field: "shape",
+                                   message: "a batch of \(n) is over the model's max_batch_size \(served.batching.maxBatchSize)")
+        }
+        return Int(n)
+    }
+
+    private static func tensor(_ input: Inference_ModelInferRequest.InferInputTensor, raw: Data?, served: ServedVersion) throws(ServeError) -> InferInputs {
+        guard input.datatype == "FP32" else {
+            throw .invalidArgument(item: input.name, field: "datatype", message: "\(input.datatype) given, the input is FP32")
+        }
+        let chw = served.runtime.inputShape
+        let n = try batchSize(input, served: served)
+        guard input.shape.count == 4, input.shape.dropFirst().map(Int.init) == chw else {
+            throw .invalidArgument(item: input.name, field: "shape", message: "\(input.shape) given, the input is [-1, \(chw.map(String.init).joined(separator: ", "))]")
+        }
+        let width = chw.reduce(1, *)
+        var flat: [Float]
+        if let raw {
+            guard raw.count == n * width * 4 else {
+                throw .invalidArgument(item: input.name, field: "raw_input_contents",
+                                       message: "\(raw.count) bytes, shape \(input.shape) of FP32 takes \(n * width * 4)")
+            }
+            flat = [Float](repeating: 0, count: n * width)
+            flat.withUnsafeMutableBytes { out in raw.withUnsafeBytes { out.copyMemory(from: $0) } }
+        } else {
+            flat = input.contents.fp32Contents
+            guard flat.count == n * width else {
+                throw .invalidArgument(item: input.name, field: "contents.fp32_contents",
+                                       message: "\(flat.count) values, shape \(input.shape) takes \(n * width)")
+            }
+        }
+        let p = served.manifest.preprocessing
+        return InferInputs(values: (0..<n).map { Array(flat[($0 * width)..<(($0 + 1) * width)]) },
+                           geometry: Array(repeating: (p.width, p.height, .identity), count: n))
+    }
+
+    private static func images(_ input: Inference_ModelInferRequest.InferInputTensor, raw: Data?, served: ServedVersion) throws(ServeError) -> InferInputs {
+        guard input.datatype == "BYTES" else {
+            throw .invalidArgument(item: input.name, field: "datatype", message: "\(input.datatype) given, \(imageBytesName) is BYTES")
+        }
+        let n = try batchSize(input, served: served)
+        guard input.shape.count == 1 || (input.shape.count == 2 && input.shape[1] == 1) else {
+            throw .invalidArgument(item: input.name, field: "shape", message: "\(input.shape) given, \(imageBytesName) is [-1] or [-1, 1]")
+        }
+        let files: [Data]
+        if let raw { files = try splitBytes(raw, item: input.name) } else { files = input.contents.bytesContents }
+        guard files.count == n else {
+            throw .invalidArgument(item: input.name, field: raw == nil ? "contents.bytes_contents" : "raw_input_contents",
+                                   message: "\(files.count) elements, shape \(input.shape) takes \(n)")
+        }
+        var out = InferInputs(values: [], geometry: [])
+        for (i, file) in files.enumerated() {
+            let prepared = try served.preprocessor.prepare(file, item: "\(imageBytesName)[\(i)]", field: "bytes")
+            out.values.append(prepared.values)
+            out.geometry.append((prepared.width, prepared.height, prepared.letterbox))
+        }
+        return out
+    }
+
+    /// Triton's raw BYTES layout: each element a little-endian UInt32 length, then its bytes.
+    static func splitBytes(_ raw: Data, item: String) throws(ServeError) -> [Data] {
+        var out: [Data] = []
+        var o = raw.startIndex
+        while o < raw.endIndex {
+            guard raw.endIndex - o >= 4 else {
+                throw .invalidArgument(item: item, field: "raw_input_contents", message: "element \(out.count) is cut inside its 4-byte length")
+            }
+            let length = Int(raw[o]) | Int(raw[o + 1]) << 8 | Int(raw[o + 2]) << 16 | Int(raw[o + 3]) << 24
+            o += 4
+            guard raw.endIndex - o >= length else {
+                throw .invalidArgument(item: item, field: "raw_input_contents",
+                                       message: "element \(out.count) says \(length) bytes, \(raw.endIndex - o) remain")
+            }
+            out.append(raw.subdata(in: o..<(o + length)))
+            o += length
+        }
+        return out
+    }
+
+    static func joinBytes(_ elements: [Data]) -> Data {
+        var out = Data()
+        for e in elements {
+            withUnsafeBytes(of: UInt32(e.count).littleEndian) { out.append(contentsOf: $0) }
+            out.append(e)
+        }
+        return out
+    }
+}

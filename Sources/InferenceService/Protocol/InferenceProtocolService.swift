@@ -1,0 +1,171 @@
+import FleetProtos
+import FleetRPC
+import Foundation
+
+/// vf-serve's Open Inference Protocol endpoint (`inference.GRPCInferenceService`, Triton's
+/// layout), so `tritonclient.grpc` and `perf_analyzer` work unchanged.
+public struct InferenceProtocolService: RPCService {
+    public static let serverName = "visionfleet"
+    public static let serverVersion = "0.1.0"
+    /// Triton's extension names for what this server implements.
+    public static let extensions = ["classification", "model_repository", "model_repository(unload_dependents)", "schedule_policy",
+                                    "model_configuration", "statistics", "parameters"]
+
+    let repository: ModelRepository?
+    typealias Methods = ServiceCatalog.GRPCInferenceService
+
+    /// Without a repository only liveness and server metadata answer (a server with no models).
+    public init(repository: ModelRepository? = nil) { self.repository = repository }
+    public var serviceName: String { Methods.name }
+
+    public func register(into router: inout RPCRouter) {
+        let repository = self.repository
+        router.unary(Methods.serverLive.path) { (_: Inference_ServerLiveRequest, _) in
+            Inference_ServerLiveResponse.with { $0.live = true }
+        }
+        router.unary(Methods.serverReady.path) { (_: Inference_ServerReadyRequest, _) in
+            Inference_ServerReadyResponse.with { $0.ready = repository?.allReady ?? true }
+        }
+        router.unary(Methods.serverMetadata.path) { (_: Inference_ServerMetadataRequest, _) in
+            Inference_ServerMetadataResponse.with {
+                $0.name = Self.serverName
+                $0.version = Self.serverVersion
+                $0.extensions = repository == nil ? [] : Self.extensions
+            }
+        }
+        guard let repository else { return }
+        router.unary(Methods.modelReady.path) { (request: Inference_ModelReadyRequest, _) in
+            let ready = (try? await repository.withLease(request.name, version: request.version) { _ in true }) ?? false
+            return Inference_ModelReadyResponse.with { $0.ready = ready }
+        }
+        router.unary(Methods.modelMetadata.path) { (request: Inference_ModelMetadataRequest, _) in
+            try await repository.withLease(request.name, version: request.version) { ModelDescription.metadata($0) }
+        }
+        router.unary(Methods.modelConfig.path) { (request: Inference_ModelConfigRequest, _) in
+            try await repository.withLease(request.name, version: request.version) { served in
+                Inference_ModelConfigResponse.with { $0.config = ModelDescription.config(served) }
+            }
+        }
+        router.unary(Methods.modelInfer.path) { (request: Inference_ModelInferRequest, context) in
+            try await Self.infer(request, repository: repository, deadline: context.deadline)
+        }
+        router.bidirectional(Methods.modelStreamInfer.path) {
+            (requests: RequestStream<Inference_ModelInferRequest>, writer: ResponseWriter<Inference_ModelStreamInferResponse>, context) in
+            try await Self.streamInfer(requests, writer: writer, repository: repository, deadline: context.deadline)
+        }
+        router.unary(Methods.modelStatistics.path) { (request: Inference_ModelStatisticsRequest, _) in
+            try Self.statistics(request, repository: repository)
+        }
+        router.unary(Methods.repositoryIndex.path) { (request: Inference_RepositoryIndexRequest, _) in
+            Inference_RepositoryIndexResponse.with { response in
+                response.models = repository.status().filter { !request.ready || $0.state == .ready }.map { s in
+                    .with {
+                        $0.name = s.name
+                        $0.version = s.version.map(String.init) ?? ""
+                        $0.state = s.state.rawValue
+                        $0.reason = s.failure
+                    }
+                }
+            }
+        }
+        router.unary(Methods.repositoryModelLoad.path) { (request: Inference_RepositoryModelLoadRequest, _) in
+            try await repository.load(try Self.reference(request.modelName, request.parameters))
+            return Inference_RepositoryModelLoadResponse()
+        }
+        router.unary(Methods.repositoryModelUnload.path) { (request: Inference_RepositoryModelUnloadRequest, _) in
+            try await repository.unload(request.modelName)
+            return Inference_RepositoryModelUnloadResponse()
+        }
+    }
+
+    /// The registry reference a load names: `NAME`, `NAME@ALIAS` or `NAME@VERSION`, or a `version`
+    /// / `alias` parameter. A bare name follows `production`.
+    static func reference(_ name: String, _ parameters: [String: Inference_ModelRepositoryParameter]) throws(ServeError)
+        -> Visionfleet_V1_ModelRef {
+        guard !name.isEmpty else { throw .invalidArgument(item: "", field: "model_name", message: "must not be empty") }
+        var ref = Visionfleet_V1_ModelRef()
+        let parts = name.split(separator: "@", maxSplits: 1).map(String.init)
+        ref.name = parts[0]
+        if parts.count == 2 {
+            if let v = Int32(parts[1]) { ref.version = v } else { ref.alias = parts[1] }
+        } else if case .stringParam(let a)? = parameters["alias"]?.parameterChoice {
+            ref.alias = a
+        } else if let p = parameters["version"]?.parameterChoice {
+            switch p {
+            case .int64Param(let v): ref.version = Int32(clamping: v)
+            case .stringParam(let s):
+                guard let v = Int32(s) else { throw .invalidArgument(item: name, field: "parameters.version", message: "'\(s)' is not a number") }
+                ref.version = v
+            default: throw .invalidArgument(item: name, field: "parameters.version", message: "must be a number")
+            }
+        } else {
+            ref.alias = "production"
+        }
+        return ref
+    }
+
+    static func infer(_ request: Inference_ModelInferRequest, repository: ModelRepository,
+                      deadline: ContinuousClock.Instant?) async throws -> Inference_ModelInferResponse {
+        let started = ContinuousClock.now
+        return try await repository.withLease(request.modelName, version: request.modelVersion) { served in
+            var timing: RequestTiming?
+            do {
+                let inputs = try InferInputs.read(request, served: served)
+                let outputs = try await served.infer(batch: inputs.values, deadline: deadline)
+                timing = outputs.first?.timing
+                let response = try InferOutputs.response(request, served: served, inputs: inputs, outputs: outputs.map(\.values))
+                served.statistics.recordRequest(success: true, totalNs: DynamicBatcher.nanoseconds(started.duration(to: .now)), timing: timing)
+                return response
+            } catch {
+                served.statistics.recordRequest(success: false, totalNs: DynamicBatcher.nanoseconds(started.duration(to: .now)), timing: timing)
+                throw error
+            }
+        }
+    }
+
+    /// Requests run concurrently (so they batch); each response, or its error, is written as it
+    /// completes, carrying the request's id.
+    static func streamInfer(_ requests: RequestStream<Inference_ModelInferRequest>, writer: ResponseWriter<Inference_ModelStreamInferResponse>,
+                            repository: ModelRepository, deadline: ContinuousClock.Instant?) async throws {
+        let (results, continuation) = AsyncStream.makeStream(of: Inference_ModelStreamInferResponse.self)
+        async let written: Void = {
+            for await response in results { try await writer.write(response) }
+        }()
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for try await request in requests {
+                    group.addTask {
+                        var response = Inference_ModelStreamInferResponse()
+                        do {
+                            response.inferResponse = try await infer(request, repository: repository, deadline: deadline)
+                        } catch {
+                            response.errorMessage = "\(error)"
+                            response.inferResponse = .with { $0.id = request.id; $0.modelName = request.modelName }
+                        }
+                        continuation.yield(response)
+                    }
+                }
+                try await group.waitForAll()
+            }
+        } catch {
+            continuation.finish()
+            try? await written
+            throw error
+        }
+        continuation.finish()
+        try await written
+    }
+
+    static func statistics(_ request: Inference_ModelStatisticsRequest, repository: ModelRepository) throws(ServeError)
+        -> Inference_ModelStatisticsResponse {
+        let versions = repository.servedVersions().filter { request.name.isEmpty || $0.name == request.name }
+        if !request.name.isEmpty && versions.isEmpty {
+            throw .notFound("model '\(request.name)' is not served")
+        }
+        let matching = versions.filter { request.version.isEmpty || String($0.version) == request.version }
+        if !request.version.isEmpty && matching.isEmpty {
+            throw .notFound("version \(request.version) of model '\(request.name)' is not served")
+        }
+        return .with { $0.modelStats = matching.map { $0.statistics.proto(name: $0.name, version: String($0.version)) } }
+    }
+}

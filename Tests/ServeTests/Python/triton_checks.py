@@ -1,0 +1,125 @@
+"""Checks vf-serve's Open Inference Protocol with the real tritonclient.grpc (and its raw stubs
+for typed contents and malformed bytes). Usage: triton_checks.py HOST:PORT MODEL PNG_PATH PIXELS_PATH
+(the PNG's 32×32×3 pixels, raw).
+Prints a JSON object of named booleans on its last line."""
+import json
+import queue
+import sys
+
+import grpc
+import numpy as np
+import tritonclient.grpc as triton
+from tritonclient.grpc import service_pb2, service_pb2_grpc
+from tritonclient.utils import InferenceServerException
+
+url, model, png_path, pixels_path = sys.argv[1:5]
+png = open(png_path, "rb").read()
+pixels = np.fromfile(pixels_path, dtype=np.uint8).reshape(32, 32, 3)
+client = triton.InferenceServerClient(url=url)
+checks = {}
+
+
+def status_of(fn):
+    try:
+        fn()
+        return "OK"
+    except InferenceServerException as e:
+        return str(e.status())
+
+
+checks["server_live"] = client.is_server_live()
+checks["server_ready"] = client.is_server_ready()
+meta = client.get_server_metadata(as_json=True)
+checks["server_metadata"] = meta["name"] == "visionfleet" and "statistics" in meta.get("extensions", [])
+checks["model_ready"] = client.is_model_ready(model)
+checks["unknown_model_not_ready"] = not client.is_model_ready("no-such-model")
+
+m = client.get_model_metadata(model, as_json=True)
+inputs = {i["name"]: i for i in m["inputs"]}
+checks["metadata_inputs"] = inputs["images"]["datatype"] == "FP32" and inputs["images"]["shape"] == ["-1", "3", "32", "32"] \
+    and inputs["image_bytes"]["datatype"] == "BYTES"
+checks["metadata_outputs"] = [o["name"] for o in m["outputs"]] == ["probabilities"] and m["outputs"][0]["shape"] == ["-1", "3"]
+
+cfg = client.get_model_config(model, as_json=True)["config"]
+checks["config_batching"] = int(cfg["max_batch_size"]) == 8 and "dynamic_batching" in cfg \
+    and [i["dims"] for i in cfg["input"] if i["name"] == "images"] == [["3", "32", "32"]]
+
+# The PNG as the preprocessed tensor (exact size, no resize): (pixel/255 - 0.5) / 0.25, CHW.
+tensor = ((pixels.astype(np.float32) / 255.0 - 0.5) / 0.25).transpose(2, 0, 1)[None].copy()
+batch = np.concatenate([tensor, tensor * 0.5], axis=0)
+
+inp = triton.InferInput("images", list(batch.shape), "FP32")
+inp.set_data_from_numpy(batch)
+res = client.infer(model, [inp], request_id="r1")
+probs = res.as_numpy("probabilities")
+checks["infer_raw_fp32"] = probs.shape == (2, 3) and np.allclose(probs.sum(axis=1), 1, atol=1e-5) \
+    and res.get_response().id == "r1" and res.get_response().model_version != ""
+
+img = triton.InferInput("image_bytes", [1], "BYTES")
+img.set_data_from_numpy(np.array([png], dtype=np.object_))
+by_image = client.infer(model, [img]).as_numpy("probabilities")
+checks["infer_image_bytes_matches_tensor"] = by_image.shape == (1, 3) and np.allclose(by_image[0], probs[0], atol=1e-4)
+
+top = client.infer(model, [inp], outputs=[triton.InferRequestedOutput("probabilities", class_count=2)]).as_numpy("probabilities")
+parts = [s.decode().split(":") for s in top[0]]
+checks["classification_parameter"] = top.shape == (2, 2) and int(parts[0][1]) == int(np.argmax(probs[0])) \
+    and abs(float(parts[0][0]) - probs[0].max()) < 1e-4 and parts[0][2] in ("circle", "square", "triangle")
+
+# Typed contents (no raw bytes), through the raw stub.
+channel = grpc.insecure_channel(url)
+stub = service_pb2_grpc.GRPCInferenceServiceStub(channel)
+req = service_pb2.ModelInferRequest(model_name=model)
+t = req.inputs.add(name="images", datatype="FP32", shape=[1, 3, 32, 32])
+t.contents.fp32_contents.extend(tensor.ravel().tolist())
+typed = stub.ModelInfer(req)
+typed_probs = np.frombuffer(typed.raw_output_contents[0], dtype=np.float32)
+checks["infer_typed_contents"] = np.allclose(typed_probs, probs[0], atol=1e-5)
+
+# Streaming: every response arrives with its id.
+got = queue.Queue()
+client.start_stream(callback=lambda result, error: got.put((result, error)))
+for i in range(6):
+    client.async_stream_infer(model, [inp], request_id=f"s{i}")
+ids = set()
+for _ in range(6):
+    result, error = got.get(timeout=30)
+    if error is None:
+        ids.add(result.get_response().id)
+client.stop_stream()
+checks["stream_infer"] = ids == {f"s{i}" for i in range(6)}
+
+stats = client.get_inference_statistics(model, as_json=True)["model_stats"][0]
+checks["statistics"] = int(stats["inference_stats"]["success"]["count"]) >= 10 and len(stats["batch_stats"]) >= 1 \
+    and int(stats["execution_count"]) >= 1
+
+index = client.get_model_repository_index(as_json=True)["models"]
+checks["repository_index"] = any(e["name"] == model and e.get("state") == "READY" for e in index)
+
+# Bad input: each a clear status.
+bad = triton.InferInput("images", [1, 3, 32, 32], "INT32")
+bad.set_data_from_numpy(np.zeros((1, 3, 32, 32), dtype=np.int32))
+checks["wrong_datatype_invalid"] = status_of(lambda: client.infer(model, [bad])) == "StatusCode.INVALID_ARGUMENT"
+shape = triton.InferInput("images", [1, 3, 16, 16], "FP32")
+shape.set_data_from_numpy(np.zeros((1, 3, 16, 16), dtype=np.float32))
+checks["wrong_shape_invalid"] = status_of(lambda: client.infer(model, [shape])) == "StatusCode.INVALID_ARGUMENT"
+junk = triton.InferInput("image_bytes", [1], "BYTES")
+junk.set_data_from_numpy(np.array([b"not an image"], dtype=np.object_))
+checks["undecodable_image_invalid"] = status_of(lambda: client.infer(model, [junk])) == "StatusCode.INVALID_ARGUMENT"
+big = triton.InferInput("images", [9, 3, 32, 32], "FP32")
+big.set_data_from_numpy(np.zeros((9, 3, 32, 32), dtype=np.float32))
+checks["batch_over_max_invalid"] = status_of(lambda: client.infer(model, [big])) == "StatusCode.INVALID_ARGUMENT"
+checks["unknown_model_not_found"] = status_of(lambda: client.infer("no-such-model", [inp])) == "StatusCode.NOT_FOUND"
+checks["empty_request_invalid"] = status_of(lambda: client.infer(model, [])) == "StatusCode.INVALID_ARGUMENT"
+try:
+    channel.unary_unary("/inference.GRPCInferenceService/ModelInfer")(b"\xff\xff\xff")
+    checks["malformed_protobuf_invalid"] = False
+except grpc.RpcError as e:
+    checks["malformed_protobuf_invalid"] = e.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+# Unload, then load again through the repository API.
+client.unload_model(model)
+checks["unload"] = not client.is_model_ready(model)
+client.load_model(model)
+checks["load"] = client.is_model_ready(model) and client.infer(model, [inp]).as_numpy("probabilities").shape == (2, 3)
+
+print(json.dumps(checks))
