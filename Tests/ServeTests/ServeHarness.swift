@@ -115,7 +115,7 @@ enum ServePackages {
         let config = try ExperimentConfig.parse(yaml: """
         configVersion: 1
         task: retrieval
-        model: {backbone: {type: resnet_cifar, depth: 8}, pooling: {type: avg}, neck: {type: projection, dim: 32}}
+        model: {backbone: {type: resnet_cifar, depth: 20}, pooling: {type: avg}, neck: {type: projection, dim: 32}}
         loss: {type: arcface}
         data: {input: {channels: 1, height: 16, width: 16}, mean: [0.5], std: [0.25]}
         train: {epochs: 1, batch_size: 8, seed: 1}

@@ -1,0 +1,177 @@
+import FleetProtos
+import FleetRPC
+import Foundation
+@testable import InferenceService
+import RegistryService
+import ServiceRuntime
+import Synchronization
+import TestSupport
+import XCTest
+
+/// Dynamic batching (batches form, a full queue refuses, expired requests are dropped), swaps
+/// without failed requests, and a registry that is down when vf-serve starts.
+final class BatchingAndLifecycleTests: XCTestCase {
+    typealias Methods = ServiceCatalog.VisionService
+
+    static func classify(_ h: ServeHarness, _ image: Data, timeout: Duration? = nil) async throws -> Visionfleet_V1_ClassifyResponse {
+        try await h.call(Methods.classify, Visionfleet_V1_ClassifyRequest.with { $0.model.name = "shapes"; $0.image.encoded = image }, timeout: timeout)
+    }
+
+    func testBatchesFormUnderConcurrentLoad() async throws {
+        let h = try await ServeHarness.start(models: ["shapes@production"], batching: BatchingConfig(maxBatchSize: 16, maxQueueDelayMicroseconds: 2000))
+        _ = try await h.registryClient.upload(directory: try ServePackages.classifier(), model: "shapes", aliases: ["production"])
+        try await h.waitServing("shapes")
+        let image = try ServePackages.png(width: 32, height: 32, seed: 4)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<48 { group.addTask { _ = try await Self.classify(h, image) } }
+            try await group.waitForAll()
+        }
+        let stats: Inference_ModelStatisticsResponse = try await h.call(ServiceCatalog.GRPCInferenceService.modelStatistics,
+                                                                          Inference_ModelStatisticsRequest.with { $0.name = "shapes" })
+        let s = try XCTUnwrap(stats.modelStats.first)
+        XCTAssertEqual(s.inferenceCount, 48)
+        XCTAssertLessThan(s.executionCount, 48, "requests from many clients run together")
+        XCTAssertTrue(s.batchStats.contains { $0.batchSize > 1 }, "\(s.batchStats.map(\.batchSize))")
+        XCTAssertEqual(s.inferenceStats.success.count, 48)
+        await h.stop()
+    }
+
+    func testAFullQueueRefusesAndExpiredRequestsAreDropped() async throws {
+        let h = try await ServeHarness.start(models: ["shapes@production"],
+                                             batching: BatchingConfig(maxBatchSize: 1, maxQueueDelayMicroseconds: 0, maxQueueSize: 2))
+        _ = try await h.registryClient.upload(directory: try ServePackages.classifier(), model: "shapes", aliases: ["production"])
+        try await h.waitServing("shapes")
+        let image = try ServePackages.png(width: 32, height: 32, seed: 5)
+        let codes = Locked<[RPCError.Code: Int]>([:])
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<64 {
+                group.addTask {
+                    do { _ = try await Self.classify(h, image); codes.withLock { $0[.ok, default: 0] += 1 } } catch let e as RPCError {
+                        codes.withLock { $0[e.code, default: 0] += 1 }
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let seen = codes.withLock { $0 }
+        XCTAssertGreaterThan(seen[.resourceExhausted] ?? 0, 0, "\(seen)")
+        XCTAssertGreaterThan(seen[.ok] ?? 0, 0, "\(seen)")
+        XCTAssertEqual((seen[.ok] ?? 0) + (seen[.resourceExhausted] ?? 0), 64, "\(seen)")
+        await h.stop()
+
+        // Deadlines: with one image per batch and a long queue, requests that expire while queued
+        // are answered DEADLINE_EXCEEDED and never computed.
+        let d = try await ServeHarness.start(models: ["shapes@production"],
+                                             batching: BatchingConfig(maxBatchSize: 1, maxQueueDelayMicroseconds: 0, maxQueueSize: 1024))
+        _ = try await d.registryClient.upload(directory: try ServePackages.classifier(), model: "shapes", aliases: ["production"])
+        try await d.waitServing("shapes")
+        let expired = Locked(0), other = Locked<[String]>([])
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<300 {
+                group.addTask {
+                    do { _ = try await Self.classify(d, image, timeout: .milliseconds(15)) } catch let e as RPCError {
+                        if e.code == .deadlineExceeded { expired.withLock { $0 += 1 } } else { other.withLock { $0.append("\(e)") } }
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        try await Task.sleep(for: .milliseconds(300))
+        let served = try XCTUnwrap(d.repository.servedVersions().first)
+        XCTAssertEqual(other.withLock { $0 }, [])
+        XCTAssertGreaterThan(expired.withLock { $0 }, 0)
+        XCTAssertLessThan(served.statistics.totals.inferences, 300, "expired requests are not computed")
+        await d.stop()
+    }
+
+    func testZeroFailedRequestsWhileTheAliasMovesThreeTimes() async throws {
+        let h = try await ServeHarness.start(models: ["shapes@production"], batching: BatchingConfig(maxBatchSize: 8))
+        _ = try await h.registryClient.upload(directory: try ServePackages.classifier(seed: 1), model: "shapes", aliases: ["production"])
+        for seed in 2...4 { _ = try await h.registryClient.upload(directory: try ServePackages.classifier(seed: UInt64(seed)), model: "shapes") }
+        try await h.waitServing("shapes", version: 1)
+        let image = try ServePackages.png(width: 32, height: 32, seed: 6)
+        let stop = Locked(false), failures = Locked<[String]>([]), versions = Locked<Set<Int32>>([]), count = Locked(0)
+        let clients = (0..<4).map { _ in
+            Task {
+                while !stop.withLock({ $0 }) {
+                    do {
+                        let r = try await Self.classify(h, image)
+                        _ = versions.withLock { $0.insert(r.servedBy.version) }
+                        count.withLock { $0 += 1 }
+                    } catch { failures.withLock { $0.append("\(error)") } }
+                }
+            }
+        }
+        for version: Int32 in [2, 3, 4] {
+            try await Task.sleep(for: .milliseconds(150))
+            _ = try await h.registryClient.setAlias("shapes", "production", version: version)
+            try await h.waitServing("shapes", version: version)
+        }
+        try await Task.sleep(for: .milliseconds(150))
+        stop.withLock { $0 = true }
+        for c in clients { await c.value }
+        XCTAssertEqual(failures.withLock { $0 }, [], "no request fails during a swap")
+        XCTAssertEqual(versions.withLock { $0 }, [1, 2, 3, 4])
+        XCTAssertGreaterThan(count.withLock { $0 }, 40)
+        // Old versions were drained and let go: one version is served.
+        XCTAssertEqual(h.repository.servedVersions().map(\.version), [4])
+        await h.stop()
+    }
+
+    func testRegistryDownAtStartupThenUp() async throws {
+        // A registry that has the model, stopped before vf-serve starts.
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("vf-serve-down-\(UUID().uuidString)")
+        let registry = try ModelRegistry(directory: root.appendingPathComponent("registry"))
+        let first = RPCServer(config: ServerConfig(host: "127.0.0.1", port: 0), services: [RegistryRPCService(registry: registry)])
+        let port = try await first.start()
+        let registryClient = try RegistryClient(address: "127.0.0.1:\(port)", environment: [:])
+        _ = try await registryClient.upload(directory: try ServePackages.classifier(), model: "shapes", aliases: ["production"])
+        await first.shutdown(grace: .seconds(1))
+
+        let holder = ServerHolder()
+        let repository = ModelRepository(source: RegistryModelSource(client: registryClient),
+                                          settings: ServeSettings(home: root.appendingPathComponent("serve"), retryInitial: .milliseconds(50),
+                                                                  retryMax: .milliseconds(300))) { ready in
+            holder.server?.setServing(ServiceCatalog.VisionService.name, ready)
+        }
+        let vision = VisionRPCService(repository: repository)
+        let server = RPCServer(config: ServerConfig(host: "127.0.0.1", port: 0), services: [vision, InferenceProtocolService(repository: repository)])
+        holder.server = server
+        let servePort = try await server.start()
+        repository.start([.init(parsing: "shapes@production")])
+        let client = RPCClient(channel: try RPCChannel(target: "127.0.0.1:\(servePort)"))
+        try await Task.sleep(for: .milliseconds(400))
+        let live: Inference_ServerLiveResponse = try await client.unary(ServiceCatalog.GRPCInferenceService.serverLive.path, Inference_ServerLiveRequest())
+        XCTAssertTrue(live.live, "the process is live")
+        let ready: Inference_ServerReadyResponse = try await client.unary(ServiceCatalog.GRPCInferenceService.serverReady.path, Inference_ServerReadyRequest())
+        XCTAssertFalse(ready.ready)
+        var status = try await HealthProbe.check(client, service: ServiceCatalog.VisionService.name)
+        XCTAssertEqual(status, .notServing)
+
+        // The registry comes back on the same port: vf-serve loads the model and turns SERVING.
+        let second = RPCServer(config: ServerConfig(host: "127.0.0.1", port: port), services: [RegistryRPCService(registry: registry)])
+        try await second.start()
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline, status != .serving {
+            try await Task.sleep(for: .milliseconds(50))
+            status = try await HealthProbe.check(client, service: ServiceCatalog.VisionService.name)
+        }
+        XCTAssertEqual(status, .serving)
+        let image = try ServePackages.png(width: 32, height: 32, seed: 7)
+        let response: Visionfleet_V1_ClassifyResponse = try await client.unary(Methods.classify.path, Visionfleet_V1_ClassifyRequest.with {
+            $0.model.name = "shapes"; $0.image.encoded = image
+        })
+        XCTAssertEqual(response.servedBy.version, 1)
+        await repository.shutdown()
+        await server.shutdown(grace: .seconds(1))
+        await second.shutdown(grace: .seconds(1))
+        try? FileManager.default.removeItem(at: root)
+    }
+}
+
+/// A value shared by test tasks.
+final class Locked<Value: Sendable>: Sendable {
+    private let mutex: Mutex<Value>
+    init(_ value: Value) { mutex = Mutex(value) }
+    func withLock<R>(_ body: (inout Value) -> R) -> R { mutex.withLock { body(&$0) } }
+}
