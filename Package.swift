@@ -24,6 +24,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "5.0.1"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         // C layer
@@ -43,6 +45,11 @@ let package = Package(
             path: "Sources/CDNNL",
             cSettings: [.unsafeFlags(["-O2"])],
             linkerSettings: [.linkedLibrary("dnnl"), .linkedLibrary("gomp")]
+        ),
+        .target(
+            name: "CHNSW",
+            path: "Sources/CHNSW",
+            cxxSettings: [.unsafeFlags(["-O3"])]
         ),
         .target(
             name: "CImageCodecs",
@@ -68,7 +75,7 @@ let package = Package(
             dependencies: ["Tensors", "CZlib", "CImageCodecs", "COpenSSL", .product(name: "Yams", package: "Yams")]
         ),
         .target(name: "VisionEval"),
-        .target(name: "VectorIndex", dependencies: ["CBLAS"]),
+        .target(name: "VectorIndex", dependencies: ["CBLAS", "CHNSW"]),
 
         // wire
         .target(
@@ -111,7 +118,9 @@ let package = Package(
             name: "InferenceService",
             dependencies: ["FleetRPC", "FleetProtos", "ServiceRuntime", "Tensors", "VisionData", "VisionModels", "VectorIndex",
                            .product(name: "Logging", package: "swift-log"),
-                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
+                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                           .product(name: "Hummingbird", package: "hummingbird"),
+                           .product(name: "Prometheus", package: "swift-prometheus")]
         ),
         .target(
             name: "ServiceRuntime",
@@ -127,7 +136,8 @@ let package = Package(
         .executableTarget(name: "vf-ingest", dependencies: ["ServiceRuntime", "IngestService", "FleetStore"]),
         .executableTarget(name: "vf-train", dependencies: ["ServiceRuntime", "TrainingService", "FleetRPC", "FleetProtos", "FleetStore", "Tensors"]),
         .executableTarget(name: "vf-registry", dependencies: ["ServiceRuntime", "RegistryService", "FleetStore"]),
-        .executableTarget(name: "vf-serve", dependencies: ["ServiceRuntime", "InferenceService", "FleetRPC", "FleetProtos", "FleetStore"]),
+        .executableTarget(name: "vf-serve", dependencies: ["ServiceRuntime", "InferenceService", "FleetRPC", "FleetProtos", "FleetStore",
+                                                          .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),
         .executableTarget(
             name: "vf",
             dependencies: [

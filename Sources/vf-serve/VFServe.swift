@@ -5,6 +5,7 @@ import FleetStore
 import Foundation
 import InferenceService
 import ServiceRuntime
+import ServiceLifecycle
 import Synchronization
 
 /// vf-serve: the online inference server of VisionFleet.
@@ -41,6 +42,9 @@ struct VFServe: AsyncParsableCommand {
 
     @Option(help: "Per-model batching, NAME:max_batch=16,delay_us=500,preferred=8/16,queue=256 (repeatable).")
     var batching: [String] = []
+
+    @Option(help: "Prometheus metrics HTTP port, path /metrics (env VF_SERVE_METRICS_PORT; default 8002; -1 = off).")
+    var metricsPort: Int?
 
     @Option(help: "Most pixels of an encoded image (env VF_SERVE_MAX_IMAGE_PIXELS; default 40000000).")
     var maxImagePixels: Int?
@@ -90,13 +94,18 @@ struct VFServe: AsyncParsableCommand {
             running.withLock { $0?.setServing(ServiceCatalog.VisionService.name, ready) }
         }
         let follower = RegistryFollower(repository: repository)
+        var lifecycle: [any Service] = [follower]
+        let metricsPortValue = try number(metricsPort, "VF_SERVE_METRICS_PORT") ?? 8002
+        if metricsPortValue >= 0 {
+            lifecycle.append(MetricsHTTPServer(host: options.config.host, port: metricsPortValue, metrics: repository.metrics))
+        }
         repository.start(references)
         var fetchBlob: (@Sendable (String) async throws -> Data)?
         if let datasets { fetchBlob = { digest in try await datasets.blob(digest) } }
         try await FleetServerRunner.run(
             name: "vf-serve", options: options,
             services: [VisionRPCService(repository: repository, blobs: fetchBlob), InferenceProtocolService(repository: repository)],
-            lifecycle: [follower],
+            lifecycle: lifecycle,
             created: { server in
                 running.withLock { $0 = server }
                 server.setServing(ServiceCatalog.VisionService.name, repository.anyReady)

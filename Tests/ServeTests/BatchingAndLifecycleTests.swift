@@ -33,6 +33,27 @@ final class BatchingAndLifecycleTests: XCTestCase {
         XCTAssertLessThan(s.executionCount, 48, "requests from many clients run together")
         XCTAssertTrue(s.batchStats.contains { $0.batchSize > 1 }, "\(s.batchStats.map(\.batchSize))")
         XCTAssertEqual(s.inferenceStats.success.count, 48)
+
+        // The same figures as Prometheus text over HTTP, Triton's names, by model and version.
+        let metrics = MetricsHTTPServer(host: "127.0.0.1", port: 0, metrics: h.repository.metrics)
+        let serving = Task { try await metrics.run() }
+        var port: Int?
+        for _ in 0..<200 where port == nil {
+            port = metrics.boundPort
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let fetched = try runPython(["-c", "import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1]).read().decode())",
+                                     "http://127.0.0.1:\(try XCTUnwrap(port))/metrics"])
+        serving.cancel()
+        XCTAssertEqual(fetched.status, 0, fetched.stderr)
+        let text = fetched.stdout
+        XCTAssertTrue(text.contains(#"nv_inference_request_success{model="shapes",version="1"} 48"#), text)
+        XCTAssertTrue(text.contains(#"nv_inference_count{model="shapes",version="1"} 48"#), text)
+        XCTAssertTrue(text.contains(#"nv_inference_exec_count{model="shapes",version="1"} \#(s.executionCount)"#), text)
+        for name in ["nv_inference_request_failure", "nv_inference_request_duration_us", "nv_inference_queue_duration_us",
+                     "nv_inference_compute_infer_duration_us", "vf_inference_batch_size_bucket"] {
+            XCTAssertTrue(text.contains(name), "\(name) in \(text)")
+        }
         await h.stop()
     }
 

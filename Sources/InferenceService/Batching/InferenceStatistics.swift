@@ -15,8 +15,9 @@ public final class InferenceStatistics: Sendable {
         var batches: [Int: Batch] = [:]
     }
     private let state = Mutex(State())
+    private let metrics: ModelMetrics?
 
-    public init() {}
+    init(metrics: ModelMetrics? = nil) { self.metrics = metrics }
 
     /// A batch of `size` images ran.
     func recordBatch(size: Int, inputNs: UInt64, inferNs: UInt64, outputNs: UInt64) {
@@ -32,6 +33,12 @@ public final class InferenceStatistics: Sendable {
             b.output.count += 1; b.output.ns += outputNs
             s.batches[size] = b
         }
+        if let metrics {
+            metrics.executions.increment()
+            metrics.inferences.increment(by: Int64(size))
+            metrics.batchSize.record(Double(size))
+            metrics.computeInferMicroseconds.increment(by: Int64(inferNs / 1000))
+        }
     }
 
     /// A request finished: its whole duration and, when it reached a batch, its share of it.
@@ -43,6 +50,11 @@ public final class InferenceStatistics: Sendable {
             s.computeInput.count += 1; s.computeInput.ns += t.computeInputNs
             s.computeInfer.count += 1; s.computeInfer.ns += t.computeInferNs
             s.computeOutput.count += 1; s.computeOutput.ns += t.computeOutputNs
+        }
+        if let metrics {
+            (success ? metrics.success : metrics.failure).increment()
+            metrics.requestMicroseconds.increment(by: Int64(totalNs / 1000))
+            if let t = timing { metrics.queueMicroseconds.increment(by: Int64(t.queueNs / 1000)) }
         }
     }
 

@@ -20,6 +20,7 @@ public final class Gallery: Sendable {
 
     private struct State {
         var index: ExactIndex
+        var graph: HNSWIndex
         var items: [Item]                 // by row
         var rows: [String: Int64] = [:]   // id → live row
         var removed: Set<Int64> = []
@@ -39,10 +40,12 @@ public final class Gallery: Sendable {
 
     /// The package's gallery (ids are its row numbers as text, labels the class names), with
     /// the changes logged at `log` replayed.
-    init(package index: ExactIndex?, dimension: Int, classNames: [String], log: URL?) throws {
+    init(package index: ExactIndex?, dimension: Int, classNames: [String], log: URL?,
+         hnsw: HNSWIndex.Parameters = HNSWIndex.Parameters()) throws {
         self.dimension = dimension
         let base = index ?? ExactIndex(dimension: dimension)
-        var state = State(index: ExactIndex(dimension: dimension), items: [])
+        var state = State(index: ExactIndex(dimension: dimension),
+                          graph: try HNSWIndex(dimension: dimension, capacity: max(base.count, 1024), parameters: hnsw), items: [])
         let labels = base.labels
         var rows: [Int64] = []
         var items: [Item] = []
@@ -51,7 +54,10 @@ public final class Gallery: Sendable {
             items.append(Item(id: "\(id)", classId: c, label: c >= 0 && Int(c) < classNames.count ? classNames[Int(c)] : ""))
             rows.append(Int64(row))
         }
-        if !rows.isEmpty { try state.index.add(base.allVectors, ids: rows) }
+        if !rows.isEmpty {
+            try state.index.add(base.allVectors, ids: rows)
+            try state.graph.add(base.allVectors, ids: rows)
+        }
         state.items = items
         for (row, item) in items.enumerated() { state.rows[item.id] = Int64(row) }
         self.log = log
@@ -94,10 +100,11 @@ public final class Gallery: Sendable {
         return state.withLock { s in ids.filter { !Self.remove($0, from: &s) } }
     }
 
-    /// The k most similar items to a unit query (exact inner product), best first.
-    public func search(_ query: [Float], k: Int) throws -> [Hit] {
+    /// The k most similar items to a unit query, best first: from the HNSW graph (breadth `ef`,
+    /// 0 = its default), or by exact inner product.
+    public func search(_ query: [Float], k: Int, exact: Bool = false, ef: Int = 0) throws -> [Hit] {
         try state.withLock { s in
-            let hits = try s.index.search(query, k: k + s.removed.count)[0]
+            let hits = exact ? try s.index.search(query, k: k + s.removed.count)[0] : try s.graph.search(query, k: k, ef: ef)
             var out: [Hit] = []
             for hit in hits where !s.removed.contains(hit.id) && out.count < k { out.append(Hit(item: s.items[Int(hit.id)], score: hit.score)) }
             return out
@@ -107,6 +114,7 @@ public final class Gallery: Sendable {
     private static func add(_ item: Item, vector: [Float], to s: inout State) throws {
         let row = Int64(s.items.count)
         try s.index.add(vector, ids: [row])
+        try s.graph.add(vector, ids: [row])
         s.items.append(item)
         s.rows[item.id] = row
     }
@@ -115,6 +123,7 @@ public final class Gallery: Sendable {
     private static func remove(_ id: String, from s: inout State) -> Bool {
         guard let row = s.rows.removeValue(forKey: id) else { return false }
         s.removed.insert(row)
+        s.graph.remove(row)
         return true
     }
 

@@ -36,11 +36,14 @@ public final class ModelRepository: Sendable {
     private let pendingReconcile = Mutex<Set<String>>([])
     private let startupTasks = Mutex<[Task<Void, Never>]>([])
     private let readiness: @Sendable (Bool) -> Void
+    /// Where served versions report their Prometheus metrics.
+    public let metrics: ServeMetrics
 
     /// `readiness` hears whether at least one model is ready, after every change.
-    public init(source: any ModelSource, settings: ServeSettings, logger: Logger = Logger(label: "visionfleet.vf-serve"),
-                readiness: @escaping @Sendable (Bool) -> Void = { _ in }) {
+    public init(source: any ModelSource, settings: ServeSettings, metrics: ServeMetrics = ServeMetrics(),
+                logger: Logger = Logger(label: "visionfleet.vf-serve"), readiness: @escaping @Sendable (Bool) -> Void = { _ in }) {
         self.source = source
+        self.metrics = metrics
         self.settings = settings
         self.logger = logger
         self.readiness = readiness
@@ -199,6 +202,7 @@ public final class ModelRepository: Sendable {
             let alias: String = if case .alias(let a)? = ref.selector { a } else { "" }
             let galleryLog = settings.home.appendingPathComponent("galleries/\(name)/v\(info.version).log")
             let maxPixels = settings.maxImagePixels
+            let metrics = self.metrics
             let served = try await Offload.run("vf-serve load \(name)@\(info.version)") {
                 let package: LoadedPackage
                 do { package = try ModelPackage.read(from: directory) } catch {
@@ -212,7 +216,7 @@ public final class ModelRepository: Sendable {
                 }
                 try runtime.warmUp(batchSizes: [1, min(batching.maxBatchSize, 16), batching.target])
                 return ServedVersion(name: name, version: info.version, alias: alias, runtime: runtime, batching: batching,
-                                     maxPixels: maxPixels, gallery: gallery)
+                                     maxPixels: maxPixels, gallery: gallery, metrics: metrics)
             }
             let old = entries.withLock { e -> ServedVersion? in
                 var entry = e[name] ?? Entry(reference: ref, state: .ready)

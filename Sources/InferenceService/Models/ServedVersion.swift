@@ -11,7 +11,7 @@ public final class ServedVersion: Sendable {
     public let version: Int32
     public let alias: String
     public let manifest: ModelManifest
-    public let statistics = InferenceStatistics()
+    public let statistics: InferenceStatistics
     let runtime: ModelRuntime
     let batcher: DynamicBatcher
     let preprocessor: ImagePreprocessor
@@ -24,7 +24,9 @@ public final class ServedVersion: Sendable {
         var waiter: CheckedContinuation<Void, Never>?
     }
 
-    init(name: String, version: Int32, alias: String, runtime: ModelRuntime, batching: BatchingConfig, maxPixels: Int, gallery: Gallery?) {
+    init(name: String, version: Int32, alias: String, runtime: ModelRuntime, batching: BatchingConfig, maxPixels: Int, gallery: Gallery?,
+         metrics: ServeMetrics? = nil) {
+        self.statistics = InferenceStatistics(metrics: metrics?.model(name, version: version))
         self.name = name
         self.version = version
         self.alias = alias

@@ -206,7 +206,7 @@ struct VisionTasks: Sendable {
                     throw ServeError.invalidArgument(item: "request", field: "query", message: "the request has no image or embedding")
                 }
                 let post = ContinuousClock.now
-                let hits = try gallery.search(query, k: r.k == 0 ? 10 : Int(r.k))
+                let hits = try gallery.search(query, k: r.k == 0 ? 10 : Int(r.k), exact: r.exact, ef: Int(r.efSearch))
                 timing.postprocessMs = Self.ms(post.duration(to: .now))
                 return .with {
                     $0.hits = hits.map { h in
