@@ -1,169 +1,67 @@
-// C over hnswlib: see include/vfhnsw.h. One shared_mutex guards the graph: searches at the
-// default ef share it; adds, removals, resizes, saves and searches at another ef hold it alone.
+// The C entry points (include/vfhnsw.h): each index remembers the hnswlib build it was made
+// with, chosen once per process for the CPU (AVX2 + FMA when present; VISIONFLEET_ISA=sse forces
+// the baseline build).
 #include "vfhnsw.h"
+#include "hnsw_ops.h"
 
-#include <hnswlib/hnswlib.h>
-
-#include <algorithm>
-#include <atomic>
+#include <cstdlib>
 #include <cstring>
-#include <memory>
-#include <mutex>
-#include <shared_mutex>
-#include <stdexcept>
-#include <thread>
-#include <vector>
 
 struct vfh_index {
-    int dimension;
-    std::unique_ptr<hnswlib::InnerProductSpace> space;
-    std::unique_ptr<hnswlib::HierarchicalNSW<float>> graph;
-    size_t ef = 64;
-    mutable std::shared_mutex lock;
+    const vfh_ops *ops;
+    void *impl;
 };
 
-static void set_error(char *error, size_t length, const char *message) {
-    if (!error || length == 0) return;
-    std::strncpy(error, message, length - 1);
-    error[length - 1] = 0;
+static const vfh_ops *chosen_ops() {
+    static const vfh_ops *ops = [] {
+        const char *forced = std::getenv("VISIONFLEET_ISA");
+        if (forced && std::strcmp(forced, "sse") == 0) return &vfh_generic::ops;
+        __builtin_cpu_init();
+        if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return &vfh_avx2::ops;
+        return &vfh_generic::ops;
+    }();
+    return ops;
 }
+
+static vfh_index *wrap(const vfh_ops *ops, void *impl) {
+    if (!impl) return nullptr;
+    return new vfh_index{ops, impl};
+}
+
+extern "C" const char *vfh_isa(void) { return chosen_ops()->isa; }
 
 extern "C" vfh_index *vfh_create(int dimension, size_t capacity, size_t m, size_t ef_construction, size_t seed,
                                  char *error, size_t error_length) {
-    try {
-        auto index = std::make_unique<vfh_index>();
-        index->dimension = dimension;
-        index->space = std::make_unique<hnswlib::InnerProductSpace>(dimension);
-        index->graph = std::make_unique<hnswlib::HierarchicalNSW<float>>(index->space.get(), std::max<size_t>(capacity, 16), m,
-                                                                           ef_construction, seed);
-        index->graph->setEf(index->ef);
-        return index.release();
-    } catch (const std::exception &e) {
-        set_error(error, error_length, e.what());
-        return nullptr;
-    }
+    const vfh_ops *ops = chosen_ops();
+    return wrap(ops, ops->create(dimension, capacity, m, ef_construction, seed, error, error_length));
 }
 
 extern "C" vfh_index *vfh_load(const char *path, int dimension, char *error, size_t error_length) {
-    try {
-        auto index = std::make_unique<vfh_index>();
-        index->dimension = dimension;
-        index->space = std::make_unique<hnswlib::InnerProductSpace>(dimension);
-        index->graph = std::make_unique<hnswlib::HierarchicalNSW<float>>(index->space.get(), std::string(path));
-        auto &g = *index->graph;
-        if (g.label_offset_ - g.offsetData_ != dimension * sizeof(float)) {
-            set_error(error, error_length, "the index holds vectors of another dimension");
-            return nullptr;
-        }
-        // hnswlib 0.6.2's loader counts deletions onto an uninitialised counter: count again.
-        g.num_deleted_ = 0;
-        for (size_t i = 0; i < g.cur_element_count; i++) {
-            if (g.isMarkedDeleted((hnswlib::tableint)i)) g.num_deleted_ += 1;
-        }
-        index->graph->setEf(index->ef);
-        return index.release();
-    } catch (const std::exception &e) {
-        set_error(error, error_length, e.what());
-        return nullptr;
-    }
+    const vfh_ops *ops = chosen_ops();
+    return wrap(ops, ops->load(path, dimension, error, error_length));
 }
 
 extern "C" int vfh_save(vfh_index *index, const char *path, char *error, size_t error_length) {
-    std::unique_lock<std::shared_mutex> guard(index->lock);
-    try {
-        index->graph->saveIndex(path);
-        return 0;
-    } catch (const std::exception &e) {
-        set_error(error, error_length, e.what());
-        return -1;
-    }
+    return index->ops->save(index->impl, path, error, error_length);
 }
 
-extern "C" void vfh_free(vfh_index *index) { delete index; }
+extern "C" void vfh_free(vfh_index *index) {
+    if (!index) return;
+    index->ops->destroy(index->impl);
+    delete index;
+}
 
 extern "C" int vfh_add(vfh_index *index, const float *vectors, const uint64_t *labels, size_t n, int threads,
                        char *error, size_t error_length) {
-    std::unique_lock<std::shared_mutex> guard(index->lock);
-    try {
-        auto &g = *index->graph;
-        size_t needed = g.cur_element_count + n;
-        if (needed > g.max_elements_) g.resizeIndex(std::max(needed, g.max_elements_ * 2));
-        const size_t d = index->dimension;
-        size_t workers = std::max(1, std::min<int>(threads, (int)(n / 256) + 1));
-        std::atomic<size_t> next{0};
-        std::atomic<bool> failed{false};
-        std::string message;
-        std::mutex message_lock;
-        auto work = [&]() {
-            for (size_t i = next++; i < n && !failed; i = next++) {
-                try {
-                    g.addPoint(vectors + i * d, (hnswlib::labeltype)labels[i]);
-                } catch (const std::exception &e) {
-                    std::lock_guard<std::mutex> l(message_lock);
-                    message = e.what();
-                    failed = true;
-                }
-            }
-        };
-        std::vector<std::thread> pool;
-        for (size_t t = 1; t < workers; t++) pool.emplace_back(work);
-        work();
-        for (auto &t : pool) t.join();
-        if (failed) {
-            set_error(error, error_length, message.c_str());
-            return -1;
-        }
-        return 0;
-    } catch (const std::exception &e) {
-        set_error(error, error_length, e.what());
-        return -1;
-    }
+    return index->ops->add(index->impl, vectors, labels, n, threads, error, error_length);
 }
 
-extern "C" int vfh_remove(vfh_index *index, uint64_t label) {
-    std::unique_lock<std::shared_mutex> guard(index->lock);
-    try {
-        index->graph->markDelete((hnswlib::labeltype)label);
-        return 0;
-    } catch (const std::exception &) {
-        return 1;
-    }
-}
-
-extern "C" void vfh_set_ef(vfh_index *index, size_t ef) {
-    std::unique_lock<std::shared_mutex> guard(index->lock);
-    index->ef = std::max<size_t>(ef, 1);
-    index->graph->setEf(index->ef);
-}
-
-extern "C" size_t vfh_ef(const vfh_index *index) { return index->ef; }
-
-static size_t collect(const vfh_index *index, const float *query, size_t k, uint64_t *labels, float *scores) {
-    auto found = index->graph->searchKnn(query, k);
-    size_t count = found.size();
-    // The queue pops the farthest first: fill from the back. Inner-product distance is 1 − ip.
-    for (size_t i = count; i-- > 0;) {
-        labels[i] = found.top().second;
-        scores[i] = 1.0f - found.top().first;
-        found.pop();
-    }
-    return count;
-}
+extern "C" int vfh_remove(vfh_index *index, uint64_t label) { return index->ops->remove(index->impl, label); }
+extern "C" void vfh_set_ef(vfh_index *index, size_t ef) { index->ops->set_ef(index->impl, ef); }
+extern "C" size_t vfh_ef(const vfh_index *index) { return index->ops->ef(index->impl); }
 
 extern "C" size_t vfh_search(vfh_index *index, const float *query, size_t k, size_t ef, uint64_t *labels, float *scores) {
-    if (k == 0) return 0;
-    if (ef == 0 || ef == index->ef) {
-        std::shared_lock<std::shared_mutex> guard(index->lock);
-        return collect(index, query, k, labels, scores);
-    }
-    std::unique_lock<std::shared_mutex> guard(index->lock);
-    index->graph->setEf(ef);
-    size_t count = collect(index, query, k, labels, scores);
-    index->graph->setEf(index->ef);
-    return count;
+    return index->ops->search(index->impl, query, k, ef, labels, scores);
 }
 
-extern "C" size_t vfh_count(const vfh_index *index) {
-    std::shared_lock<std::shared_mutex> guard(index->lock);
-    return index->graph->cur_element_count - index->graph->num_deleted_;
-}
+extern "C" size_t vfh_count(const vfh_index *index) { return index->ops->count(index->impl); }

@@ -40,11 +40,17 @@ struct VFServe: AsyncParsableCommand {
     @Option(help: "Most requests waiting per model before RESOURCE_EXHAUSTED (env VF_SERVE_MAX_QUEUE; default 512).")
     var maxQueueSize: Int?
 
-    @Option(help: "Per-model batching, NAME:max_batch=16,delay_us=500,preferred=8/16,queue=256 (repeatable).")
+    @Option(help: "Model instances running batches side by side, each with its share of the cores (env VF_SERVE_INSTANCES; default 1).")
+    var instances: Int?
+
+    @Option(help: "Per-model batching, NAME:max_batch=16,delay_us=500,preferred=8/16,queue=256,instances=2 (repeatable).")
     var batching: [String] = []
 
-    @Option(help: "Prometheus metrics HTTP port, path /metrics (env VF_SERVE_METRICS_PORT; default 8002; -1 = off).")
+    @Option(help: "Prometheus metrics HTTP port, path /metrics (env VF_SERVE_METRICS_PORT; default 8002; 0 = any free port).")
     var metricsPort: Int?
+
+    @Flag(help: "Serve no metrics endpoint (env VF_SERVE_METRICS_PORT=off).")
+    var noMetrics = false
 
     @Option(help: "Most pixels of an encoded image (env VF_SERVE_MAX_IMAGE_PIXELS; default 40000000).")
     var maxImagePixels: Int?
@@ -62,6 +68,7 @@ struct VFServe: AsyncParsableCommand {
         if let v = try number(maxBatchSize, "VF_SERVE_MAX_BATCH") { defaults.maxBatchSize = v }
         if let v = try number(maxQueueDelayUs, "VF_SERVE_MAX_QUEUE_DELAY_US") { defaults.maxQueueDelayMicroseconds = v }
         if let v = try number(maxQueueSize, "VF_SERVE_MAX_QUEUE") { defaults.maxQueueSize = v }
+        if let v = try number(instances, "VF_SERVE_INSTANCES") { defaults.instances = v }
         if let text = preferredBatchSizes ?? environment["VF_SERVE_PREFERRED_BATCH"], !text.isEmpty {
             defaults.preferredBatchSizes = try text.split(separator: ",").map {
                 guard let v = Int($0.trimmingCharacters(in: .whitespaces)) else { throw ValidationError("--preferred-batch-sizes: '\($0)' is not a number") }
@@ -95,7 +102,8 @@ struct VFServe: AsyncParsableCommand {
         }
         let follower = RegistryFollower(repository: repository)
         var lifecycle: [any Service] = [follower]
-        let metricsPortValue = try number(metricsPort, "VF_SERVE_METRICS_PORT") ?? 8002
+        let metricsOff = noMetrics || (metricsPort == nil && environment["VF_SERVE_METRICS_PORT"] == "off")
+        let metricsPortValue = metricsOff ? -1 : try number(metricsPort, "VF_SERVE_METRICS_PORT") ?? 8002
         if metricsPortValue >= 0 {
             lifecycle.append(MetricsHTTPServer(host: options.config.host, port: metricsPortValue, metrics: repository.metrics))
         }

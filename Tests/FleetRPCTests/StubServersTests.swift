@@ -52,7 +52,8 @@ final class StubServersTests: XCTestCase {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: serve)
         process.arguments = ["--host", "127.0.0.1"]
-        process.environment = ProcessInfo.processInfo.environment.merging(["VF_SERVE_PORT": "\(port)"]) { $1 }
+        process.environment = ProcessInfo.processInfo.environment.merging(["VF_SERVE_PORT": "\(port)", "VF_SERVE_METRICS_PORT": "0",
+                                                                                     "VISIONFLEET_HOME": NSTemporaryDirectory() + "vf-serve-\(port)"]) { $1 }
         process.standardError = FileHandle.nullDevice
         try process.run()
         let health = try runProcess(vf, ["health", "--timeout", "10", "127.0.0.1:\(port)"])

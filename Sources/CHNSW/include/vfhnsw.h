@@ -36,6 +36,9 @@ size_t vfh_ef(const vfh_index *index);
 /// default. Returns how many were written.
 size_t vfh_search(vfh_index *index, const float *query, size_t k, size_t ef, uint64_t *labels, float *scores);
 
+/// The hnswlib build in use: "avx2" or "sse".
+const char *vfh_isa(void);
+
 /// Items present (removed ones excluded).
 size_t vfh_count(const vfh_index *index);
 

@@ -8,10 +8,15 @@ public struct BatchingConfig: Sendable, Equatable {
     public var preferredBatchSizes: [Int]
     /// The most images waiting; more are refused with RESOURCE_EXHAUSTED.
     public var maxQueueSize: Int
+    /// Copies of the model running batches side by side, each on its own thread with its share
+    /// of the cores (Triton's instance_group count).
+    public var instances: Int
 
     /// Defaults that fit 2 cores: a batch of 32 keeps both busy on ResNet-20 while a lone
     /// request waits at most 200 µs for company.
-    public init(maxBatchSize: Int = 32, maxQueueDelayMicroseconds: Int = 200, preferredBatchSizes: [Int] = [], maxQueueSize: Int = 512) {
+    public init(maxBatchSize: Int = 32, maxQueueDelayMicroseconds: Int = 200, preferredBatchSizes: [Int] = [], maxQueueSize: Int = 512,
+                instances: Int = 1) {
+        self.instances = instances
         self.maxBatchSize = maxBatchSize
         self.maxQueueDelayMicroseconds = maxQueueDelayMicroseconds
         self.preferredBatchSizes = preferredBatchSizes
@@ -27,6 +32,7 @@ public struct BatchingConfig: Sendable, Equatable {
         guard maxQueueDelayMicroseconds >= 0 else {
             throw .invalidArgument(item: name, field: "max_queue_delay_us", message: "must not be negative")
         }
+        guard (1...64).contains(instances) else { throw .invalidArgument(item: name, field: "instances", message: "\(instances) is not within 1...64") }
         guard maxQueueSize >= maxBatchSize else {
             throw .invalidArgument(item: name, field: "max_queue_size", message: "must be at least max_batch_size (\(maxBatchSize))")
         }
@@ -36,7 +42,7 @@ public struct BatchingConfig: Sendable, Equatable {
         return self
     }
 
-    /// Parses `max_batch=32,delay_us=200,preferred=8/16,queue=512` (any subset) over `self`.
+    /// Parses `max_batch=32,delay_us=200,preferred=8/16,queue=512,instances=2` (any subset) over `self`.
     public func overridden(by text: String, for name: String) throws(ServeError) -> BatchingConfig {
         var config = self
         for part in text.split(separator: ",") {
@@ -49,6 +55,9 @@ public struct BatchingConfig: Sendable, Equatable {
             case "delay_us":
                 guard let v = Int(kv[1]) else { throw .invalidArgument(item: name, field: "delay_us", message: "'\(kv[1])' is not a number") }
                 config.maxQueueDelayMicroseconds = v
+            case "instances":
+                guard let v = Int(kv[1]) else { throw .invalidArgument(item: name, field: "instances", message: "'\(kv[1])' is not a number") }
+                config.instances = v
             case "queue":
                 guard let v = Int(kv[1]) else { throw .invalidArgument(item: name, field: "queue", message: "'\(kv[1])' is not a number") }
                 config.maxQueueSize = v
@@ -61,7 +70,7 @@ public struct BatchingConfig: Sendable, Equatable {
                 config.preferredBatchSizes = sizes
             default:
                 throw .invalidArgument(item: name, field: "batching",
-                                       message: "unknown key '\(kv[0])' (max_batch, delay_us, preferred, queue)")
+                                       message: "unknown key '\(kv[0])' (max_batch, delay_us, preferred, queue, instances)")
             }
         }
         return try config.validated(for: name)

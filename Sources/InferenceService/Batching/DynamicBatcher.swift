@@ -1,8 +1,9 @@
 import Foundation
 import Tensors
 
-/// Gathers one model version's requests into batches and runs them on its own thread, one
-/// batch at a time (the plan is not reentrant; its kernels use every core). A batch runs when
+/// Gathers one model version's requests into batches and runs them, one batch at a time per
+/// instance: each instance (a runtime with its own plan, which is not reentrant) has its own
+/// thread and its share of the cores, and takes the next batch when it is free. A batch runs when
 /// it reaches the target size or when its oldest request has waited `maxQueueDelay`; requests
 /// whose deadline passed are dropped before compute; a full queue refuses new ones at once.
 /// Decoding and preprocessing happen in the callers' tasks, in parallel, outside this thread.
@@ -21,25 +22,35 @@ final class DynamicBatcher: @unchecked Sendable {
 
     let config: BatchingConfig
     let name: String
-    private let runtime: ModelRuntime
+    private let runtimes: [ModelRuntime]
+    private var runtime: ModelRuntime { runtimes[0] }
     private let statistics: InferenceStatistics
     private let condition = NSCondition()
     // Guarded by `condition`.
     private var queue: [Pending] = []
     private var queuedHead = 0
     private var stopping = false
-    private var finished = false
+    private var running: Int
+    private var finished: Bool { running == 0 }
     private var stopWaiters: [CheckedContinuation<Void, Never>] = []
+    // Arrival pacing: a moving average of the gap between requests, so a lone request does not
+    // wait `maxQueueDelay` for company that is not coming.
+    private var lastArrival: ContinuousClock.Instant?
+    private var arrivalGapNs: Double = 0
 
-    init(name: String, runtime: ModelRuntime, config: BatchingConfig, statistics: InferenceStatistics) {
+    init(name: String, runtimes: [ModelRuntime], config: BatchingConfig, statistics: InferenceStatistics) {
+        precondition(!runtimes.isEmpty, "a batcher needs a runtime")
         self.name = name
-        self.runtime = runtime
+        self.runtimes = runtimes
         self.config = config
         self.statistics = statistics
-        let thread = Thread { [self] in loop() }
-        thread.name = "vf-serve batcher \(name)"
-        thread.stackSize = 8 << 20
-        thread.start()
+        running = runtimes.count
+        for (i, runtime) in runtimes.enumerated() {
+            let thread = Thread { [self] in loop(runtime) }
+            thread.name = "vf-serve batcher \(name) #\(i)"
+            thread.stackSize = 8 << 20
+            thread.start()
+        }
     }
 
     /// Runs one image's input values (C × H × W) in the next batch; its output values.
@@ -55,7 +66,13 @@ final class DynamicBatcher: @unchecked Sendable {
                 continuation.resume(throwing: ServeError.resourceExhausted(
                     "\(name): the queue is full (\(waiting) requests waiting, max_queue_size \(config.maxQueueSize)); retry later"))
             } else {
-                queue.append(Pending(values: values, enqueued: .now, deadline: deadline, continuation: continuation))
+                let now = ContinuousClock.now
+                if let last = lastArrival {
+                    let gap = Double(Self.nanoseconds(last.duration(to: now)))
+                    arrivalGapNs = arrivalGapNs == 0 ? gap : 0.8 * arrivalGapNs + 0.2 * gap
+                }
+                lastArrival = now
+                queue.append(Pending(values: values, enqueued: now, deadline: deadline, continuation: continuation))
                 condition.signal()
                 condition.unlock()
             }
@@ -72,20 +89,20 @@ final class DynamicBatcher: @unchecked Sendable {
                 continuation.resume()
             } else {
                 stopWaiters.append(continuation)
-                condition.signal()
+                condition.broadcast()
                 condition.unlock()
             }
         }
     }
 
-    private func loop() {
+    private func loop(_ runtime: ModelRuntime) {
         while let batch = nextBatch() {
-            run(batch)
+            run(batch, on: runtime)
         }
         condition.lock()
-        finished = true
-        let waiters = stopWaiters
-        stopWaiters = []
+        running -= 1
+        let waiters = finished ? stopWaiters : []
+        if finished { stopWaiters = [] }
         condition.unlock()
         for w in waiters { w.resume() }
     }
@@ -101,6 +118,11 @@ final class DynamicBatcher: @unchecked Sendable {
             while queue.count - queuedHead < config.target && !stopping {
                 let now = ContinuousClock.now
                 guard now < flushAt else { break }
+                // The next request is not expected before the delay runs out: run now.
+                let remaining = Double(Self.nanoseconds(now.duration(to: flushAt)))
+                if arrivalGapNs > remaining, let last = lastArrival, Double(Self.nanoseconds(last.duration(to: now))) + remaining < arrivalGapNs {
+                    break
+                }
                 let wait = now.duration(to: flushAt)
                 _ = condition.wait(until: Date(timeIntervalSinceNow: Double(wait.components.attoseconds) / 1e18 + Double(wait.components.seconds)))
             }
@@ -123,7 +145,7 @@ final class DynamicBatcher: @unchecked Sendable {
         }
     }
 
-    private func run(_ batch: [Pending]) {
+    private func run(_ batch: [Pending], on runtime: ModelRuntime) {
         let clock = ContinuousClock()
         let started = clock.now
         let n = batch.count, width = runtime.inputShape.reduce(1, *), outWidth = runtime.outputWidth

@@ -32,7 +32,7 @@ public final class MetricsHTTPServer: Service, Sendable {
                               onServerRunning: { [self] channel in
                                   let port = channel.localAddress?.port
                                   bound.withLock { $0 = port }
-                                  logger.info("metrics serving", metadata: ["port": "\(port ?? 0)", "path": "/metrics"])
+                                  logger.info("metrics listening", metadata: ["port": "\(port ?? 0)", "path": "/metrics"])
                               },
                               logger: logger)
         try await app.runService()

@@ -3,6 +3,7 @@ import FleetRPC
 import Foundation
 import Logging
 import Synchronization
+import Tensors
 import VisionModels
 
 /// The models vf-serve serves, by name, each following a registry reference (`NAME@ALIAS` or
@@ -208,14 +209,17 @@ public final class ModelRepository: Sendable {
                 do { package = try ModelPackage.read(from: directory) } catch {
                     throw ServeError.failed("\(name)@\(info.version): the package does not load: \(error)")
                 }
-                let runtime = try ModelRuntime(package)
+                // Each instance gets its share of the cores and its own plan.
+                let threads = max(1, Parallel.threads / batching.instances)
+                let runtimes = try (0..<batching.instances).map { _ in try ModelRuntime(package, threads: threads) }
+                let runtime = runtimes[0]
                 var gallery: Gallery?
                 if runtime.task == .retrieval {
                     gallery = try Gallery(package: package.gallery, dimension: runtime.outputWidth, classNames: package.manifest.classNames,
                                           log: galleryLog)
                 }
-                try runtime.warmUp(batchSizes: [1, min(batching.maxBatchSize, 16), batching.target])
-                return ServedVersion(name: name, version: info.version, alias: alias, runtime: runtime, batching: batching,
+                for r in runtimes { try r.warmUp(batchSizes: ModelRuntime.warmSizes(maxBatch: batching.maxBatchSize)) }
+                return ServedVersion(name: name, version: info.version, alias: alias, runtimes: runtimes, batching: batching,
                                      maxPixels: maxPixels, gallery: gallery, metrics: metrics)
             }
             let old = entries.withLock { e -> ServedVersion? in
@@ -229,7 +233,7 @@ public final class ModelRepository: Sendable {
             }
             readiness(anyReady)
             let was = old.map { " (was version \($0.version))" } ?? ""
-            logger.info("serving \(name)@\(info.version)\(was)",
+            logger.info("ready: \(name)@\(info.version)\(was)",
                         metadata: ["reference": "\(ref.text)", "task": "\(served.taskName)", "backend": "\(served.backendName)"])
             if let old { await old.drain() }
             return served

@@ -20,7 +20,8 @@ final class ModelRuntime: @unchecked Sendable {
     private let model: PackagedModel
     private let plan: InferencePlan?
 
-    init(_ package: LoadedPackage) throws {
+    /// `threads`: the cores one run uses (a model with several instances splits them).
+    init(_ package: LoadedPackage, threads: Int = Parallel.threads) throws {
         manifest = package.manifest
         model = package.model
         let p = manifest.preprocessing
@@ -42,6 +43,9 @@ final class ModelRuntime: @unchecked Sendable {
             outputWidth = manifest.retrieval?.projectionDim ?? 0
             anchors = 0
         }
+        // Batches of every size up to the oneDNN chunk keep their compiled network.
+        plan?.maxNetworks = InferencePlan.oneDNNChunk + 1
+        plan?.threads = max(1, threads)
     }
 
     /// Which engine runs it, for logs and ModelConfig.
@@ -65,6 +69,10 @@ final class ModelRuntime: @unchecked Sendable {
             break
         }
     }
+
+    /// The batch sizes a server's batches can reach the plan with, up to `maxBatch` (larger
+    /// batches run as chunks of these).
+    static func warmSizes(maxBatch: Int) -> [Int] { Array(1...max(1, min(maxBatch, InferencePlan.oneDNNChunk))) }
 
     /// Runs a zero batch of each size, so kernels are built before the first request.
     func warmUp(batchSizes: [Int]) throws {

@@ -24,8 +24,10 @@ public final class ServedVersion: Sendable {
         var waiter: CheckedContinuation<Void, Never>?
     }
 
-    init(name: String, version: Int32, alias: String, runtime: ModelRuntime, batching: BatchingConfig, maxPixels: Int, gallery: Gallery?,
+    /// `runtimes`: one per instance (`batching.instances`).
+    init(name: String, version: Int32, alias: String, runtimes: [ModelRuntime], batching: BatchingConfig, maxPixels: Int, gallery: Gallery?,
          metrics: ServeMetrics? = nil) {
+        let runtime = runtimes[0]
         self.statistics = InferenceStatistics(metrics: metrics?.model(name, version: version))
         self.name = name
         self.version = version
@@ -34,7 +36,7 @@ public final class ServedVersion: Sendable {
         self.runtime = runtime
         self.preprocessor = ImagePreprocessor(spec: runtime.manifest.preprocessing, maxPixels: maxPixels)
         self.gallery = gallery
-        batcher = DynamicBatcher(name: "\(name)@\(version)", runtime: runtime, config: batching, statistics: statistics)
+        batcher = DynamicBatcher(name: "\(name)@\(version)", runtimes: runtimes, config: batching, statistics: statistics)
     }
 
     var task: ModelRuntime.Task { runtime.task }

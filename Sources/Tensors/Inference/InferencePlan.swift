@@ -194,16 +194,22 @@ public final class InferencePlan: @unchecked Sendable {
     public var backend = InferencePlan.defaultBackend
     /// Why oneDNN could not build this plan (it then runs on the engine's kernels).
     public private(set) var oneDNNFailure: String?
-    /// Compiled oneDNN networks and their output buffers, by batch size (a few kept).
+    /// Compiled oneDNN networks and their output buffers, by batch size (`maxNetworks` kept).
     private var networks: [Int: (network: DNNLNetwork, output: Tensor)] = [:]
+    /// How many batch sizes keep a compiled network. A server whose batches vary in size keeps
+    /// one per size up to the chunk (`oneDNNChunk + 1`), so no request waits for a compile.
+    public var maxNetworks = 4
+    /// Threads one run of this plan uses on oneDNN (OpenMP's count is per calling thread, so
+    /// plans run side by side on their own threads can split the cores between them).
+    public var threads = Parallel.threads
 
     /// The oneDNN network for `batch`, compiled on first use; nil when oneDNN cannot run the plan.
     private func network(batch: Int) -> (network: DNNLNetwork, output: Tensor)? {
         if let found = networks[batch] { return found }
         guard oneDNNFailure == nil else { return nil }
         do {
-            let network = try DNNLNetwork(steps: steps, shapes: shapes, batch: batch, threads: Parallel.threads)
-            if networks.count >= 4, let evicted = networks.keys.first { networks.removeValue(forKey: evicted) }
+            let network = try DNNLNetwork(steps: steps, shapes: shapes, batch: batch, threads: threads)
+            if networks.count >= maxNetworks, let evicted = networks.keys.first { networks.removeValue(forKey: evicted) }
             let entry = (network, Tensor(uninitialized: [batch] + shapes[steps.last!.output.id]!))
             networks[batch] = entry
             return entry

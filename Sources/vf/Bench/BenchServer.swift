@@ -26,7 +26,7 @@ final class BenchServer: @unchecked Sendable {
         var found: Int?
         while found == nil, Date() < deadline, process.isRunning {
             let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-            if let line = text.split(separator: "\n").first(where: { $0.contains("serving") }),
+            if let line = text.split(separator: "\n").first(where: { $0.contains("serving") && $0.contains("port=") }),
                let range = line.range(of: #"port=\d+"#, options: .regularExpression) {
                 found = Int(line[range].dropFirst(5))
             } else {

@@ -1,0 +1,221 @@
+import ArgumentParser
+import FleetProtos
+import FleetRPC
+import Foundation
+import ServiceRuntime
+import Tensors
+import TrainingService
+import VisionModels
+
+/// `vf bench serve`: the CIFAR ResNet-20 classifier served by a real vf-serve (model from a real
+/// vf-registry), loaded with ModelInfer requests of one 3×32×32 FP32 image from N clients in
+/// flight (1, 8, 32) by a native client: requests/s, p50/p99 latency, mean batch size (from
+/// ModelStatistics); the engine's own batch-128 throughput in the same run; vf-serve's peak RSS.
+/// `--peer` also runs MLServer 1.7 + ONNX Runtime (`../shared/peers/run mlserver`), and the
+/// peer's own Python load generator against vf-serve, so both servers face the same client.
+struct ServeBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "serve", abstract: "Online inference throughput and latency (vs MLServer with --peer).")
+
+    @Option(help: "Seconds of load per concurrency.") var seconds = 5.0
+    @Option(help: "Clients in flight, comma-separated.") var concurrency = "1,8,32"
+    @Option(help: "vf-serve's max batch size.") var maxBatch = 32
+    @Option(help: "vf-serve's max queue delay, µs.") var delayUs = 200
+    @Option(help: "vf-serve's model instances.") var instances = 1
+    @Flag(help: "Also run MLServer's peer and the peer's load generator against vf-serve.") var peer = false
+    @Option(help: "Folder of the peer programs.") var peers = "../shared/peers"
+    @Flag(help: "Print one JSON object.") var json = false
+
+    func run() async throws {
+        func log(_ text: String) { if !json { FileHandle.standardError.write(Data((text + "\n").utf8)) } }
+        let levels = concurrency.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !levels.isEmpty, levels.allSatisfy({ $0 > 0 }) else { throw ValidationError("--concurrency: positive counts, e.g. 1,8,32") }
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("vf-bench-serve-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: work) }
+
+        // The model: CIFAR ResNet-20, 10 classes, seeded weights, packaged as the trainers do.
+        let config = try ExperimentConfig.parse(yaml: """
+        configVersion: 1
+        task: classification
+        model: {backbone: {type: resnet_cifar, depth: 20}}
+        data: {input: {channels: 3, height: 32, width: 32}, mean: [0.49, 0.48, 0.45], std: [0.25, 0.24, 0.26]}
+        train: {epochs: 1, batch_size: 128, seed: 1}
+        optimizer: {type: sgd, lr: 0.1}
+        scheduler: {type: constant}
+        """)
+        let trainer = try ClassificationTrainer(config: config, classes: 10)
+        let classNames = (0..<10).map { "class\($0)" }
+        let package = work.appendingPathComponent("package")
+        try ModelPackage.write(.classification(trainer.model), manifest: PackageManifests.make(config, classNames: classNames, metrics: [:],
+                                                                                                 lineage: .init(dataset: "bench@1")), to: package)
+
+        let registry = try BenchServer(executable: "vf-registry", home: work.appendingPathComponent("registry"))
+        defer { registry.stop() }
+        _ = try await RegistryClient(address: "127.0.0.1:\(registry.port)", environment: [:])
+            .upload(directory: package, model: "resnet20", aliases: ["production"])
+        let serve = try BenchServer(executable: "vf-serve", home: work.appendingPathComponent("serve"),
+                                    arguments: ["--models", "resnet20@production", "--registry", "127.0.0.1:\(registry.port)",
+                                                "--no-metrics", "--max-batch-size", "\(maxBatch)", "--max-queue-delay-us", "\(delayUs)", "--instances", "\(instances)"])
+        defer { serve.stop() }
+        let client = RPCClient(channel: try RPCChannel(target: "127.0.0.1:\(serve.port)"))
+        typealias OIP = ServiceCatalog.GRPCInferenceService
+        let readyBy = ContinuousClock.now + .seconds(60)
+        while ContinuousClock.now < readyBy {
+            let ready: Inference_ModelReadyResponse? = try? await client.unary(OIP.modelReady.path, Inference_ModelReadyRequest.with { $0.name = "resnet20" })
+            if ready?.ready == true { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+
+        var rng = RandomState(seed: 3)
+        let image = (0..<(3 * 32 * 32)).map { _ in rng.nextGaussian() }
+        var request = Inference_ModelInferRequest()
+        request.modelName = "resnet20"
+        request.inputs = [.with { $0.name = "images"; $0.datatype = "FP32"; $0.shape = [1, 3, 32, 32] }]
+        request.rawInputContents = [image.withUnsafeBytes { Data($0) }]
+        let infer = request
+        func statistics() async throws -> (Double, Double) {
+            let s: Inference_ModelStatisticsResponse = try await client.unary(OIP.modelStatistics.path, Inference_ModelStatisticsRequest.with { $0.name = "resnet20" })
+            return (Double(s.modelStats.first?.inferenceCount ?? 0), Double(s.modelStats.first?.executionCount ?? 0))
+        }
+
+        var object: [String: Any] = [:]
+        var peakRSS = 0.0
+        for level in levels {
+            // Warm-up, then the measured window.
+            _ = try await Self.load(client, infer, clients: level, seconds: min(1, seconds))
+            let before = try await statistics()
+            let (result, peak) = try await serve.samplingPeak { try await Self.load(client, infer, clients: level, seconds: seconds) }
+            let after = try await statistics()
+            peakRSS = max(peakRSS, peak)
+            let meanBatch = (after.0 - before.0) / max(after.1 - before.1, 1)
+            object["\(level)"] = ["rps": result.rps.rounded(toPlaces: 1), "p50_ms": result.p50.rounded(toPlaces: 3), "p99_ms": result.p99.rounded(toPlaces: 3),
+                                  "mean_batch": meanBatch.rounded(toPlaces: 2), "errors": result.errors]
+            log(String(format: "%d in flight: %.0f requests/s, p50 %.3f ms, p99 %.3f ms, mean batch %.2f, errors %d",
+                       level, result.rps, result.p50, result.p99, meanBatch, result.errors))
+        }
+
+        // The engine alone on batches of 128, while vf-serve idles.
+        let plan = try trainer.model.inferencePlan(height: 32, width: 32)
+        let batch = Tensor(uninitialized: [128, 3, 32, 32])
+        for i in 0..<batch.count { batch.pointer[i] = image[i % image.count] }
+        for _ in 0..<2 { _ = try plan.run(batch) }
+        let clock = ContinuousClock()
+        var runs = 0
+        let start = clock.now
+        while clock.now - start < .seconds(max(2, seconds / 2)) { _ = try plan.run(batch); runs += 1 }
+        let engine = Double(runs * 128) / Self.seconds(clock.now - start)
+        log(String(format: "engine batch 128: %.0f images/s", engine))
+        object["engine_b128_images_per_s"] = engine.rounded()
+        object["peak_rss_mib"] = peakRSS.rounded(toPlaces: 1)
+        if let top = levels.max(), let rps = (object["\(top)"] as? [String: Any])?["rps"] as? Double {
+            object["ratio_rps_\(top)_vs_engine_b128"] = (rps / engine).rounded(toPlaces: 3)
+        }
+
+        if peer {
+            let venv = URL(fileURLWithPath: NSHomeDirectory()).appendingPathComponent(".cache/visionfleet-peers/mlserver/bin/python").path
+            let figures = try PeerProgram.runList(peers, ["mlserver", "\(Int(seconds))", concurrency])
+            var theirs: [String: Any] = [:]
+            for f in figures { if let c = f["conc"] as? Int { theirs["\(c)"] = f } }
+            object["mlserver"] = theirs
+            // The same Python client (tritonclient.grpc.aio) against vf-serve.
+            let same = try PeerProgram.runScriptList(venv, URL(fileURLWithPath: peers).appendingPathComponent("oip_load.py").path,
+                                                     ["127.0.0.1:\(serve.port)", "resnet20", "images", "\(Int(seconds))", concurrency])
+            var ours: [String: Any] = [:]
+            for f in same { if let c = f["conc"] as? Int { ours["\(c)"] = f } }
+            object["python_client"] = ours
+            for level in levels {
+                if let a = (ours["\(level)"] as? [String: Any])?["rps"] as? Double, let b = (theirs["\(level)"] as? [String: Any])?["rps"] as? Double, b > 0 {
+                    object["ratio_rps_\(level)_vs_mlserver_same_client"] = (a / b).rounded(toPlaces: 2)
+                }
+                if let a = (object["\(level)"] as? [String: Any])?["rps"] as? Double, let b = (theirs["\(level)"] as? [String: Any])?["rps"] as? Double, b > 0 {
+                    object["ratio_rps_\(level)_native_vs_mlserver"] = (a / b).rounded(toPlaces: 2)
+                }
+            }
+        }
+        if json {
+            try JSONLine.print(object)
+        } else {
+            for key in object.keys.sorted() { print("\(key)\t\(object[key]!)") }
+        }
+    }
+
+    struct LoadResult { var rps: Double; var p50: Double; var p99: Double; var errors: Int }
+
+    /// `clients` loops of ModelInfer for `seconds`; latencies in ms.
+    static func load(_ client: RPCClient, _ request: Inference_ModelInferRequest, clients: Int, seconds: Double) async throws -> LoadResult {
+        let clock = ContinuousClock()
+        let stop = clock.now + .milliseconds(Int(seconds * 1000))
+        let start = clock.now
+        let results = try await withThrowingTaskGroup(of: ([Double], Int).self) { group in
+            for _ in 0..<clients {
+                group.addTask {
+                    var latencies: [Double] = [], errors = 0
+                    while clock.now < stop {
+                        let t = clock.now
+                        do {
+                            let _: Inference_ModelInferResponse = try await client.unary(ServiceCatalog.GRPCInferenceService.modelInfer.path, request)
+                            latencies.append(Self.seconds(clock.now - t) * 1000)
+                        } catch { errors += 1 }
+                    }
+                    return (latencies, errors)
+                }
+            }
+            var all: [([Double], Int)] = []
+            for try await r in group { all.append(r) }
+            return all
+        }
+        let elapsed = Self.seconds(clock.now - start)
+        let latencies = results.flatMap(\.0).sorted()
+        func q(_ p: Double) -> Double { latencies.isEmpty ? 0 : latencies[min(latencies.count - 1, Int(p * Double(latencies.count)))] }
+        return LoadResult(rps: Double(latencies.count) / elapsed, p50: q(0.5), p99: q(0.99), errors: results.reduce(0) { $0 + $1.1 })
+    }
+
+    static func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
+}
+
+extension PeerProgram {
+    /// Runs `PEERS/run ARGS...` in its own process group and returns the first JSON list of
+    /// objects it prints; the group is then killed (MLServer's peer can hang in its shutdown).
+    static func runList(_ peers: String, _ arguments: [String]) throws -> [[String: Any]] {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/setsid")
+        process.arguments = ["/bin/bash", URL(fileURLWithPath: peers).appendingPathComponent("run").path] + arguments
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.standardError
+        try process.run()
+        defer {
+            kill(-process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+        var pending = Data()
+        while true {
+            let chunk = out.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            pending.append(chunk)
+            while let newline = pending.firstIndex(of: 0x0A) {
+                let line = pending[pending.startIndex..<newline]
+                pending = Data(pending[(newline + 1)...])
+                if let list = try? JSONSerialization.jsonObject(with: line) as? [[String: Any]] { return list }
+            }
+        }
+        throw ValidationError("the peer \(arguments.first ?? "") ended without its JSON figures")
+    }
+
+    /// Runs `INTERPRETER SCRIPT ARGS...` whose last line is a JSON list of objects.
+    static func runScriptList(_ interpreter: String, _ script: String, _ arguments: [String]) throws -> [[String: Any]] {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: interpreter)
+        process.arguments = [script] + arguments
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.standardError
+        try process.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let last = String(decoding: data, as: UTF8.self).split(separator: "\n").last.map(String.init) ?? ""
+        guard process.terminationStatus == 0, let list = try JSONSerialization.jsonObject(with: Data(last.utf8)) as? [[String: Any]] else {
+            throw ValidationError("\(script) failed (exit \(process.terminationStatus)): \(last)")
+        }
+        return list
+    }
+}
