@@ -63,9 +63,15 @@ public final class ExactIndex: @unchecked Sendable {
             queries.withUnsafeBufferPointer { qp in
                 vectors.withUnsafeBufferPointer { vp in
                     scores.withUnsafeMutableBufferPointer { sp in
-                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(n), Int32(dimension), 1,
-                                    qp.baseAddress! + start * dimension, Int32(dimension), vp.baseAddress!, Int32(dimension), 0,
-                                    sp.baseAddress!, Int32(n))
+                        if rows == 1 {
+                            // One query: a matrix-vector product (GEMM with one row is slower).
+                            cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(n), Int32(dimension), 1, vp.baseAddress!, Int32(dimension),
+                                        qp.baseAddress! + start * dimension, 1, 0, sp.baseAddress!, 1)
+                        } else {
+                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(n), Int32(dimension), 1,
+                                        qp.baseAddress! + start * dimension, Int32(dimension), vp.baseAddress!, Int32(dimension), 0,
+                                        sp.baseAddress!, Int32(n))
+                        }
                     }
                 }
             }

@@ -28,7 +28,7 @@ struct VFServe: AsyncParsableCommand {
     @Option(help: "Package cache and gallery changes (env VF_SERVE_HOME; default $VISIONFLEET_HOME/serve).")
     var home: String?
 
-    @Option(help: "Most images per batch (env VF_SERVE_MAX_BATCH; default 32).")
+    @Option(help: "Most images per batch (env VF_SERVE_MAX_BATCH; default 16).")
     var maxBatchSize: Int?
 
     @Option(help: "How long a request waits for others to batch with, µs (env VF_SERVE_MAX_QUEUE_DELAY_US; default 200).")

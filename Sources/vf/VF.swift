@@ -12,5 +12,5 @@ struct VF: AsyncParsableCommand {
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks that print their figures (release build: swift run -c release vf bench ...).",
-        subcommands: [RPCBench.self, EngineBench.self, FashionMNISTBench.self, RetrievalBench.self, ShapesBench.self, RegistryBench.self, IngestBench.self, TrainServiceBench.self, SearchBench.self, ServeBench.self])
+        subcommands: [RPCBench.self, EngineBench.self, FashionMNISTBench.self, RetrievalBench.self, ShapesBench.self, RegistryBench.self, IngestBench.self, TrainServiceBench.self, SearchBench.self, ServeBench.self, DetectBench.self])
 }

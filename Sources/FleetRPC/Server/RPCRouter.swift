@@ -16,7 +16,7 @@ public struct RPCRouter: Sendable {
         _ path: String, _ handler: @escaping @Sendable (Request, ServerContext) async throws -> Response
     ) {
         handlers[path] = { call, context in
-            let request: Request = try await Self.readSingle(call)
+            let request: Request = try await Self.readSingle(call, context)
             let response = try await handler(request, context)
             call.finish(finalMessage: try response.serializedBytes(),
                         status: CallStatus(code: .ok, message: "", trailers: context.trailingMetadata))
@@ -29,7 +29,7 @@ public struct RPCRouter: Sendable {
         _ handler: @escaping @Sendable (Request, ResponseWriter<Response>, ServerContext) async throws -> Void
     ) {
         handlers[path] = { call, context in
-            let request: Request = try await Self.readSingle(call)
+            let request: Request = try await Self.readSingle(call, context)
             try await handler(request, ResponseWriter(call: call), context)
             call.finish(status: CallStatus(code: .ok, message: "", trailers: context.trailingMetadata))
         }
@@ -59,9 +59,12 @@ public struct RPCRouter: Sendable {
     }
 
     /// Reads the single request of a unary or server-streaming call.
-    private static func readSingle<Request: Message>(_ call: ServerCall) async throws -> Request {
+    private static func readSingle<Request: Message>(_ call: ServerCall, _ context: ServerContext) async throws -> Request {
         guard let data = await call.read() else {
             if call.isCancelled { throw RPCError(code: .cancelled, message: "the client cancelled before sending its request") }
+            if let deadline = context.deadline, deadline <= .now {
+                throw RPCError(code: .deadlineExceeded, message: "the deadline passed before the request arrived")
+            }
             throw RPCError(code: .internal, message: "the client sent no request message")
         }
         do {

@@ -18,7 +18,7 @@ struct ServeBench: AsyncParsableCommand {
 
     @Option(help: "Seconds of load per concurrency.") var seconds = 5.0
     @Option(help: "Clients in flight, comma-separated.") var concurrency = "1,8,32"
-    @Option(help: "vf-serve's max batch size.") var maxBatch = 32
+    @Option(help: "vf-serve's max batch size.") var maxBatch = 16
     @Option(help: "vf-serve's max queue delay, µs.") var delayUs = 200
     @Option(help: "vf-serve's model instances.") var instances = 1
     @Flag(help: "Also run MLServer's peer and the peer's load generator against vf-serve.") var peer = false
@@ -193,7 +193,7 @@ extension PeerProgram {
             if chunk.isEmpty { break }
             pending.append(chunk)
             while let newline = pending.firstIndex(of: 0x0A) {
-                let line = pending[pending.startIndex..<newline]
+                let line = Data(pending[pending.startIndex..<newline])
                 pending = Data(pending[(newline + 1)...])
                 if let list = try? JSONSerialization.jsonObject(with: line) as? [[String: Any]] { return list }
             }
