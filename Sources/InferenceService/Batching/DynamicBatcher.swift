@@ -149,14 +149,16 @@ final class DynamicBatcher: @unchecked Sendable {
         let clock = ContinuousClock()
         let started = clock.now
         let n = batch.count, width = runtime.inputShape.reduce(1, *), outWidth = runtime.outputWidth
-        let input = Tensor(uninitialized: [n] + runtime.inputShape)
+        let padded = runtime.paddedSize(n)
+        let input = Tensor(uninitialized: [padded] + runtime.inputShape)
+        if padded > n { (input.pointer + n * width).update(repeating: 0, count: (padded - n) * width) }
         for (i, p) in batch.enumerated() {
             p.values.withUnsafeBufferPointer { (input.pointer + i * width).update(from: $0.baseAddress!, count: width) }
         }
         let prepared = clock.now
         var output = [Float](repeating: 0, count: n * outWidth)
         do {
-            try output.withUnsafeMutableBufferPointer { try runtime.execute(input, into: $0.baseAddress!) }
+            try output.withUnsafeMutableBufferPointer { try runtime.execute(input, count: n, into: $0.baseAddress!) }
         } catch {
             for p in batch { p.continuation.resume(throwing: ServeError.failed("\(name): the model failed on a batch of \(n): \(error)")) }
             return

@@ -218,7 +218,7 @@ public final class ModelRepository: Sendable {
                     gallery = try Gallery(package: package.gallery, dimension: runtime.outputWidth, classNames: package.manifest.classNames,
                                           log: galleryLog)
                 }
-                for r in runtimes { try r.warmUp(batchSizes: ModelRuntime.warmSizes(maxBatch: batching.maxBatchSize)) }
+                for r in runtimes { try r.warmUp(batchSizes: r.warmSizes(maxBatch: batching.maxBatchSize)) }
                 return ServedVersion(name: name, version: info.version, alias: alias, runtimes: runtimes, batching: batching,
                                      maxPixels: maxPixels, gallery: gallery, metrics: metrics)
             }
@@ -234,7 +234,8 @@ public final class ModelRepository: Sendable {
             readiness(anyReady)
             let was = old.map { " (was version \($0.version))" } ?? ""
             logger.info("ready: \(name)@\(info.version)\(was)",
-                        metadata: ["reference": "\(ref.text)", "task": "\(served.taskName)", "backend": "\(served.backendName)"])
+                        metadata: ["reference": "\(ref.text)", "task": "\(served.taskName)", "backend": "\(served.backendName)",
+                                  "batch_sizes": "\(served.runtime.ladder.map(String.init).joined(separator: ","))"])
             if let old { await old.drain() }
             return served
         } catch {

@@ -17,6 +17,11 @@ final class ModelRuntime: @unchecked Sendable {
     let outputWidth: Int
     /// Anchors of a detector's raw output (0 otherwise).
     let anchors: Int
+    /// The batch sizes that keep a compiled network; a batch runs padded to the next one (every
+    /// size up to the oneDNN chunk when their activations fit `networkBudgetBytes`, else a
+    /// sparser ladder — so a large model does not hold a network for each of 16 sizes).
+    private(set) var ladder: [Int] = [1]
+    static let networkBudgetBytes = (ProcessInfo.processInfo.environment["VF_SERVE_NETWORK_BUDGET_MIB"].flatMap(Int.init) ?? 128) << 20
     private let model: PackagedModel
     private let plan: InferencePlan?
 
@@ -43,9 +48,18 @@ final class ModelRuntime: @unchecked Sendable {
             outputWidth = manifest.retrieval?.projectionDim ?? 0
             anchors = 0
         }
-        // Batches of every size up to the oneDNN chunk keep their compiled network.
-        plan?.maxNetworks = InferencePlan.oneDNNChunk + 1
-        plan?.threads = max(1, threads)
+        let chunk = InferencePlan.oneDNNChunk
+        if let plan {
+            let perImage = plan.activationFloatsPerSample * 4
+            let candidates: [[Int]] = [Array(1...chunk), [1, 2, 3, 4, 6, 8, 12, 16], [1, 2, 4, 8, 16], [1, 4, 16], [1]]
+                .map { $0.filter { $0 <= chunk } }
+            ladder = candidates.first { $0.reduce(0, +) * perImage <= Self.networkBudgetBytes } ?? [1]
+            if ladder.last != chunk && ladder != [1] { ladder.append(chunk) }
+            plan.maxNetworks = ladder.count + 1
+            plan.threads = max(1, threads)
+        } else {
+            ladder = Array(1...chunk)
+        }
     }
 
     /// Which engine runs it, for logs and ModelConfig.
@@ -54,12 +68,19 @@ final class ModelRuntime: @unchecked Sendable {
         return plan.backend == .oneDNN && plan.oneDNNFailure == nil ? "visionfleet-onednn" : "visionfleet-engine"
     }
 
-    /// Runs (N, C, H, W) and writes N × `outputWidth` floats into `output`.
-    func execute(_ input: Tensor, into output: UnsafeMutablePointer<Float>) throws {
-        let n = input.shape[0]
+    /// The size a batch of n runs at: n itself past the chunk (it runs as chunks), else the
+    /// next ladder size.
+    func paddedSize(_ n: Int) -> Int {
+        guard n < InferencePlan.oneDNNChunk else { return n }
+        return ladder.first { $0 >= n } ?? n
+    }
+
+    /// Runs (N, C, H, W) and writes N × `outputWidth` floats into `output`; `input` may hold
+    /// more rows than N (padding up to a ladder size), whose outputs are dropped.
+    func execute(_ input: Tensor, count n: Int, into output: UnsafeMutablePointer<Float>) throws {
         let raw = try plan?.run(input) ?? model.forward(input)
-        precondition(raw.count == n * outputWidth, "model output \(raw.shape) is not \(n) × \(outputWidth)")
-        output.update(from: raw.pointer, count: raw.count)
+        precondition(raw.count == input.shape[0] * outputWidth, "model output \(raw.shape) is not \(input.shape[0]) × \(outputWidth)")
+        output.update(from: raw.pointer, count: n * outputWidth)
         switch task {
         case .classification:
             for i in 0..<n { Self.softmax(output + i * outputWidth, outputWidth) }
@@ -71,8 +92,11 @@ final class ModelRuntime: @unchecked Sendable {
     }
 
     /// The batch sizes a server's batches can reach the plan with, up to `maxBatch` (larger
-    /// batches run as chunks of these).
-    static func warmSizes(maxBatch: Int) -> [Int] { Array(1...max(1, min(maxBatch, InferencePlan.oneDNNChunk))) }
+    /// batches run as chunks of the chunk size and a remainder).
+    func warmSizes(maxBatch: Int) -> [Int] {
+        let top = paddedSize(min(maxBatch, InferencePlan.oneDNNChunk))
+        return ladder.filter { $0 <= top }
+    }
 
     /// Runs a zero batch of each size, so kernels are built before the first request.
     func warmUp(batchSizes: [Int]) throws {
@@ -80,7 +104,7 @@ final class ModelRuntime: @unchecked Sendable {
             let input = Tensor(zeros: [n] + inputShape)
             let out = UnsafeMutablePointer<Float>.allocate(capacity: n * outputWidth)
             defer { out.deallocate() }
-            try execute(input, into: out)
+            try execute(input, count: n, into: out)
         }
     }
 

@@ -60,6 +60,10 @@ public final class InferencePlan: @unchecked Sendable {
 
     public func shape(of slot: Slot) -> [Int] { shapes[slot.id]! }
 
+    /// Floats of activations one sample keeps across the plan's slots (what a compiled network
+    /// holds per image of its batch size).
+    public var activationFloatsPerSample: Int { shapes.values.reduce(0) { $0 + $1.reduce(1, *) } }
+
     /// Multiply-adds of one sample's forward pass (convolutions and linear layers).
     public var macsPerSample: Int {
         steps.reduce(0) { total, step in

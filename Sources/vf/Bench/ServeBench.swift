@@ -5,6 +5,7 @@ import Foundation
 import ServiceRuntime
 import Tensors
 import TrainingService
+import VectorIndex
 import VisionModels
 
 /// `vf bench serve`: the CIFAR ResNet-20 classifier served by a real vf-serve (model from a real
@@ -23,6 +24,8 @@ struct ServeBench: AsyncParsableCommand {
     @Option(help: "vf-serve's model instances.") var instances = 1
     @Flag(help: "Also run MLServer's peer and the peer's load generator against vf-serve.") var peer = false
     @Option(help: "Folder of the peer programs.") var peers = "../shared/peers"
+    @Flag(help: "Then also load a YOLOX-tiny and a retrieval model with a 100,000-item gallery and report vf-serve's resident memory.")
+    var memory = false
     @Flag(help: "Print one JSON object.") var json = false
 
     func run() async throws {
@@ -110,6 +113,11 @@ struct ServeBench: AsyncParsableCommand {
             object["ratio_rps_\(top)_vs_engine_b128"] = (rps / engine).rounded(toPlaces: 3)
         }
 
+        if memory {
+            let (rss, peak) = try await Self.loadMore(registryPort: registry.port, client: client, serve: serve, work: work, log: log)
+            object["rss_three_models_mib"] = rss.rounded(toPlaces: 1)
+            object["peak_rss_mib"] = max(peakRSS, peak).rounded(toPlaces: 1)
+        }
         if peer {
             let venv = URL(fileURLWithPath: NSHomeDirectory()).appendingPathComponent(".cache/visionfleet-peers/mlserver/bin/python").path
             let figures = try PeerProgram.runList(peers, ["mlserver", "\(Int(seconds))", concurrency])
@@ -139,6 +147,62 @@ struct ServeBench: AsyncParsableCommand {
     }
 
     struct LoadResult { var rps: Double; var p50: Double; var p99: Double; var errors: Int }
+
+    /// Publishes a YOLOX-tiny (128×128) and a retrieval model (128-d, 100,000 random gallery
+    /// items), loads both into the running vf-serve beside ResNet-20, and returns its resident
+    /// memory once all three serve (and the peak while loading).
+    static func loadMore(registryPort: Int, client: RPCClient, serve: BenchServer, work: URL,
+                         log: (String) -> Void) async throws -> (Double, Double) {
+        let registry = try RegistryClient(address: "127.0.0.1:\(registryPort)", environment: [:])
+        let detection = try ExperimentConfig.parse(yaml: """
+        configVersion: 1
+        task: detection
+        model: {type: yolox, size: tiny}
+        loss: {type: yolox, box: giou, l1: true}
+        data: {input: {channels: 3, height: 128, width: 128}, mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25]}
+        train: {epochs: 1, batch_size: 16, seed: 1}
+        optimizer: {type: adamw, lr: 0.002}
+        scheduler: {type: constant}
+        """)
+        let names = ["circle", "square", "triangle", "star", "hexagon", "cross"]
+        let detector = try DetectionTrainer(config: detection, classNames: names)
+        let detDir = work.appendingPathComponent("yolox")
+        try ModelPackage.write(.detection(detector.model), manifest: PackageManifests.make(detection, classNames: names, metrics: [:],
+                                                                                             lineage: .init(dataset: "bench@1")), to: detDir)
+        let retrieval = try ExperimentConfig.parse(yaml: """
+        configVersion: 1
+        task: retrieval
+        model: {backbone: {type: resnet_cifar, depth: 20}, pooling: {type: avg}, neck: {type: projection, dim: 128}}
+        loss: {type: arcface}
+        data: {input: {channels: 1, height: 28, width: 28}, mean: [0.286], std: [0.353]}
+        train: {epochs: 1, batch_size: 64, seed: 1}
+        optimizer: {type: sgd, lr: 0.05}
+        scheduler: {type: constant}
+        """)
+        let embedder = try RetrievalTrainer(config: retrieval, classes: 10)
+        let gallery = ExactIndex(dimension: 128)
+        let count = 100_000
+        try gallery.add(SearchBench.random(count, 128, seed: 5), ids: (0..<count).map(Int64.init), labels: (0..<count).map { Int32($0 % 10) })
+        let retDir = work.appendingPathComponent("retrieval")
+        try ModelPackage.write(.retrieval(embedder.model), manifest: PackageManifests.make(retrieval, classNames: (0..<10).map { "c\($0)" },
+                                                                                             metrics: [:], lineage: .init(dataset: "bench@1")),
+                               gallery: gallery, to: retDir)
+        _ = try await registry.upload(directory: detDir, model: "yolox", aliases: ["production"])
+        _ = try await registry.upload(directory: retDir, model: "gallery", aliases: ["production"])
+        let clock = ContinuousClock()
+        let start = clock.now
+        let (_, peak) = try await serve.samplingPeak {
+            for name in ["yolox", "gallery"] {
+                let _: Inference_RepositoryModelLoadResponse = try await client.unary(
+                    ServiceCatalog.GRPCInferenceService.repositoryModelLoad.path, Inference_RepositoryModelLoadRequest.with { $0.modelName = name },
+                    options: CallOptions(timeout: .seconds(600)))
+            }
+        }
+        let rss = serve.residentMiB()
+        log(String(format: "ResNet-20 + YOLOX-tiny + retrieval (100,000-item gallery) loaded in %.1f s: RSS %.1f MiB (peak %.1f)",
+                   seconds(clock.now - start), rss, peak))
+        return (rss, peak)
+    }
 
     /// `clients` loops of ModelInfer for `seconds`; latencies in ms.
     static func load(_ client: RPCClient, _ request: Inference_ModelInferRequest, clients: Int, seconds: Double) async throws -> LoadResult {
