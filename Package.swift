@@ -179,6 +179,7 @@ let package = Package(
                 "VisionData", "VisionModels", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
         ),
+        .testTarget(name: "OneClickTests", dependencies: ["TestSupport", "VisionData", .product(name: "Yams", package: "Yams")]),
         .testTarget(
             name: "ServeTests",
             dependencies: [

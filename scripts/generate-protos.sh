@@ -9,6 +9,10 @@ cd "$(dirname "$0")/.."
 VERSION=1.39.0
 WORK=.build-protoc
 PLUGIN="$WORK/swift-protobuf/.build/release/protoc-gen-swift"
+# The package's own build of the same swift-protobuf (swift build makes it) works offline.
+for built in .build/release/protoc-gen-swift .build/debug/protoc-gen-swift; do
+  if [ ! -x "$PLUGIN" ] && [ -x "$built" ] && grep -q "exact: \"$VERSION\"" Package.swift; then PLUGIN="$built"; fi
+done
 if [ ! -x "$PLUGIN" ]; then
   rm -rf "$WORK/swift-protobuf"
   mkdir -p "$WORK"

@@ -8,7 +8,8 @@ import ServiceRuntime
 @main
 struct VFIngest: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "vf-ingest", abstract: "VisionFleet dataset ingestion server (gRPC).")
+        commandName: "vf-ingest", abstract: "VisionFleet dataset ingestion server (gRPC).",
+        subcommands: [Healthcheck.self])
 
     @OptionGroup var server: ServerOptions
 
@@ -37,4 +38,12 @@ struct VFIngest: AsyncParsableCommand {
         let ingest = try DatasetIngest(directory: directory, maxImportBytes: limit << 20, lineage: lineage)
         try await FleetServerRunner.run(name: "vf-ingest", options: options, services: [DatasetRPCService(ingest: ingest)])
     }
+}
+
+/// `vf-ingest healthcheck`: the container healthcheck (grpc.health.v1 Check on this server's port).
+struct Healthcheck: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Exit 0 when this server answers health SERVING on its port.")
+    @OptionGroup var options: HealthcheckOptions
+
+    func run() async throws { try await options.check(prefix: "VF_INGEST", defaultPort: 50051) }
 }

@@ -8,7 +8,8 @@ import ServiceRuntime
 @main
 struct VFRegistry: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "vf-registry", abstract: "VisionFleet model registry server (gRPC).")
+        commandName: "vf-registry", abstract: "VisionFleet model registry server (gRPC).",
+        subcommands: [Healthcheck.self])
 
     @OptionGroup var server: ServerOptions
 
@@ -31,4 +32,12 @@ struct VFRegistry: AsyncParsableCommand {
         try await FleetServerRunner.run(name: "vf-registry", options: options, services: [RegistryRPCService(registry: registry)],
                                         lifecycle: [ShutdownAction { registry.close() }])
     }
+}
+
+/// `vf-registry healthcheck`: the container healthcheck (grpc.health.v1 Check on this server's port).
+struct Healthcheck: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Exit 0 when this server answers health SERVING on its port.")
+    @OptionGroup var options: HealthcheckOptions
+
+    func run() async throws { try await options.check(prefix: "VF_REGISTRY", defaultPort: 50053) }
 }

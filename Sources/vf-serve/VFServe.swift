@@ -12,7 +12,8 @@ import Synchronization
 @main
 struct VFServe: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "vf-serve", abstract: "VisionFleet online inference server (gRPC: the task API and the Open Inference Protocol).")
+        commandName: "vf-serve", abstract: "VisionFleet online inference server (gRPC: the task API and the Open Inference Protocol).",
+        subcommands: [Healthcheck.self])
 
     @OptionGroup var server: ServerOptions
 
@@ -87,17 +88,22 @@ struct VFServe: AsyncParsableCommand {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let settings = ServeSettings(home: directory, batching: defaults, modelBatching: perModel,
                                      maxImagePixels: try number(maxImagePixels, "VF_SERVE_MAX_IMAGE_PIXELS") ?? 40_000_000)
-        let references = try (models ?? environment["VF_SERVE_MODELS"] ?? "").split(separator: ",").map { text in
+        var references = try (models ?? environment["VF_SERVE_MODELS"] ?? "").split(separator: ",").map { text in
             let ref = Visionfleet_V1_ModelRef(parsing: text.trimmingCharacters(in: .whitespaces))
             guard !ref.name.isEmpty else { throw ValidationError("--models: '\(text)' names no model") }
             return ref
+        }
+        // Models loaded at run time before a restart are served again (--models wins for a name).
+        let remembered = ServedModelList(file: directory.appendingPathComponent("served-models.json"))
+        for (name, text) in remembered.saved.sorted(by: { $0.key < $1.key }) where !references.contains(where: { $0.name == name }) {
+            references.append(Visionfleet_V1_ModelRef(parsing: text))
         }
 
         let registryClient = try RegistryClient(address: registry)
         let ingestAddress = ingest ?? environment["VF_INGEST_ADDR"].flatMap { $0.isEmpty ? nil : $0 }
         let datasets = try ingestAddress.map { try DatasetClient(address: $0) }
         let running = Mutex<RPCServer?>(nil)
-        let repository = ModelRepository(source: RegistryModelSource(client: registryClient), settings: settings) { ready in
+        let repository = ModelRepository(source: RegistryModelSource(client: registryClient), settings: settings, remembered: remembered) { ready in
             running.withLock { $0?.setServing(ServiceCatalog.VisionService.name, ready) }
         }
         let follower = RegistryFollower(repository: repository)
@@ -120,4 +126,12 @@ struct VFServe: AsyncParsableCommand {
             })
         await repository.shutdown()
     }
+}
+
+/// `vf-serve healthcheck`: the container healthcheck (grpc.health.v1 Check on this server's port).
+struct Healthcheck: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Exit 0 when this server answers health SERVING on its port.")
+    @OptionGroup var options: HealthcheckOptions
+
+    func run() async throws { try await options.check(prefix: "VF_SERVE", defaultPort: 8001) }
 }

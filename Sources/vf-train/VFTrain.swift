@@ -15,7 +15,7 @@ import TrainingService
 struct VFTrain: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vf-train", abstract: "VisionFleet training server (gRPC).",
-        subcommands: [Serve.self, Worker.self], defaultSubcommand: Serve.self)
+        subcommands: [Serve.self, Worker.self, Healthcheck.self], defaultSubcommand: Serve.self)
 }
 
 /// Where vf-train keeps its store, from the flag, the environment or `$VISIONFLEET_HOME/train`.
@@ -121,4 +121,12 @@ struct Worker: AsyncParsableCommand {
             throw ExitCode(1)
         }
     }
+}
+
+/// `vf-train healthcheck`: the container healthcheck (grpc.health.v1 Check on this server's port).
+struct Healthcheck: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Exit 0 when this server answers health SERVING on its port.")
+    @OptionGroup var options: HealthcheckOptions
+
+    func run() async throws { try await options.check(prefix: "VF_TRAIN", defaultPort: 50052) }
 }

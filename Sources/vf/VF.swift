@@ -6,7 +6,7 @@ struct VF: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vf",
         abstract: "VisionFleet: labelled images to a live computer-vision endpoint.",
-        subcommands: [Health.self, DatasetCommand.self, TrainCommand.self, TrainLocal.self, Eval.self, RegistryCommand.self, Bench.self])
+        subcommands: [FleetUp.self, FleetDown.self, FleetStatus.self, Deploy.self, Predict.self, Demo.self, Health.self, DatasetCommand.self, TrainCommand.self, TrainLocal.self, Eval.self, RegistryCommand.self, Bench.self])
 }
 
 struct Bench: AsyncParsableCommand {

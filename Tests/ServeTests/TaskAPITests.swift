@@ -119,6 +119,17 @@ final class TaskAPITests: XCTestCase {
             $0.model.name = "faces"; $0.embedding = embedded; $0.k = 1
         })
         XCTAssertEqual(byVector.hits.first?.itemID, "5")
+        // Many query images in one request: a result per image, in order.
+        let many: Visionfleet_V1_SearchResponse = try await h.call(Methods.search, Visionfleet_V1_SearchRequest.with {
+            $0.model.name = "faces"; $0.images = [images[7], images[2]].map { i in .with { $0.encoded = i } }; $0.k = 2
+        })
+        XCTAssertEqual(many.results.map { $0.hits.first?.itemID }, ["7", "2"])
+        XCTAssertTrue(many.hits.isEmpty)
+        _ = await assertRPCError(.invalidArgument, item: "request") {
+            let _: Visionfleet_V1_SearchResponse = try await h.call(Methods.search, Visionfleet_V1_SearchRequest.with {
+                $0.model.name = "faces"; $0.images = [.with { $0.encoded = images[1] }]; $0.image.encoded = images[1]
+            })
+        }
 
         // Online changes: a new item, a removal.
         let newcomer = try ServePackages.png(width: 16, height: 16, channels: 1, seed: 999)

@@ -446,6 +446,12 @@ public nonisolated struct Visionfleet_V1_SearchRequest: @unchecked Sendable {
     set {_uniqueStorage()._requestID = newValue}
   }
 
+  /// many query images in one request (instead of `query`)
+  public var images: [Visionfleet_V1_ImageInput] {
+    get {_storage._images}
+    set {_uniqueStorage()._images = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum OneOf_Query: Equatable, Sendable {
@@ -480,11 +486,25 @@ public nonisolated struct Visionfleet_V1_SearchHit: Sendable {
   public init() {}
 }
 
+/// One query image's hits, in the order of the request's `images`.
+public nonisolated struct Visionfleet_V1_ImageHits: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var hits: [Visionfleet_V1_SearchHit] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 public nonisolated struct Visionfleet_V1_SearchResponse: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// for `query`
   public var hits: [Visionfleet_V1_SearchHit] = []
 
   public var servedBy: Visionfleet_V1_ServedVersion {
@@ -506,6 +526,9 @@ public nonisolated struct Visionfleet_V1_SearchResponse: Sendable {
   public mutating func clearTiming() {self._timing = nil}
 
   public var requestID: String = String()
+
+  /// for `images`
+  public var results: [Visionfleet_V1_ImageHits] = []
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1320,7 +1343,7 @@ nonisolated extension Visionfleet_V1_EmbedResponse: SwiftProtobuf.Message, Swift
 
 nonisolated extension Visionfleet_V1_SearchRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SearchRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}model\0\u{1}image\0\u{1}embedding\0\u{1}k\0\u{3}ef_search\0\u{1}exact\0\u{3}request_id\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}model\0\u{1}image\0\u{1}embedding\0\u{1}k\0\u{3}ef_search\0\u{1}exact\0\u{3}request_id\0\u{1}images\0")
 
   fileprivate class _StorageClass {
     var _model: Visionfleet_V1_ModelRef? = nil
@@ -1329,6 +1352,7 @@ nonisolated extension Visionfleet_V1_SearchRequest: SwiftProtobuf.Message, Swift
     var _efSearch: Int32 = 0
     var _exact: Bool = false
     var _requestID: String = String()
+    var _images: [Visionfleet_V1_ImageInput] = []
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -1345,6 +1369,7 @@ nonisolated extension Visionfleet_V1_SearchRequest: SwiftProtobuf.Message, Swift
       _efSearch = source._efSearch
       _exact = source._exact
       _requestID = source._requestID
+      _images = source._images
     }
   }
 
@@ -1394,6 +1419,7 @@ nonisolated extension Visionfleet_V1_SearchRequest: SwiftProtobuf.Message, Swift
         case 5: try { try decoder.decodeSingularInt32Field(value: &_storage._efSearch) }()
         case 6: try { try decoder.decodeSingularBoolField(value: &_storage._exact) }()
         case 7: try { try decoder.decodeSingularStringField(value: &_storage._requestID) }()
+        case 8: try { try decoder.decodeRepeatedMessageField(value: &_storage._images) }()
         default: break
         }
       }
@@ -1432,6 +1458,9 @@ nonisolated extension Visionfleet_V1_SearchRequest: SwiftProtobuf.Message, Swift
       if !_storage._requestID.isEmpty {
         try visitor.visitSingularStringField(value: _storage._requestID, fieldNumber: 7)
       }
+      if !_storage._images.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._images, fieldNumber: 8)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -1447,6 +1476,7 @@ nonisolated extension Visionfleet_V1_SearchRequest: SwiftProtobuf.Message, Swift
         if _storage._efSearch != rhs_storage._efSearch {return false}
         if _storage._exact != rhs_storage._exact {return false}
         if _storage._requestID != rhs_storage._requestID {return false}
+        if _storage._images != rhs_storage._images {return false}
         return true
       }
       if !storagesAreEqual {return false}
@@ -1506,9 +1536,39 @@ nonisolated extension Visionfleet_V1_SearchHit: SwiftProtobuf.Message, SwiftProt
   }
 }
 
+nonisolated extension Visionfleet_V1_ImageHits: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ImageHits"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}hits\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.hits) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.hits.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.hits, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Visionfleet_V1_ImageHits, rhs: Visionfleet_V1_ImageHits) -> Bool {
+    if lhs.hits != rhs.hits {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
 nonisolated extension Visionfleet_V1_SearchResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SearchResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}hits\0\u{3}served_by\0\u{1}timing\0\u{3}request_id\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}hits\0\u{3}served_by\0\u{1}timing\0\u{3}request_id\0\u{1}results\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1520,6 +1580,7 @@ nonisolated extension Visionfleet_V1_SearchResponse: SwiftProtobuf.Message, Swif
       case 2: try { try decoder.decodeSingularMessageField(value: &self._servedBy) }()
       case 3: try { try decoder.decodeSingularMessageField(value: &self._timing) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.requestID) }()
+      case 5: try { try decoder.decodeRepeatedMessageField(value: &self.results) }()
       default: break
       }
     }
@@ -1542,6 +1603,9 @@ nonisolated extension Visionfleet_V1_SearchResponse: SwiftProtobuf.Message, Swif
     if !self.requestID.isEmpty {
       try visitor.visitSingularStringField(value: self.requestID, fieldNumber: 4)
     }
+    if !self.results.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.results, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1550,6 +1614,7 @@ nonisolated extension Visionfleet_V1_SearchResponse: SwiftProtobuf.Message, Swif
     if lhs._servedBy != rhs._servedBy {return false}
     if lhs._timing != rhs._timing {return false}
     if lhs.requestID != rhs.requestID {return false}
+    if lhs.results != rhs.results {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import VectorIndex
+import VisionModels
 
 /// A retrieval model's searchable gallery: the package's items plus online additions and
 /// removals, which are appended to a log under vf-serve's home (one JSON line each, fsynced)
@@ -11,6 +12,8 @@ public final class Gallery: Sendable {
         public var id: String
         public var classId: Int32
         public var label: String
+        /// The item's image in vf-ingest ("" when unknown).
+        public var blobDigest: String = ""
     }
 
     public struct Hit: Sendable {
@@ -36,11 +39,12 @@ public final class Gallery: Sendable {
         var classId: Int32?
         var label: String?
         var vector: [Float]?
+        var blobDigest: String?
     }
 
     /// The package's gallery (ids are its row numbers as text, labels the class names), with
     /// the changes logged at `log` replayed.
-    init(package index: ExactIndex?, dimension: Int, classNames: [String], log: URL?,
+    init(package index: ExactIndex?, dimension: Int, classNames: [String], sources: [ModelManifest.GallerySource]? = nil, log: URL?,
          hnsw: HNSWIndex.Parameters = HNSWIndex.Parameters()) throws {
         self.dimension = dimension
         let base = index ?? ExactIndex(dimension: dimension)
@@ -51,7 +55,8 @@ public final class Gallery: Sendable {
         var items: [Item] = []
         for (row, id) in base.ids.enumerated() {
             let c = labels?[row] ?? -1
-            items.append(Item(id: "\(id)", classId: c, label: c >= 0 && Int(c) < classNames.count ? classNames[Int(c)] : ""))
+            items.append(Item(id: "\(id)", classId: c, label: c >= 0 && Int(c) < classNames.count ? classNames[Int(c)] : "",
+                              blobDigest: sources.map { $0[row].blobDigest } ?? ""))
             rows.append(Int64(row))
         }
         if !rows.isEmpty {
@@ -68,7 +73,8 @@ public final class Gallery: Sendable {
                 if entry.op == "remove" {
                     Self.remove(entry.id, from: &state)
                 } else if let v = entry.vector, v.count == dimension {
-                    try Self.add(Item(id: entry.id, classId: entry.classId ?? -1, label: entry.label ?? ""), vector: v, to: &state)
+                    try Self.add(Item(id: entry.id, classId: entry.classId ?? -1, label: entry.label ?? "", blobDigest: entry.blobDigest ?? ""),
+                                 vector: v, to: &state)
                 }
             }
         }
@@ -82,7 +88,10 @@ public final class Gallery: Sendable {
         for e in entries where e.vector.count != dimension {
             throw ServeError.invalidArgument(item: e.item.id, field: "embedding", message: "\(e.vector.count) values, the gallery holds \(dimension)")
         }
-        try append(entries.map { LogLine(op: "add", id: $0.item.id, classId: $0.item.classId, label: $0.item.label, vector: $0.vector) })
+        try append(entries.map {
+            LogLine(op: "add", id: $0.item.id, classId: $0.item.classId, label: $0.item.label, vector: $0.vector,
+                    blobDigest: $0.item.blobDigest.isEmpty ? nil : $0.item.blobDigest)
+        })
         return try state.withLock { s in
             var added = 0, replaced = 0
             for e in entries {

@@ -39,11 +39,14 @@ public final class ModelRepository: Sendable {
     private let readiness: @Sendable (Bool) -> Void
     /// Where served versions report their Prometheus metrics.
     public let metrics: ServeMetrics
+    /// Models loaded and unloaded at run time, remembered across restarts (nil: not remembered).
+    public let remembered: ServedModelList?
 
     /// `readiness` hears whether at least one model is ready, after every change.
-    public init(source: any ModelSource, settings: ServeSettings, metrics: ServeMetrics = ServeMetrics(),
+    public init(source: any ModelSource, settings: ServeSettings, metrics: ServeMetrics = ServeMetrics(), remembered: ServedModelList? = nil,
                 logger: Logger = Logger(label: "visionfleet.vf-serve"), readiness: @escaping @Sendable (Bool) -> Void = { _ in }) {
         self.source = source
+        self.remembered = remembered
         self.metrics = metrics
         self.settings = settings
         self.logger = logger
@@ -140,6 +143,20 @@ public final class ModelRepository: Sendable {
         return try await serial.run(name) { [self] in try await performLoad(ref) }
     }
 
+    /// `load`, then remembered so a restart serves the model again (RepositoryModelLoad).
+    @discardableResult
+    public func loadAndRemember(_ ref: Visionfleet_V1_ModelRef) async throws -> ServedVersion {
+        let served = try await load(ref)
+        try remembered?.remember(ref.name, reference: ref.text)
+        return served
+    }
+
+    /// `unload`, and forgotten: a restart does not serve it again (RepositoryModelUnload).
+    public func unloadAndForget(_ name: String) async throws {
+        try await unload(name)
+        try remembered?.forget(name)
+    }
+
     /// Loads the version an event may have moved the model's reference to (coalesced: a burst
     /// of events resolves once). Keeps the current version if that fails.
     public func reconcile(_ name: String) {
@@ -216,6 +233,7 @@ public final class ModelRepository: Sendable {
                 var gallery: Gallery?
                 if runtime.task == .retrieval {
                     gallery = try Gallery(package: package.gallery, dimension: runtime.outputWidth, classNames: package.manifest.classNames,
+                                          sources: package.gallerySources,
                                           log: galleryLog)
                 }
                 for r in runtimes { try r.warmUp(batchSizes: r.warmSizes(maxBatch: batching.maxBatchSize)) }

@@ -69,11 +69,11 @@ public struct InferenceProtocolService: RPCService {
             }
         }
         router.unary(Methods.repositoryModelLoad.path) { (request: Inference_RepositoryModelLoadRequest, _) in
-            try await repository.load(try Self.reference(request.modelName, request.parameters))
+            try await repository.loadAndRemember(try Self.reference(request.modelName, request.parameters))
             return Inference_RepositoryModelLoadResponse()
         }
         router.unary(Methods.repositoryModelUnload.path) { (request: Inference_RepositoryModelUnloadRequest, _) in
-            try await repository.unload(request.modelName)
+            try await repository.unloadAndForget(request.modelName)
             return Inference_RepositoryModelUnloadResponse()
         }
     }

@@ -190,28 +190,40 @@ struct VisionTasks: Sendable {
             try await recorded(served) {
                 guard let gallery = served.gallery else { throw ServeError.failedPrecondition("model '\(served.name)' has no gallery") }
                 var timing = Visionfleet_V1_Timing()
-                let query: [Float]
+                var queries: [[Float]] = []
                 switch r.query {
+                case _ where !r.images.isEmpty:
+                    guard r.query == nil else {
+                        throw ServeError.invalidArgument(item: "request", field: "images", message: "send `image`, `embedding` or `images`, not two")
+                    }
+                    let ran = try await run(served, r.images.enumerated().map { ("images[\($0.offset)]", $0.element) }, deadline: deadline)
+                    queries = ran.outputs
+                    timing = ran.timing
                 case .image(let image)?:
                     let ran = try await run(served, [("image", image)], deadline: deadline)
-                    query = ran.outputs[0]
+                    queries = [ran.outputs[0]]
                     timing = ran.timing
                 case .embedding(let e)?:
                     guard e.embedding.count == gallery.dimension, e.embedding.allSatisfy(\.isFinite) else {
                         throw ServeError.invalidArgument(item: "request", field: "embedding.embedding",
                                                          message: "\(e.embedding.count) values, the gallery holds \(gallery.dimension) (finite)")
                     }
-                    query = Self.normalized(e.embedding)
+                    queries = [Self.normalized(e.embedding)]
                 case nil:
-                    throw ServeError.invalidArgument(item: "request", field: "query", message: "the request has no image or embedding")
+                    throw ServeError.invalidArgument(item: "request", field: "query", message: "the request has no image, embedding or images")
                 }
                 let post = ContinuousClock.now
-                let hits = try gallery.search(query, k: r.k == 0 ? 10 : Int(r.k), exact: r.exact, ef: Int(r.efSearch))
+                let found = try queries.map { q in
+                    try gallery.search(q, k: r.k == 0 ? 10 : Int(r.k), exact: r.exact, ef: Int(r.efSearch)).map { h in
+                        Visionfleet_V1_SearchHit.with {
+                            $0.itemID = h.item.id; $0.score = h.score; $0.classID = h.item.classId; $0.label = h.item.label
+                            $0.blobDigest = h.item.blobDigest
+                        }
+                    }
+                }
                 timing.postprocessMs = Self.ms(post.duration(to: .now))
                 return .with {
-                    $0.hits = hits.map { h in
-                        .with { $0.itemID = h.item.id; $0.score = h.score; $0.classID = h.item.classId; $0.label = h.item.label }
-                    }
+                    if r.images.isEmpty { $0.hits = found[0] } else { $0.results = found.map { h in .with { $0.hits = h } } }
                     $0.servedBy = Self.servedBy(served)
                     $0.timing = timing
                     $0.requestID = r.requestID
@@ -272,7 +284,9 @@ struct VisionTasks: Sendable {
                 case nil:
                     throw ServeError.invalidArgument(item: "items[\(i)]", field: "source", message: "neither an image nor an embedding")
                 }
-                entries.append((Gallery.Item(id: item.itemID, classId: item.classID, label: item.label), vector))
+                var digest = ""
+                if case .image(let image)? = item.source, case .blobDigest(let d)? = image.source { digest = d }
+                entries.append((Gallery.Item(id: item.itemID, classId: item.classID, label: item.label, blobDigest: digest), vector))
             }
             let (added, replaced) = try gallery.add(entries)
             return .with {

@@ -107,7 +107,10 @@ public struct JobWorker {
             let gallery = ExactIndex(dimension: trainer.model.dimension)
             try gallery.add(try trainer.embed(train), ids: (0..<train.count).map(Int64.init), labels: train.labels)
             let manifest = PackageManifests.make(config, classNames: train.classNames, metrics: result.metrics, lineage: lineage)
-            try ModelPackage.write(.retrieval(trainer.model), manifest: manifest, gallery: gallery, to: package)
+            // Each gallery row's image (its blob in vf-ingest), so search hits can be shown.
+            let sources = data.train.map { ModelManifest.GallerySource(blobDigest: $0.digest, file: $0.file) }
+            try ModelPackage.write(.retrieval(trainer.model), manifest: manifest, gallery: gallery,
+                                   gallerySources: sources.count == gallery.count ? sources : nil, to: package)
             metrics = result.metrics
             rate = result.trainImagesPerSecond
         } else {

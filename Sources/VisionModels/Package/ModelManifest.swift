@@ -94,10 +94,20 @@ public struct ModelManifest: Codable, Sendable, Equatable {
         public var count: Int
         public var dimension: Int
         public var labeled: Bool
+        /// A JSON file of the items' source images (`GallerySource` per row), when known.
+        public var sources: String?
 
-        public init(file: String, count: Int, dimension: Int, labeled: Bool) {
-            self.file = file; self.count = count; self.dimension = dimension; self.labeled = labeled
+        public init(file: String, count: Int, dimension: Int, labeled: Bool, sources: String? = nil) {
+            self.file = file; self.count = count; self.dimension = dimension; self.labeled = labeled; self.sources = sources
         }
+    }
+
+    /// Where a gallery row's image came from: its blob in vf-ingest and its file name.
+    public struct GallerySource: Codable, Sendable, Equatable {
+        public var blobDigest: String
+        public var file: String
+
+        public init(blobDigest: String, file: String) { self.blobDigest = blobDigest; self.file = file }
     }
 
     public struct TensorSignature: Codable, Sendable, Equatable {
@@ -161,5 +171,6 @@ public struct ModelManifest: Codable, Sendable, Equatable {
         default: throw .invalidManifest("task '\(task)' is not classification, detection or retrieval")
         }
         if let gallery, files[gallery.file] == nil { throw .invalidManifest("gallery file \(gallery.file) is not among the files") }
+        if let sources = gallery?.sources, files[sources] == nil { throw .invalidManifest("gallery sources \(sources) is not among the files") }
     }
 }

@@ -9,9 +9,12 @@ public enum ModelPackage {
     public static let weightsFile = "weights.safetensors"
     public static let manifestFile = "manifest.json"
     public static let galleryFile = "gallery.index"
+    public static let gallerySourcesFile = "gallery-sources.json"
 
-    /// Writes the package; the manifest's `files` (and `gallery`) are filled in here.
-    public static func write(_ model: PackagedModel, manifest: ModelManifest, gallery: ExactIndex? = nil, to directory: URL) throws {
+    /// Writes the package; the manifest's `files` (and `gallery`) are filled in here. `gallerySources`
+    /// (one per gallery row) lets a server show the images behind search hits.
+    public static func write(_ model: PackagedModel, manifest: ModelManifest, gallery: ExactIndex? = nil,
+                             gallerySources: [ModelManifest.GallerySource]? = nil, to directory: URL) throws {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let weights = try SafeTensors.encode(model.module.stateDict(),
                                              metadata: ["format": "pt", "producer": "visionfleet", "task": manifest.task])
@@ -23,6 +26,13 @@ public enum ModelPackage {
             try gallery.write(to: url)
             manifest.files[galleryFile] = SHA256Digest.of(try Data(contentsOf: url))
             manifest.gallery = .init(file: galleryFile, count: gallery.count, dimension: gallery.dimension, labeled: gallery.labels != nil)
+            if let gallerySources {
+                precondition(gallerySources.count == gallery.count, "one gallery source per row")
+                let data = try JSONEncoder().encode(gallerySources)
+                try data.write(to: directory.appendingPathComponent(gallerySourcesFile), options: .atomic)
+                manifest.files[gallerySourcesFile] = SHA256Digest.of(data)
+                manifest.gallery?.sources = gallerySourcesFile
+            }
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -64,13 +74,22 @@ public enum ModelPackage {
             throw ModelPackageError.weights("\(error)")
         }
         var gallery: ExactIndex?
+        var sources: [ModelManifest.GallerySource]?
         if let spec = manifest.gallery {
+            if let file = spec.sources {
+                do { sources = try JSONDecoder().decode([ModelManifest.GallerySource].self, from: contents[file]!) } catch {
+                    throw ModelPackageError.invalidManifest("gallery sources \(file): \(error)")
+                }
+                guard sources?.count == spec.count else {
+                    throw ModelPackageError.invalidManifest("gallery sources \(file) list \(sources?.count ?? 0) items, the gallery holds \(spec.count)")
+                }
+            }
             gallery = try ExactIndex.read(from: directory.appendingPathComponent(spec.file))
             guard gallery?.count == spec.count, gallery?.dimension == spec.dimension else {
                 throw ModelPackageError.invalidManifest("gallery \(spec.file) holds \(gallery?.count ?? 0)×\(gallery?.dimension ?? 0), the manifest says \(spec.count)×\(spec.dimension)")
             }
         }
-        return LoadedPackage(manifest: manifest, model: model, gallery: gallery)
+        return LoadedPackage(manifest: manifest, model: model, gallery: gallery, gallerySources: sources)
     }
 
     /// The model a manifest describes, weights not loaded.

@@ -38,6 +38,8 @@ public struct LoadedPackage {
     public let model: PackagedModel
     /// A retrieval package's gallery, when it has one.
     public let gallery: ExactIndex?
+    /// The source image of each gallery row, when the package records them.
+    public var gallerySources: [ModelManifest.GallerySource]? = nil
 
     public var classifier: (any ClassificationNetwork)? {
         if case .classification(let m, _, _) = model { return m }

@@ -7,9 +7,9 @@ import ServiceRuntime
 /// `vf train …`: jobs in vf-train.
 struct TrainCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "train", abstract: "Training jobs in vf-train (submit, ls, show, watch, cancel, validate).",
+        commandName: "train", abstract: "Training jobs in vf-train (submit, ls, show, watch, logs, cancel, validate, plot).",
         subcommands: [TrainSubmit.self, TrainList.self, TrainShow.self, TrainWatch.self, TrainLogs.self, TrainCancel.self,
-                      TrainRetryPublish.self, TrainValidate.self])
+                      TrainRetryPublish.self, TrainValidate.self, TrainPlot.self])
 }
 
 /// Flags every `vf train` command takes.
