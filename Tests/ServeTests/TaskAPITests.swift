@@ -156,6 +156,12 @@ final class TaskAPITests: XCTestCase {
             })
         }
 
+        // The HNSW graph of the package's rows was written once, beside the change log; a restart
+        // reads it instead of building it again.
+        let galleries = h.repository.settings.home.appendingPathComponent("galleries/faces")
+        let graphs = try FileManager.default.contentsOfDirectory(atPath: galleries.path).filter { $0.hasSuffix(".hnsw") }
+        XCTAssertEqual(graphs.count, 1, "\(graphs)")
+        let written = try FileManager.default.attributesOfItem(atPath: galleries.appendingPathComponent(graphs[0]).path)[.modificationDate] as? Date
         // A restarted vf-serve (a new repository over the same home) has the changes.
         let restarted = ModelRepository(source: RegistryModelSource(client: h.registryClient), settings: h.repository.settings)
         try await restarted.load(.init(parsing: "faces@production"))
@@ -163,6 +169,8 @@ final class TaskAPITests: XCTestCase {
         XCTAssertEqual(n.first?.itemID, "new-1")
         XCTAssertNotEqual(r.first?.itemID, "3")
         XCTAssertEqual(k.first?.itemID, "5")
+        let reread = try FileManager.default.attributesOfItem(atPath: galleries.appendingPathComponent(graphs[0]).path)[.modificationDate] as? Date
+        XCTAssertEqual(written, reread, "the cached graph is read, not rebuilt")
         await restarted.shutdown()
         await h.stop()
     }

@@ -43,13 +43,13 @@ public final class Gallery: Sendable {
     }
 
     /// The package's gallery (ids are its row numbers as text, labels the class names), with
-    /// the changes logged at `log` replayed.
+    /// the changes logged at `log` replayed. `graphCache`: where the HNSW graph of the package's
+    /// rows is kept (name it by the gallery's digest and the parameters): read when there,
+    /// else built and written, so a restart does not rebuild it.
     init(package index: ExactIndex?, dimension: Int, classNames: [String], sources: [ModelManifest.GallerySource]? = nil, log: URL?,
-         hnsw: HNSWIndex.Parameters = HNSWIndex.Parameters()) throws {
+         graphCache: URL? = nil, hnsw: HNSWIndex.Parameters = HNSWIndex.Parameters()) throws {
         self.dimension = dimension
         let base = index ?? ExactIndex(dimension: dimension)
-        var state = State(index: ExactIndex(dimension: dimension),
-                          graph: try HNSWIndex(dimension: dimension, capacity: max(base.count, 1024), parameters: hnsw), items: [])
         let labels = base.labels
         var rows: [Int64] = []
         var items: [Item] = []
@@ -59,10 +59,9 @@ public final class Gallery: Sendable {
                               blobDigest: sources.map { $0[row].blobDigest } ?? ""))
             rows.append(Int64(row))
         }
-        if !rows.isEmpty {
-            try state.index.add(base.allVectors, ids: rows)
-            try state.graph.add(base.allVectors, ids: rows)
-        }
+        var state = State(index: ExactIndex(dimension: dimension), graph: try Self.graph(of: base, rows: rows, cache: graphCache, hnsw: hnsw),
+                          items: [])
+        if !rows.isEmpty { try state.index.add(base.allVectors, ids: rows) }
         state.items = items
         for (row, item) in items.enumerated() { state.rows[item.id] = Int64(row) }
         self.log = log
@@ -82,6 +81,25 @@ public final class Gallery: Sendable {
     }
 
     public var count: Int { state.withLock { $0.rows.count } }
+
+    /// The HNSW graph over the package's rows: from `cache` when it holds them, else built
+    /// (and written there through a temporary file, so a torn write is never read).
+    private static func graph(of base: ExactIndex, rows: [Int64], cache: URL?, hnsw: HNSWIndex.Parameters) throws -> HNSWIndex {
+        if let cache, let saved = try? HNSWIndex.read(from: cache, dimension: base.dimension), saved.count == base.count {
+            saved.efSearch = hnsw.efSearch
+            return saved
+        }
+        let graph = try HNSWIndex(dimension: base.dimension, capacity: max(base.count, 1024), parameters: hnsw)
+        guard !rows.isEmpty else { return graph }
+        try graph.add(base.allVectors, ids: rows)
+        if let cache {
+            let temp = cache.deletingLastPathComponent().appendingPathComponent(".\(cache.lastPathComponent).\(UUID().uuidString)")
+            try? FileManager.default.createDirectory(at: cache.deletingLastPathComponent(), withIntermediateDirectories: true)
+            if (try? graph.write(to: temp)) != nil { _ = rename(temp.path, cache.path) }
+            try? FileManager.default.removeItem(at: temp)
+        }
+        return graph
+    }
 
     /// Adds (or replaces) items; returns (added, replaced).
     public func add(_ entries: [(item: Item, vector: [Float])]) throws -> (added: Int, replaced: Int) {

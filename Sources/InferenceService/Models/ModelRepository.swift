@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import Synchronization
 import Tensors
+import VectorIndex
 import VisionModels
 
 /// The models vf-serve serves, by name, each following a registry reference (`NAME@ALIAS` or
@@ -232,9 +233,12 @@ public final class ModelRepository: Sendable {
                 let runtime = runtimes[0]
                 var gallery: Gallery?
                 if runtime.task == .retrieval {
+                    let hnsw = HNSWIndex.Parameters()
+                    let digest = (package.manifest.files[ModelPackage.galleryFile] ?? "none").split(separator: ":").last.map { String($0.prefix(16)) } ?? "none"
+                    let graphCache = galleryLog.deletingLastPathComponent()
+                        .appendingPathComponent("v\(info.version)-\(digest)-m\(hnsw.m)-ef\(hnsw.efConstruction).hnsw")
                     gallery = try Gallery(package: package.gallery, dimension: runtime.outputWidth, classNames: package.manifest.classNames,
-                                          sources: package.gallerySources,
-                                          log: galleryLog)
+                                          sources: package.gallerySources, log: galleryLog, graphCache: graphCache, hnsw: hnsw)
                 }
                 for r in runtimes { try r.warmUp(batchSizes: r.warmSizes(maxBatch: batching.maxBatchSize)) }
                 return ServedVersion(name: name, version: info.version, alias: alias, runtimes: runtimes, batching: batching,

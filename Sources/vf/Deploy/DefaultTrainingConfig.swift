@@ -93,7 +93,7 @@ struct DefaultTrainingConfig {
               epochs: \(epochs)
               batch_size: \(batchSize)
               no_augment_epochs: \(epochs / 6)
-              eval_every: \(epochs)
+              eval_every: \(max(1, epochs / 5))
               ema: {decay: 0.999}
               seed: 0
             optimizer: {type: adamw, lr: 0.004, weight_decay: 0.05}

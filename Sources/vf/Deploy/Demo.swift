@@ -51,12 +51,12 @@ struct Demo: AsyncParsableCommand {
             // 1. Detection on synthetic shapes.
             step("detection: generating the synthetic shapes dataset")
             var t = Date()
-            let synth = try await datasets.generateSynthetic(name: "demo-shapes", count: quick ? 240 : 800, imageSize: 96, seed: 7,
+            let synth = try await datasets.generateSynthetic(name: "demo-shapes", count: quick ? 240 : 1000, imageSize: 96, seed: 7,
                                                              options: .with { $0.valFraction = 0.1 })
             var seconds = ["import": Date().timeIntervalSince(t)]
             step("detection: training YOLOX-nano and serving it")
             var result = try await pipeline.trainAndServe(synth.version, request: .init(name: "demo-shapes", task: "detection",
-                                                                                         epochs: quick ? 4 : 14))
+                                                                                         epochs: quick ? 4 : 34))
             seconds.merge(result.seconds) { a, _ in a }
             t = Date()
             let detectDir = outDir.appendingPathComponent("detection")
@@ -65,9 +65,9 @@ struct Demo: AsyncParsableCommand {
             let heldOut = try await datasets.items(.with { $0.name = "demo-shapes"; $0.version = synth.version.version }, split: .val)
             for item in heldOut.prefix(6) {
                 let bytes = try await datasets.blob(item.blobDigest)
-                let r = try await vision.detect(.with { $0.model.name = "demo-shapes"; $0.image.encoded = bytes; $0.scoreThreshold = 0.35 })
+                let r = try await vision.detect(.with { $0.model.name = "demo-shapes"; $0.image.encoded = bytes; $0.scoreThreshold = 0.3 })
                 let picture = DetectionPicture.draw(try ImageCodec.decode(bytes, name: item.fileName), detections: r.detections)
-                let file = detectDir.appendingPathComponent((item.fileName as NSString).deletingPathExtension + ".png")
+                let file = detectDir.appendingPathComponent(((item.fileName as NSString).lastPathComponent as NSString).deletingPathExtension + ".png")
                 try ImageCodec.encodePNG(picture).write(to: file)
                 pictures.append(file.path)
             }
@@ -107,7 +107,7 @@ struct Demo: AsyncParsableCommand {
                 var hits: [RetrievalGrid.Tile] = []
                 for h in r.hits {
                     let image = try ImageCodec.decode(try await datasets.blob(h.blobDigest), name: h.itemID)
-                    hits.append(.init(image: image, caption: String(format: "%.2f", h.score), match: h.label == names[item.classID]))
+                    hits.append(.init(image: image, caption: String(format: "%.3f", h.score), match: h.label == names[item.classID]))
                 }
                 rows.append(.init(query: .init(image: try ImageCodec.decode(bytes, name: item.fileName), caption: names[item.classID] ?? "?",
                                                match: nil), hits: hits))

@@ -6,10 +6,11 @@ import VisionData
 enum TrainingCurves {
     static func draw(title: String, losses: [Double], metricName: String, metric: [(epoch: Int, value: Double)]) -> PixelImage {
         let panelWidth = 440, panelHeight = 300, margin = 56, top = 44
-        var canvas = Canvas(width: 2 * panelWidth + 3 * margin, height: panelHeight + top + 2 * margin)
+        var canvas = Canvas(width: 2 * panelWidth + 3 * margin, height: top + 12 + panelHeight + 28)
         canvas.text(title, x: margin, y: 12, Canvas.black, scale: 2)
-        panel(&canvas, x: margin, y: top + 12, width: panelWidth, height: panelHeight, label: "training loss by step",
-              points: losses.enumerated().map { (Double($0.offset + 1), $0.element) }, color: Canvas.palette[0], xName: "step", dots: false)
+        panel(&canvas, x: margin, y: top + 12, width: panelWidth, height: panelHeight, label: "training loss",
+              points: losses.enumerated().map { (Double($0.offset + 1), $0.element) }, color: Canvas.palette[0], xName: "report",
+              dots: losses.count <= 24)
         panel(&canvas, x: 2 * margin + panelWidth, y: top + 12, width: panelWidth, height: panelHeight, label: "validation \(metricName) by epoch",
               points: metric.map { (Double($0.epoch), $0.value) }, color: Canvas.palette[1], xName: "epoch", dots: true)
         return canvas.image

@@ -31,7 +31,14 @@ struct TrainPlot: AsyncParsableCommand {
             }
             return final || Date().timeIntervalSince(started) < 0.5
         }
-        let name = job.bestMetrics.first?.name ?? epochs.last?.1.keys.sorted().first ?? "metric"
+        let task = switch job.task {
+        case .detection: "detection"
+        case .retrieval: "retrieval"
+        default: "classification"
+        }
+        let recorded = Set(epochs.flatMap { $0.1.keys })
+        let name = (MetricText.headline[task] ?? []).first(where: recorded.contains)
+            ?? recorded.sorted().first { $0 != "epoch" } ?? "metric"
         let metric = epochs.compactMap { e in e.1[name].map { (epoch: e.0, value: $0) } }
         let title = "\(job.modelName) - job \(job.id) on \(job.dataset.name)@\(job.dataset.version)"
         let picture = TrainingCurves.draw(title: title, losses: losses, metricName: name, metric: metric)
