@@ -127,7 +127,7 @@ struct DeployPipeline {
         say(reused ? "training: job \(job.id) already trained this data and config (\(request.name)@\(job.publishedVersion))"
                    : "training: job \(job.id), \(job.totalEpochs) epochs (vf train watch \(job.id) follows it from elsewhere)")
         if !reused {
-            let bar = quiet ? nil : TrainingProgressBar(totalEpochs: job.totalEpochs)
+            let bar = quiet ? nil : TrainingProgressBar(totalEpochs: job.totalEpochs, task: task)
             try await training.watch(job.id) { event in bar?.handle(event); return true }
             bar?.finish()
             job = try await training.job(job.id)

@@ -5,10 +5,11 @@ import Foundation
 /// per finished epoch and its validation metrics.
 final class TrainingProgressBar: @unchecked Sendable {
     private let totalEpochs: Int32
+    private let task: String
     private var lastDraw = Date.distantPast
     private var drawn = false
 
-    init(totalEpochs: Int32) { self.totalEpochs = totalEpochs }
+    init(totalEpochs: Int32, task: String) { self.totalEpochs = totalEpochs; self.task = task }
 
     func handle(_ event: Visionfleet_V1_JobEvent) {
         switch event.event {
@@ -23,8 +24,9 @@ final class TrainingProgressBar: @unchecked Sendable {
                          s.imagesPerSecond, s.etaSeconds))
             drawn = true
         case .epoch(let e)?:
-            line("epoch \(e.epoch): " + e.metrics.map { String(format: "%@ %.4f", $0.name, $0.value) }.joined(separator: ", ")
-                 + (e.isBest ? "  (best)" : "") + String(format: "  %.1fs", e.wallSeconds))
+            let metrics = Dictionary(e.metrics.map { ($0.name, $0.value) }) { a, _ in a }
+            line("epoch \(e.epoch): validation " + MetricText.line(metrics, task: task) + (e.isBest ? "  (best)" : "")
+                 + String(format: "  %.1fs", e.wallSeconds))
         case .stateChanged(let state)?:
             line("job: \("\(state)".lowercased())")
         case .publishedVersion(let v)?:
