@@ -74,7 +74,8 @@ struct DefaultTrainingConfig {
             """
         case .detection:
             return """
-            # vf deploy's default detection config (YOLOX-nano) for \(trainImages) training images of about \(width)×\(height).
+            # vf deploy's default detection config (YOLOX-nano; AdamW at 0.01 — on 900 synthetic shapes images,
+            # 22 epochs, 0.004 reached AP 0.08, 0.01 0.18, 0.02 0.36, 0.04 0.55, 0.08 0.59; --set optimizer.lr=… to go higher) for \(trainImages) training images of about \(width)×\(height).
             configVersion: 1
             task: detection
             model: {type: yolox, size: nano}
@@ -96,7 +97,7 @@ struct DefaultTrainingConfig {
               eval_every: \(max(1, epochs / 5))
               ema: {decay: 0.999}
               seed: 0
-            optimizer: {type: adamw, lr: 0.004, weight_decay: 0.05}
+            optimizer: {type: adamw, lr: 0.01, weight_decay: 0.05}
             scheduler: {type: cosine, warmup_epochs: \(min(1, epochs / 4)), min_lr: 0.0001}
             postprocess: {score_threshold: 0.01, iou_threshold: 0.65, max_detections: 100, class_agnostic: false}
 

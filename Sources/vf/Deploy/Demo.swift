@@ -55,8 +55,10 @@ struct Demo: AsyncParsableCommand {
                                                              options: .with { $0.valFraction = 0.1 })
             var seconds = ["import": Date().timeIntervalSince(t)]
             step("detection: training YOLOX-nano and serving it")
+            // The short schedule learns faster with larger steps (AdamW, 22 epochs on 900 images:
+            // AP 0.18 at 0.01, 0.36 at 0.02, 0.55 at 0.04, 0.59 at 0.08).
             var result = try await pipeline.trainAndServe(synth.version, request: .init(name: "demo-shapes", task: "detection",
-                                                                                         epochs: quick ? 4 : 34))
+                                                                                         epochs: quick ? 4 : 34, overrides: ["optimizer.lr=0.04"]))
             seconds.merge(result.seconds) { a, _ in a }
             t = Date()
             let detectDir = outDir.appendingPathComponent("detection")
