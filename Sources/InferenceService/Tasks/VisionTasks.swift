@@ -190,27 +190,23 @@ struct VisionTasks: Sendable {
             try await recorded(served) {
                 guard let gallery = served.gallery else { throw ServeError.failedPrecondition("model '\(served.name)' has no gallery") }
                 var timing = Visionfleet_V1_Timing()
-                var queries: [[Float]] = []
+                let queries: [[Float]]
                 switch r.query {
-                case _ where !r.images.isEmpty:
-                    guard r.query == nil else {
-                        throw ServeError.invalidArgument(item: "request", field: "images", message: "send `image`, `embedding` or `images`, not two")
-                    }
-                    let ran = try await run(served, r.images.enumerated().map { ("images[\($0.offset)]", $0.element) }, deadline: deadline)
-                    queries = ran.outputs
-                    timing = ran.timing
-                case .image(let image)?:
-                    let ran = try await run(served, [("image", image)], deadline: deadline)
-                    queries = [ran.outputs[0]]
-                    timing = ran.timing
-                case .embedding(let e)?:
+                case .embedding(let e)? where r.images.isEmpty:
                     guard e.embedding.count == gallery.dimension, e.embedding.allSatisfy(\.isFinite) else {
                         throw ServeError.invalidArgument(item: "request", field: "embedding.embedding",
                                                          message: "\(e.embedding.count) values, the gallery holds \(gallery.dimension) (finite)")
                     }
                     queries = [Self.normalized(e.embedding)]
-                case nil:
+                case .embedding?:
+                    throw ServeError.invalidArgument(item: "request", field: "images", message: "send `embedding` or `images`, not both")
+                case nil where r.images.isEmpty:
                     throw ServeError.invalidArgument(item: "request", field: "query", message: "the request has no image, embedding or images")
+                default:  // `image` or `images` (both: refused as in the other tasks)
+                    let image: Visionfleet_V1_ImageInput? = if case .image(let i)? = r.query { i } else { nil }
+                    let ran = try await run(served, try images(image, r.images), deadline: deadline)
+                    queries = ran.outputs
+                    timing = ran.timing
                 }
                 let post = ContinuousClock.now
                 let found = try queries.map { q in

@@ -39,7 +39,7 @@ struct Demo: AsyncParsableCommand {
         try FileManager.default.createDirectory(at: outDir, withIntermediateDirectories: true)
         step("starting the fleet")
         let fleet = location.fleet
-        let environment = fleet.clientEnvironment(try await ports.up(fleet))
+        let environment = fleet.clientEnvironment(try await ports.up(fleet).state)
         let fleetSeconds = Date().timeIntervalSince(begin)
         let pipeline = DeployPipeline(environment: environment)
         let datasets = try DatasetClient(environment: environment)
@@ -128,10 +128,7 @@ struct Demo: AsyncParsableCommand {
         let total = Date().timeIntervalSince(begin)
         let summary = Summary(date: ISO8601DateFormatter().string(from: Date()), quick: quick, totalSeconds: total,
                               fleetStartSeconds: fleetSeconds, tasks: tasks)
-        let encoder = JSONEncoder()
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(summary).write(to: outDir.appendingPathComponent("summary.json"))
+        try JSONLine.encoder(pretty: true).encode(summary).write(to: outDir.appendingPathComponent("summary.json"))
         print(String(format: "demo done in %.0f s: pictures and summary.json in %@; the models stay served (vf status, vf down)", total, out))
     }
 

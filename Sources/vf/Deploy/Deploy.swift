@@ -36,7 +36,7 @@ struct Deploy: AsyncParsableCommand {
             environment = env
         } else {
             let fleet = location.fleet
-            environment = fleet.clientEnvironment(try await ports.up(fleet))
+            environment = fleet.clientEnvironment(try await ports.up(fleet).state)
         }
         let pipeline = DeployPipeline(environment: environment)
         do {
@@ -45,12 +45,7 @@ struct Deploy: AsyncParsableCommand {
             var result = try await pipeline.trainAndServe(version, request: .init(name: name, task: task, config: config, epochs: epochs,
                                                                                    overrides: overrides))
             result.seconds["import"] = importSeconds
-            if json {
-                let encoder = JSONEncoder()
-                encoder.keyEncodingStrategy = .convertToSnakeCase
-                encoder.outputFormatting = [.sortedKeys]
-                return print(String(decoding: try encoder.encode(result), as: UTF8.self))
-            }
+            if json { return try JSONLine.print(encoding: result) }
             print(CallInstructions.text(result, serveAddress: environment["VF_SERVE_ADDR"] ?? VisionClient.defaultAddress))
         } catch let failure as DeployPipeline.Failure {
             FileHandle.standardError.write(Data("\(failure)\n".utf8))

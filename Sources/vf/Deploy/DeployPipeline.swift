@@ -96,7 +96,7 @@ struct DeployPipeline {
         if let config = request.config {
             configText = FileManager.default.fileExists(atPath: config) ? try String(contentsOfFile: config, encoding: .utf8) : config
         } else {
-            var config = try await defaultConfig(taskKind, ref: ref, version: version)
+            var config = try await defaultConfig(taskKind, ref: ref, datasets: datasets)
             config.requestedEpochs = request.epochs
             configText = config.yaml
         }
@@ -165,8 +165,7 @@ struct DeployPipeline {
 
     /// The default config: input size from the images' median size, channels from one image.
     private func defaultConfig(_ task: DefaultTrainingConfig.Task, ref: Visionfleet_V1_DatasetRef,
-                               version: Visionfleet_V1_DatasetVersion) async throws -> DefaultTrainingConfig {
-        let datasets = try DatasetClient(environment: environment)
+                               datasets: DatasetClient) async throws -> DefaultTrainingConfig {
         let items = try await datasets.items(ref, split: .train)
         guard let first = items.first else {
             throw Failure(step: "train", message: "\(ref.name)@\(ref.version) has no training images", next: "import a dataset with images in its train split")

@@ -48,7 +48,7 @@ struct Predict: AsyncParsableCommand {
         let r = try await client.classify(.with {
             $0.model = ref; $0.topK = Int32(k); $0.images = files.map { f in .with { $0.encoded = f.data } }
         })
-        if json { return try printJSON(zip(files, r.results).map { ["image": $0.0.path, "classes": $0.1.classes.map { ["label": $0.label, "class_id": Int($0.classID), "score": Double($0.score)] }] }) }
+        if json { return try JSONLine.print(zip(files, r.results).map { ["image": $0.0.path, "classes": $0.1.classes.map { ["label": $0.label, "class_id": Int($0.classID), "score": Double($0.score)] }] }) }
         TextTable.print(["IMAGE", "RANK", "LABEL", "SCORE"], zip(files, r.results).flatMap { file, result in
             result.classes.enumerated().map { [file.path, "\($0.offset + 1)", $0.element.label, String(format: "%.4f", $0.element.score)] }
         })
@@ -80,7 +80,7 @@ struct Predict: AsyncParsableCommand {
             }
             out.append(entry)
         }
-        if json { return try printJSON(out) }
+        if json { return try JSONLine.print(out) }
         TextTable.print(["IMAGE", "LABEL", "SCORE", "BOX (x1,y1,x2,y2 px)"], rows)
         if let draw { print("drew \(files.count) images into \(draw)") }
     }
@@ -110,12 +110,8 @@ struct Predict: AsyncParsableCommand {
             try ImageCodec.encodePNG(RetrievalGrid.draw(gridRows, title: "\(name): query | nearest gallery images"), name: grid)
                 .write(to: URL(fileURLWithPath: grid))
         }
-        if json { return try printJSON(out) }
+        if json { return try JSONLine.print(out) }
         TextTable.print(["IMAGE", "RANK", "ITEM", "LABEL", "SCORE"], rows)
         if let grid { print("wrote \(grid)") }
-    }
-
-    private func printJSON(_ value: Any) throws {
-        print(String(decoding: try JSONSerialization.data(withJSONObject: value, options: [.sortedKeys]), as: UTF8.self))
     }
 }

@@ -34,11 +34,11 @@ struct FleetPortOptions: ParsableArguments {
         return p
     }
 
-    /// Starts what is not running; prints what it did on stderr.
-    func up(_ fleet: LocalFleet) async throws -> FleetState {
+    /// Starts what is not running (and says what it did on stderr): the state and the services started.
+    func up(_ fleet: LocalFleet) async throws -> (state: FleetState, started: [String]) {
         try await fleet.up(ports: ports, anyPorts: anyPorts, timeout: .milliseconds(Int(startTimeout * 1000))) { line in
             FileHandle.standardError.write(Data("\(line)\n".utf8))
-        }.state
+        }
     }
 }
 
@@ -52,16 +52,13 @@ struct FleetUp: AsyncParsableCommand {
 
     func run() async throws {
         let fleet = location.fleet
-        let (state, started) = try await fleet.up(ports: options.ports, anyPorts: options.anyPorts,
-                                                  timeout: .milliseconds(Int(options.startTimeout * 1000))) { line in
-            FileHandle.standardError.write(Data("\(line)\n".utf8))
-        }
+        let (state, started) = try await options.up(fleet)
         if json {
             let rows: [[String: Any]] = state.services.map {
                 ["service": $0.name, "address": $0.address, "pid": Int($0.pid), "log": $0.log, "started": started.contains($0.name),
                  "metrics_port": $0.metricsPort as Any]
             }
-            return print(String(decoding: try JSONSerialization.data(withJSONObject: rows, options: [.sortedKeys]), as: UTF8.self))
+            return try JSONLine.print(rows)
         }
         print(started.isEmpty ? "the fleet was already up (home \(fleet.home.path))" : "fleet up (home \(fleet.home.path))")
         TextTable.print(["SERVICE", "ADDRESS", "PID", "LOG"], state.services.map { [$0.name, $0.address, "\($0.pid)", $0.log] })
@@ -79,8 +76,7 @@ struct FleetDown: AsyncParsableCommand {
     func run() async throws {
         let stopped = try await location.fleet.down(grace: .milliseconds(Int(grace * 1000)))
         if json {
-            let rows: [[String: Any]] = stopped.map { ["service": $0.name, "graceful": $0.graceful] }
-            return print(String(decoding: try JSONSerialization.data(withJSONObject: rows, options: [.sortedKeys]), as: UTF8.self))
+            return try JSONLine.print(stopped.map { ["service": $0.name, "graceful": $0.graceful] as [String: Any] })
         }
         if stopped.isEmpty { return print("no fleet was running under \(location.fleet.home.path)") }
         for s in stopped { print("\(s.name): \(s.graceful ? "stopped" : "killed after \(Int(grace)) s")") }

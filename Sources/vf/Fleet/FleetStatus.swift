@@ -68,12 +68,7 @@ struct FleetStatus: AsyncParsableCommand {
             }
             rows.append(row)
         }
-        if json {
-            let encoder = JSONEncoder()
-            encoder.keyEncodingStrategy = .convertToSnakeCase
-            encoder.outputFormatting = [.sortedKeys]
-            return print(String(decoding: try encoder.encode(rows), as: UTF8.self))
-        }
+        if json { return try JSONLine.print(encoding: rows) }
         TextTable.print(["SERVICE", "ADDRESS", "PID", "HEALTH", "UPTIME", "VERSION", "DETAILS"], rows.map {
             [$0.service, $0.address, "\($0.pid)", $0.health, $0.running ? Self.duration($0.uptimeSeconds) : "-", $0.version, $0.details]
         })

@@ -32,8 +32,8 @@ struct LocalFleet: Sendable {
     var host = "127.0.0.1"
 
     init(home: String? = nil, environment: [String: String] = ProcessInfo.processInfo.environment) {
-        let root = home.map { URL(fileURLWithPath: $0, isDirectory: true).standardizedFileURL } ?? StoreLocation.home(environment: environment)
-        self.home = root.path.hasPrefix("/") ? root : URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(root.path)
+        // Both are absolute: a relative path is taken from the working directory.
+        self.home = home.map { URL(fileURLWithPath: $0, isDirectory: true).standardizedFileURL } ?? StoreLocation.home(environment: environment)
         binDirectory = environment["VISIONFLEET_BIN"].flatMap { $0.isEmpty ? nil : URL(fileURLWithPath: $0) }
             ?? URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
     }
