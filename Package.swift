@@ -101,7 +101,7 @@ let package = Package(
         .target(
             name: "IngestService",
             dependencies: ["FleetRPC", "FleetProtos", "FleetStore", "VisionData", .product(name: "GRDB", package: "GRDB.swift"),
-                           .product(name: "Logging", package: "swift-log")]
+                           .product(name: "GRDBSQLite", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log")]
         ),
         .target(
             name: "TrainingService",
@@ -168,7 +168,7 @@ let package = Package(
             name: "IngestTests",
             dependencies: [
                 "FleetRPC", "FleetProtos", "FleetStore", "IngestService", "ServiceRuntime", "TestSupport", "VisionData",
-                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"), .product(name: "GRDB", package: "GRDB.swift"),
             ],
             exclude: ["Python"]
         ),

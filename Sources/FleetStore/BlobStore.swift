@@ -22,6 +22,13 @@ public protocol BlobStore: Sendable {
     /// `commit`; a blob already stored is only pinned (no file is written or removed).
     func storeAll(_ blobs: [Data]) throws -> [CommittedBlob]
 
+    /// `storeAll` with each blob's digest already computed by the caller from these bytes;
+    /// `synced: false` leaves the flush to a later `flush()` (many batches, one flush).
+    func storeAll(_ blobs: [Data], digests: [BlobDigest], synced: Bool) throws -> [CommittedBlob]
+
+    /// Makes every blob stored so far durable.
+    func flush() throws
+
     /// Makes a stored blob readable as the file `url` (for a reader that wants paths): a hard
     /// link on the local store, a verified copy elsewhere.
     func materialize(_ digest: BlobDigest, at url: URL) throws
@@ -37,6 +44,9 @@ public protocol BlobStore: Sendable {
 
     /// Opens a blob for a streaming read that checks the digest when it reaches the end.
     func openReader(_ digest: BlobDigest) throws -> any BlobReader
+
+    /// Many whole blobs, each verified (`integrity` for one whose bytes do not match).
+    func readAll(_ digests: [BlobDigest]) throws -> [Data]
 
     /// Removes every blob not in `referenced()` and not pinned, and temp files of writers that
     /// are gone. `referenced` is called while new commits wait, so a blob committed during the
@@ -60,6 +70,21 @@ extension BlobStore {
             for w in writers { w.abort() }
             throw error
         }
+    }
+
+    public func storeAll(_ blobs: [Data], digests: [BlobDigest], synced: Bool) throws -> [CommittedBlob] { try storeAll(blobs) }
+
+    public func flush() throws {}
+
+    public func readAll(_ digests: [BlobDigest]) throws -> [Data] { try digests.map(readWhole) }
+
+    /// A whole blob, verified.
+    public func readWhole(_ digest: BlobDigest) throws -> Data {
+        let reader = try openReader(digest)
+        var data = Data()
+        data.reserveCapacity(Int(reader.size))
+        while let chunk = try reader.read(max: 1 << 20) { data.append(chunk) }
+        return data
     }
 
     /// Reads a whole blob through, checking its digest; returns its size.

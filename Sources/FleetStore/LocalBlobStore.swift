@@ -7,11 +7,13 @@ import Glibc
 
 /// Blobs as files on the local filesystem: `blobs/sha256/ab/cd/<hex>` under the root, written
 /// to `tmp/` first, fsynced, renamed into place and the folder fsynced, so a blob is never
-/// visible half-written and survives a crash once `commit` returned.
+/// visible half-written and survives a crash once `commit` returned. Small blobs stored in
+/// bulk (`storeAll`) are rows of `blobs/small.sqlite` instead; every read looks in both.
 public final class LocalBlobStore: BlobStore {
     public let root: URL
     let blobsPath: String
     let tempPath: String
+    let small: SmallBlobTable
 
     private struct State {
         var pins: [BlobDigest: Int] = [:]
@@ -36,6 +38,7 @@ public final class LocalBlobStore: BlobStore {
         tempPath = root.appendingPathComponent("tmp").path
         try FileIO.makeDirectory(blobsPath)
         try FileIO.makeDirectory(tempPath)
+        small = try SmallBlobTable(path: root.appendingPathComponent("blobs/small.sqlite").path)
         for name in (try? FileManager.default.contentsOfDirectory(atPath: tempPath)) ?? [] {
             unlink(tempPath + "/" + name)
         }
@@ -92,14 +95,25 @@ public final class LocalBlobStore: BlobStore {
     }
 
     public func storeAll(_ blobs: [Data]) throws -> [CommittedBlob] {
+        try storeAll(blobs, digests: blobs.map { SHA256Stream.digest(of: $0) }, synced: true)
+    }
+
+    public func storeAll(_ blobs: [Data], digests: [BlobDigest], synced: Bool) throws -> [CommittedBlob] {
         guard !blobs.isEmpty else { return [] }
-        let digests = blobs.map { SHA256Stream.digest(of: $0) }
+        precondition(blobs.count == digests.count, "one digest per blob")
         let done = try state.withLock { s throws -> [CommittedBlob] in
             var done: [CommittedBlob] = []
             do {
+                // Small ones: rows of one transaction (the table flushes it).
+                let smallOnes = zip(blobs, digests).filter { $0.0.count <= SmallBlobTable.maxBlobBytes }.map { (digest: $0.1, data: $0.0) }
+                var inserted = try small.insert(smallOnes).makeIterator()
                 for (data, digest) in zip(blobs, digests) {
                     s.pins[digest, default: 0] += 1
                     done.append(CommittedBlob(digest: digest, size: Int64(data.count), deduplicated: true))
+                    if data.count <= SmallBlobTable.maxBlobBytes {
+                        if inserted.next() == true { done[done.count - 1] = CommittedBlob(digest: digest, size: Int64(data.count), deduplicated: false) }
+                        continue
+                    }
                     let target = path(of: digest)
                     if FileIO.fileSize(target) != nil { continue }
                     // Written beside its final place and renamed: never visible half-written.
@@ -127,7 +141,7 @@ public final class LocalBlobStore: BlobStore {
             }
             return done
         }
-        guard done.contains(where: { !$0.deduplicated }) else { return done }
+        guard synced, done.contains(where: { !$0.deduplicated }) else { return done }
         try syncBatch(done)
         return done
     }
@@ -175,20 +189,30 @@ public final class LocalBlobStore: BlobStore {
         s.folders.insert(folder)
     }
 
-    /// One flush for a committed batch (file data, renames, new folders); on failure the
-    /// batch's pins are undone.
+    /// One flush for a committed batch (file data, renames, new folders, the small-blob
+    /// table's log); on failure the batch's pins are undone.
     private func syncBatch(_ done: [CommittedBlob]) throws {
+        do { try flush() } catch {
+            unpin(done.map(\.digest))
+            throw error
+        }
+    }
+
+    /// `syncfs` of the store's filesystem: files, renames and the small-blob table's log.
+    public func flush() throws {
         let fd = open(blobsPath, O_RDONLY | O_DIRECTORY)
         defer { if fd >= 0 { close(fd) } }
-        guard fd >= 0, vf_sync_filesystem(fd) == 0 else {
-            unpin(done.map(\.digest))
-            throw FileIO.failure(blobsPath, "syncfs")
-        }
+        guard fd >= 0, vf_sync_filesystem(fd) == 0 else { throw FileIO.failure(blobsPath, "syncfs") }
     }
 
     public func materialize(_ digest: BlobDigest, at url: URL) throws { try materialize(digest, atPath: url.path) }
 
     public func materialize(_ digest: BlobDigest, atPath target: String) throws {
+        if let data = try small.data(of: [digest])[0] {
+            try Self.verify(data, digest)
+            guard FileManager.default.createFile(atPath: target, contents: data) else { throw FileIO.failure(target, "write blob \(digest)") }
+            return
+        }
         guard link(path(of: digest), target) == 0 else {
             if errno == ENOENT, FileIO.fileSize(path(of: digest)) == nil { throw StoreError.blobNotFound(digest.description) }
             throw FileIO.failure(target, "hard link to blob \(digest)")
@@ -199,19 +223,40 @@ public final class LocalBlobStore: BlobStore {
         state.withLock { $0.unpin(digests) }
     }
 
-    public func contains(_ digest: BlobDigest) -> Bool { FileIO.fileSize(path(of: digest)) != nil }
+    public func contains(_ digest: BlobDigest) -> Bool { (try? size(of: digest)) != nil }
 
     public func size(of digest: BlobDigest) throws -> Int64 {
-        guard let size = FileIO.fileSize(path(of: digest)) else { throw StoreError.blobNotFound(digest.description) }
-        return size
+        if let size = try FileIO.fileSize(path(of: digest)) ?? small.size(of: digest) { return size }
+        throw StoreError.blobNotFound(digest.description)
     }
 
     public func openReader(_ digest: BlobDigest) throws -> any BlobReader {
-        try LocalBlobReader(path: path(of: digest), digest: digest)
+        if let data = try small.data(of: [digest])[0] { return try DataBlobReader(data: data, digest: digest) }
+        return try LocalBlobReader(path: path(of: digest), digest: digest)
     }
 
-    /// Every stored digest with its size.
-    public func list() -> [(digest: BlobDigest, size: Int64)] {
+    public func readAll(_ digests: [BlobDigest]) throws -> [Data] {
+        let rows = try small.data(of: digests)
+        return try zip(digests, rows).map { digest, row in
+            if let row {
+                try Self.verify(row, digest)
+                return row
+            }
+            return try readWhole(digest)
+        }
+    }
+
+    /// `integrity` unless `data` hashes to `digest`.
+    static func verify(_ data: Data, _ digest: BlobDigest) throws {
+        let actual = SHA256Stream.digest(of: data)
+        guard actual == digest else { throw StoreError.integrity(digest: digest.description, actual: actual.description) }
+    }
+
+    /// Every stored digest with its size (a blob in both places is listed twice).
+    public func list() throws -> [(digest: BlobDigest, size: Int64)] { try small.list() + fileList() }
+
+    /// The blobs stored as files.
+    private func fileList() -> [(digest: BlobDigest, size: Int64)] {
         var out: [(BlobDigest, Int64)] = []
         guard let walker = FileManager.default.enumerator(atPath: blobsPath) else { return [] }
         while let relative = walker.nextObject() as? String {
@@ -226,7 +271,18 @@ public final class LocalBlobStore: BlobStore {
         try state.withLock { s throws -> GarbageReport in
             let keep = try referenced()
             var report = GarbageReport()
-            for (digest, size) in list() {
+            var rows: [BlobDigest] = []
+            for (digest, size) in try small.list() {
+                if keep.contains(digest) || s.pins[digest] != nil {
+                    report.blobsKept += 1
+                    continue
+                }
+                rows.append(digest)
+                report.blobsRemoved += 1
+                report.bytesFreed += size
+            }
+            if !dryRun { try small.delete(rows) }
+            for (digest, size) in fileList() {
                 if keep.contains(digest) || s.pins[digest] != nil {
                     report.blobsKept += 1
                     continue

@@ -86,8 +86,9 @@ public final class DatasetIngest: Sendable {
             phases.append("\(name) \((now - mark).formatted(.units(allowed: [.milliseconds])))")
             mark = now
         }
+        phases.append("receive \((mark - session.started).formatted(.units(allowed: [.milliseconds])))")
         try session.finishReceiving(cancelled: cancelled)
-        lap("flush")
+        lap("last batch+flush")
         let header = session.header
         var task = header.task
         if let existing = try? catalog.dataset(named: header.dataset) {
@@ -102,14 +103,14 @@ public final class DatasetIngest: Sendable {
         guard task == .classification || task == .detection else {
             throw IngestError.invalidArgument(item: header.dataset, field: "header.task", message: "classification or detection (retrieval trains on classification data)")
         }
-        let built = try VersionBuilder(session: session, task: task, blobs: blobs).build()
+        let built = try VersionBuilder(session: session, task: task, blobs: blobs).build(lap: lap)
         defer { blobs.unpin(built.pinned) }
-        lap("read+store")
         let (version, reused) = try catalog.commitVersion(built.version, items: built.items, createTask: task,
                                                           description: header.description_p, actor: actor, now: Date())
         lap("catalog")
-        logger.info("import phases: \(phases.joined(separator: ", "))")
         session.markCommitted()
+        lap("cleanup")
+        logger.info("import phases: \(phases.joined(separator: ", "))")
         logger.info("\(reused ? "re-imported" : "committed") \(version.dataset)@\(version.version): \(version.imageCount) images, \(built.problems.count) left out")
         return .with {
             $0.version = version

@@ -1,6 +1,7 @@
 import FleetProtos
 import FleetStore
 import Foundation
+import VisionData
 
 /// One ImportDataset stream. The lifecycle, written down here and nowhere else:
 ///
@@ -8,10 +9,12 @@ import Foundation
 ///     validating ──version committed (or the identical latest returned)──▶ committed
 ///     any state ──a bad stream, a rejected item in strict mode, a cancel──▶ rejected
 ///
-/// Images stream straight into blob writers (hashed as they arrive) and, committed in batches
-/// with one flush each, appear in a private staging folder as hard links, beside the
-/// annotation files written there, so the format's reader sees the upload's tree (paths
-/// checked, never outside it). `discard` removes the folder and the pins; blobs of a rejected
+/// Small images (one chunk each, most of any dataset) are gathered into batches that are
+/// hashed, fully decoded and stored on every core while the stream goes on; the format's
+/// reader later sees them through `fileView` under their uploaded paths, beside the annotation
+/// files written to a private staging folder (paths checked, never outside it). Large images
+/// stream into blob writers and, committed in batches with one flush each, appear in the
+/// staging folder as files. `discard` removes the folder and the pins; blobs of a rejected
 /// import are unreferenced garbage, invisible to every reader.
 final class ImportSession {
     enum State: Equatable { case awaitingHeader, receiving, validating, committed, rejected }
@@ -24,15 +27,25 @@ final class ImportSession {
     private let maxBytes: Int64
     /// Image files in the store: staging-relative path → blob.
     private(set) var imageBlobs: [String: CommittedBlob] = [:]
+    /// Small images decoded while the stream went on: staging-relative path → size or failure.
+    private(set) var decodedImages: [String: DecodedImage] = [:]
+    /// The same paths in the order they arrived (a folder's images together).
+    private var arrivalOrder: [String] = []
     private var finishedImages: [(path: String, writer: any BlobWriter)] = []
     private var pinned: [BlobDigest] = []
     static let batchSize = 4096
-    /// Whole small images (one chunk each) held until a batch is stored with `storeAll`.
-    private var smallImages: [(path: String, data: Data, digest: String)] = []
+    /// Whole small images (one chunk each) held until a batch is checked and stored.
+    private var smallImages: [SmallImage] = []
     private var smallBytes = 0
-    /// The batch being stored in the background: each image's path and announced digest.
-    private var storing: (batch: [(path: String, digest: String)], job: StoreJob)?
-    static let smallBatchBytes = 32 << 20
+    /// Batches being checked and stored in the background, oldest first; they run one after
+    /// another (`SmallImageJob`), so the cores never wait for the stream to fill the next one.
+    private var storing: [(batch: [SmallImage], job: SmallImageJob)] = []
+    private let checking = DispatchQueue(label: "visionfleet.ingest.import.check")
+    private let storingQueue = DispatchQueue(label: "visionfleet.ingest.import.store")
+    static let batchesInFlight = 3
+    /// Small images per batch: small enough that the batch left when the stream ends is short.
+    static let smallBatchCount = 1024
+    static let smallBatchBytes = 16 << 20
     static let smallImageLimit = 1 << 20
     /// Staging folders already created.
     private var folders: Set<String> = []
@@ -44,9 +57,12 @@ final class ImportSession {
     /// Files over `max_image_bytes`: received but not kept.
     private(set) var oversized: [String: Int64] = [:]
     private(set) var bytesReceived: Int64 = 0
+    let started = ContinuousClock.now
 
     init(stagingRoot: URL, blobs: any BlobStore, maxBytes: Int64) {
-        staging = stagingRoot.appendingPathComponent("import-\(UUID().uuidString)", isDirectory: true)
+        // Absolute and without `.` segments: readers and `fileView` compare paths as text.
+        let root = stagingRoot.path.hasPrefix("/") ? stagingRoot : URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(stagingRoot.path)
+        staging = URL(fileURLWithPath: root.standardizedFileURL.path).appendingPathComponent("import-\(UUID().uuidString)", isDirectory: true)
         self.blobs = blobs
         self.maxBytes = maxBytes
     }
@@ -104,9 +120,9 @@ final class ImportSession {
             if chunk.last, !isAnnotation, chunk.data.count <= Self.smallImageLimit, Int64(chunk.data.count) <= maxImageBytes {
                 // A whole small image in one chunk: kept in memory and stored with its batch.
                 files[path] = (Int64(chunk.data.count), "")
-                smallImages.append((path, chunk.data, chunk.digest))
+                smallImages.append(SmallImage(path: path, data: chunk.data, announcedDigest: chunk.digest))
                 smallBytes += chunk.data.count
-                if smallImages.count >= Self.batchSize || smallBytes >= Self.smallBatchBytes { try storeSmallImages() }
+                if smallImages.count >= Self.smallBatchCount || smallBytes >= Self.smallBatchBytes { try storeSmallImages() }
                 return
             }
             let url = staging.appendingPathComponent(path)
@@ -180,51 +196,48 @@ final class ImportSession {
         folders.insert(folder)
     }
 
-    /// Hands the batch of small images to a background store (one flush, then each linked
-    /// into the staging folder) while the stream goes on; one batch in flight at a time.
+    /// Hands the batch of small images to the background (hashed and decoded on every core,
+    /// the ones that decode stored) while the stream goes on; the stream waits only when
+    /// `batchesInFlight` batches are pending.
     private func storeSmallImages() throws {
-        try joinSmallImages()
+        while storing.count >= Self.batchesInFlight { try joinOldestBatch() }
         guard !smallImages.isEmpty else { return }
         let batch = smallImages
-        for image in batch { try makeFolder(for: image.path) }
-        let job = StoreJob()
-        let blobs = blobs
-        let stagingPath = staging.path
-        job.group.enter()
-        DispatchQueue.global(qos: .userInitiated).async {
-            defer { job.group.leave() }
-            do {
-                job.committed = try blobs.storeAll(batch.map(\.data))
-                for (image, blob) in zip(batch, job.committed) {
-                    try blobs.materialize(blob.digest, atPath: stagingPath + "/" + image.path)
-                }
-            } catch {
-                job.error = error
-            }
-        }
-        storing = (batch.map { ($0.path, $0.digest) }, job)
+        let job = SmallImageJob(batch, blobs: blobs, checking: checking, storing: storingQueue)
+        storing.append((batch, job))
         smallImages.removeAll(keepingCapacity: true)
         smallBytes = 0
     }
 
-    /// Waits for the batch in flight and records its blobs.
+    /// Waits for every batch in flight.
     private func joinSmallImages() throws {
-        guard let (batch, job) = storing else { return }
-        storing = nil
-        job.group.wait()
-        pinned += job.committed.map(\.digest)
-        if let error = job.error {
+        while !storing.isEmpty { try joinOldestBatch() }
+    }
+
+    /// Waits for the oldest batch in flight and records its digests, decodings and blobs.
+    private func joinOldestBatch() throws {
+        let (batch, job) = storing.removeFirst()
+        let result = job.wait()
+        pinned += result.committed.compactMap { $0?.digest }
+        if let error = result.error {
             if let store = error as? StoreError { throw IngestError.from(store) }
             throw IngestError.storage("storing images: \(error)")
         }
-        for (image, blob) in zip(batch, job.committed) {
-            let digest = blob.digest.description
-            files[image.path] = (blob.size, digest)
-            if !image.digest.isEmpty, image.digest != digest {
-                throw bad(image.path, "chunk.digest", "the bytes received hash to \(digest), the chunk says \(image.digest)")
+        for (i, image) in batch.enumerated() {
+            let digest = result.digests[i].description
+            files[image.path] = (Int64(image.data.count), digest)
+            decodedImages[image.path] = result.decoded[i]
+            arrivalOrder.append(image.path)
+            if let blob = result.committed[i] { imageBlobs[image.path] = blob }
+            if !image.announcedDigest.isEmpty, image.announcedDigest != digest {
+                throw bad(image.path, "chunk.digest", "the bytes received hash to \(digest), the chunk says \(image.announcedDigest)")
             }
-            imageBlobs[image.path] = blob
         }
+    }
+
+    /// What the format's reader sees: the staging folder plus the small images in the store.
+    func fileView() -> UploadFileView {
+        UploadFileView(root: staging.path, images: arrivalOrder)
     }
 
     /// Commits the finished images (one flush) and links each into the staging folder.
@@ -257,6 +270,7 @@ final class ImportSession {
         try commitImages()
         try storeSmallImages()
         try joinSmallImages()
+        do { try blobs.flush() } catch let error as StoreError { throw IngestError.from(error) }
         state = .validating
     }
 
@@ -273,21 +287,11 @@ final class ImportSession {
         for (_, writer) in finishedImages { writer.abort() }
         finishedImages = []
         smallImages = []
-        if let (_, job) = storing {
-            job.group.wait()
-            blobs.unpin(job.committed.map(\.digest))
-            storing = nil
-        }
+        for (_, job) in storing { blobs.unpin(job.wait().committed.compactMap { $0?.digest }) }
+        storing = []
         blobs.unpin(pinned)
         pinned = []
         try? FileManager.default.removeItem(at: staging)
         if !keepState { state = .rejected }
     }
-}
-
-/// A batch of small images being stored off the stream's thread.
-private final class StoreJob: @unchecked Sendable {
-    let group = DispatchGroup()
-    var committed: [CommittedBlob] = []
-    var error: (any Error)?
 }

@@ -4,7 +4,20 @@ import Foundation
 /// `img10`, leading zeros only breaking ties), everything else byte by byte. Locale-free.
 enum NaturalOrder {
     static func compare(_ a: String, _ b: String) -> ComparisonResult {
-        let x = Array(a.utf8), y = Array(b.utf8)
+        var a = a, b = b
+        return a.withUTF8 { x in b.withUTF8 { y in compare(x, y) } }
+    }
+
+    /// The order of `values` by their names (ties by `tieBreak`), each name's bytes read once.
+    static func sortedIndices(_ names: [String], tieBreak: (Int, Int) -> Bool) -> [Int] {
+        let bytes = names.map { Array($0.utf8) }
+        return names.indices.sorted { i, j in
+            let order = bytes[i].withUnsafeBufferPointer { x in bytes[j].withUnsafeBufferPointer { y in compare(x, y) } }
+            return order == .orderedSame ? tieBreak(i, j) : order == .orderedAscending
+        }
+    }
+
+    static func compare(_ x: UnsafeBufferPointer<UInt8>, _ y: UnsafeBufferPointer<UInt8>) -> ComparisonResult {
         var i = 0, j = 0
         var zerosTie = ComparisonResult.orderedSame
         func isDigit(_ c: UInt8) -> Bool { c >= 48 && c <= 57 }

@@ -43,10 +43,15 @@ struct VersionBuilder {
         let url = ImportFormat.readURL(staging: session.staging, header: header)
         let result: DatasetReadResult
         do {
-            // Every uploaded image decoded first on all cores; the reader takes sizes and
-            // failures from there (the blobs are already hashed).
+            // Every uploaded image decoded on all cores before the reader runs (small ones while
+            // the stream went on, large ones here); the reader takes sizes and failures from
+            // there (the blobs are already hashed) and sees the upload through `fileView`.
+            let base = session.staging.path + "/"
+            var decoded = Self.decodeAll(session.imageBlobs.keys.filter { session.decodedImages[$0] == nil }, in: session.staging)
+            decoded.reserveCapacity(decoded.count + session.decodedImages.count)
+            for (path, image) in session.decodedImages { decoded[base + path] = image }
             result = try format.read(url, options: DatasetReadOptions(verifyPixels: true, computeDigests: false, confinedTo: session.staging,
-                                                                      decoded: Self.decodeAll(session.imageBlobs.keys, in: session.staging)))
+                                                                      decoded: decoded, files: session.fileView()))
         } catch {
             throw IngestError.invalidArgument(item: header.annotationPath.isEmpty ? "upload" : header.annotationPath, field: "annotations",
                                               message: "\(error)")
@@ -84,9 +89,9 @@ struct VersionBuilder {
     }
 
     /// Decodes every staged image fully, on all cores: absolute path → size or failure.
-    static func decodeAll(_ paths: Dictionary<String, CommittedBlob>.Keys, in staging: URL) -> [String: DecodedImage] {
-        let base = staging.standardizedFileURL.path + "/"
-        let names = Array(paths)
+    static func decodeAll(_ paths: [String], in staging: URL) -> [String: DecodedImage] {
+        let base = staging.path + "/"
+        let names = paths
         let files = names.map { base + $0 }
         let slots = ConcurrentSlots<DecodedImage>(count: files.count)
         let workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
@@ -99,8 +104,9 @@ struct VersionBuilder {
         return out
     }
 
-    func build() throws -> Built {
+    func build(lap: (String) -> Void = { _ in }) throws -> Built {
         let (dataset, kept, problems) = try read()
+        lap("read")
         let header = session.header
         var pinned: [BlobDigest] = []
         var deduplicated = 0
@@ -157,6 +163,7 @@ struct VersionBuilder {
             if let store = error as? StoreError { throw IngestError.from(store) }
             throw IngestError.storage("storing images: \(error)")
         }
+        lap("store")
         let splits = SplitAssigner.assign(digests: digests, formatSplits: kept.map(\.split), classes: kept.map(\.label),
                                           fraction: header.options.valFraction == 0 ? 0.1 : header.options.valFraction,
                                           seed: header.options.splitSeed)
@@ -175,10 +182,9 @@ struct VersionBuilder {
         }
         // File names in natural order (img2 before img10, IDX's stem#9 before stem#10), so a
         // version's order is the order its files are numbered in whatever order they arrived.
-        items.sort { a, b in
-            let order = NaturalOrder.compare(a.fileName, b.fileName)
-            return order == .orderedSame ? a.blobDigest < b.blobDigest : order == .orderedAscending
-        }
+        let order = NaturalOrder.sortedIndices(items.map(\.fileName)) { items[$0].blobDigest < items[$1].blobDigest }
+        items = order.map { items[$0] }
+        lap("items")
         var version = VersionStatistics.make(items: items, categories: dataset.categories, task: task)
         version.dataset = header.dataset
         version.sourceFormat = ImportFormat.reader(header.format)!.rawValue
@@ -186,6 +192,7 @@ struct VersionBuilder {
         version.splitSeed = header.options.splitSeed
         version.warnings = problems
         version.totalBytes = bytes
+        lap("statistics")
         return Built(version: version, items: items, problems: problems, deduplicated: deduplicated, pinned: pinned)
     }
 }

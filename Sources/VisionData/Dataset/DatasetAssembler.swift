@@ -45,19 +45,15 @@ struct DatasetAssembler {
     /// Size and digest of an image file, or nil with the problem recorded.
     mutating func inspect(file: String, item: String) -> FileFacts? {
         let plain = !file.hasPrefix("/") && !DatasetImage.hasDotOrEmptySegments(file)
-        if let decoded = options.decoded, plain, let known = decoded[rootPath + file] {
-            switch known {
-            case .size(let width, let height): return FileFacts(width: width, height: height, digest: "")
-            case .failure(let reason):
-                problem(.unreadableImage, item: item, field: "file", reason: reason)
-                return nil
-            }
-        }
+        if let decoded = options.decoded, plain, let known = decoded[rootPath + file] { return facts(known, item: item) }
         let url = root.appendingPathComponent(file)
         if let jail = options.confinedTo, !plain,
            !url.standardizedFileURL.path.hasPrefix(jail.standardizedFileURL.path + "/") {
             problem(.missingImage, item: item, field: "file", reason: "\(file) lies outside the upload")
             return nil
+        }
+        if let decoded = options.decoded, !plain, let known = decoded[url.standardizedFileURL.path] {
+            return facts(known, item: item)  // a path with `.` or `..` segments naming an image decoded elsewhere
         }
         guard let data = try? Data(contentsOf: url) else {
             problem(.missingImage, item: item, field: "file", reason: "\(file) not found under \(root.path)")
@@ -75,6 +71,16 @@ struct DatasetAssembler {
                              digest: options.computeDigests ? SHA256Digest.of(data) : "")
         } catch {
             problem(.unreadableImage, item: item, field: "file", reason: error.description)
+            return nil
+        }
+    }
+
+    /// An image decoded elsewhere: its size, or its failure recorded.
+    private mutating func facts(_ known: DecodedImage, item: String) -> FileFacts? {
+        switch known {
+        case .size(let width, let height): return FileFacts(width: width, height: height, digest: "")
+        case .failure(let reason):
+            problem(.unreadableImage, item: item, field: "file", reason: reason)
             return nil
         }
     }

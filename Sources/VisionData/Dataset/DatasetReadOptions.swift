@@ -15,11 +15,16 @@ public struct DatasetReadOptions: Sendable {
     /// absolute path: a reader takes their size or failure from here instead of the file.
     public var decoded: [String: DecodedImage]?
 
-    public init(verifyPixels: Bool = false, computeDigests: Bool = true, confinedTo: URL? = nil, decoded: [String: DecodedImage]? = nil) {
+    /// Which files exist: the disk, or an upload whose images live in a store.
+    public var files: any DatasetFileView
+
+    public init(verifyPixels: Bool = false, computeDigests: Bool = true, confinedTo: URL? = nil, decoded: [String: DecodedImage]? = nil,
+                files: any DatasetFileView = DiskFileView()) {
         self.verifyPixels = verifyPixels
         self.computeDigests = computeDigests
         self.confinedTo = confinedTo
         self.decoded = decoded
+        self.files = files
     }
 }
 
@@ -31,6 +36,11 @@ public enum DecodedImage: Sendable {
     /// Reads and fully decodes the file at `path` (`name` in messages).
     public static func decode(path: String, name: String) -> DecodedImage {
         guard let data = FileManager.default.contents(atPath: path) else { return .failure("cannot read \(name)") }
+        return decode(data, name: name)
+    }
+
+    /// Fully decodes an image file's bytes (`name` in messages).
+    public static func decode(_ data: Data, name: String) -> DecodedImage {
         do {
             let image = try ImageCodec.decode(data, name: name)
             return .size(width: image.width, height: image.height)

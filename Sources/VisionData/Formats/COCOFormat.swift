@@ -13,13 +13,12 @@ enum COCOFormat {
     struct Part { var file: URL; var subset: String? }
 
     static func read(_ url: URL, options: DatasetReadOptions) throws(DatasetError) -> DatasetReadResult {
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir) else { throw .missingFile(path: url.path) }
+        guard let kind = options.files.kind(atPath: url.path) else { throw .missingFile(path: url.path) }
         let parts: [Part]
-        if isDir.boolValue, case let subsets = subsetFiles(url), !subsets.isEmpty {
+        if kind == .folder, case let subsets = subsetFiles(url), !subsets.isEmpty {
             parts = subsets
         } else {
-            parts = [Part(file: try ExportFiles.locate(url, names: annotationNames), subset: nil)]
+            parts = [Part(file: try ExportFiles.locate(url, names: annotationNames, files: options.files), subset: nil)]
         }
         var folder = parts[0].file.deletingLastPathComponent()
         if folder.lastPathComponent == "annotations" { folder = folder.deletingLastPathComponent() }
@@ -58,7 +57,7 @@ enum COCOFormat {
 
         init(folder: URL, options: DatasetReadOptions) {
             self.folder = folder
-            finder = ImageFinder(folder: folder)
+            finder = ImageFinder(folder: folder, files: options.files)
             assembler = DatasetAssembler(root: folder, categories: [], options: options)
         }
 

@@ -43,7 +43,7 @@ enum CVATFormat {
         let categories = labelNames.enumerated().map { DatasetCategory(id: $0.offset, name: $0.element) }
         let idOf = Dictionary(uniqueKeysWithValues: labelNames.enumerated().map { ($0.element, $0.offset) })
         var assembler = DatasetAssembler(root: folder, categories: categories, options: options)
-        var finder = ImageFinder(folder: folder)
+        var finder = ImageFinder(folder: folder, files: options.files)
         var nextId = 1
         for doc in documents {
             for (n, image) in doc.root.all("image").enumerated() {
@@ -143,16 +143,20 @@ enum CVATFormat {
 /// `images/`, else the one file with that base name (several is ambiguous).
 struct ImageFinder {
     let folder: URL
-    lazy var byBaseName: [String: [String]] = Dictionary(grouping: ExportFiles.imageFiles(in: folder)) { ($0 as NSString).lastPathComponent }
+    let files: any DatasetFileView
+    lazy var byBaseName: [String: [String]] = Dictionary(grouping: ExportFiles.imageFiles(in: folder, files: files)) { ($0 as NSString).lastPathComponent }
 
-    init(folder: URL) { self.folder = folder }
+    init(folder: URL, files: any DatasetFileView) {
+        self.folder = folder
+        self.files = files
+    }
 
     mutating func locate(_ path: String, subset: String?, item: String, assembler: inout DatasetAssembler) -> String? {
         let clean = String(path.drop { $0 == "/" })
         var candidates = [clean]
         if let subset { candidates.append("images/\(subset)/\(clean)") }
         candidates.append("images/\(clean)")
-        for candidate in candidates where FileManager.default.fileExists(atPath: folder.appendingPathComponent(candidate).path) {
+        for candidate in candidates where files.fileExists(atPath: folder.appendingPathComponent(candidate).path) {
             return candidate
         }
         let base = (clean as NSString).lastPathComponent

@@ -59,11 +59,10 @@ enum ExportFiles {
     }
 
     /// The file `url` or, when it is a folder, the first of `names` inside it.
-    static func locate(_ url: URL, names: [String]) throws(DatasetError) -> URL {
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir) else { throw .missingFile(path: url.path) }
-        guard isDir.boolValue else { return url }
-        for name in names where FileManager.default.fileExists(atPath: url.appendingPathComponent(name).path) {
+    static func locate(_ url: URL, names: [String], files: any DatasetFileView = DiskFileView()) throws(DatasetError) -> URL {
+        guard let kind = files.kind(atPath: url.path) else { throw .missingFile(path: url.path) }
+        guard kind == .folder else { return url }
+        for name in names where files.fileExists(atPath: url.appendingPathComponent(name).path) {
             return url.appendingPathComponent(name)
         }
         throw .missingFile(path: url.appendingPathComponent(names[0]).path)
@@ -72,10 +71,24 @@ enum ExportFiles {
     static let imageExtensions: Set<String> = ["png", "jpg", "jpeg"]
 
     /// Image files under a folder (recursively), sorted, as paths relative to `folder`.
-    static func imageFiles(in folder: URL) -> [String] {
-        guard let walker = FileManager.default.enumerator(atPath: folder.path) else { return [] }
+    static func imageFiles(in folder: URL, files: any DatasetFileView = DiskFileView()) -> [String] {
         var found: [String] = []
-        while let relative = walker.nextObject() as? String {
+        var walker: FileManager.DirectoryEnumerator?
+        var listed: [String] = []
+        if files is DiskFileView {
+            guard let disk = FileManager.default.enumerator(atPath: folder.path) else { return [] }
+            walker = disk
+        } else {
+            listed = files.files(under: folder.path)
+        }
+        var next = listed.startIndex
+        func nextPath() -> String? {
+            if let walker { return walker.nextObject() as? String }
+            guard next < listed.endIndex else { return nil }
+            defer { next += 1 }
+            return listed[next]
+        }
+        while let relative = nextPath() {
             guard let dot = relative.utf8.lastIndex(of: UInt8(ascii: ".")) else { continue }
             let ext = String(decoding: relative.utf8[relative.utf8.index(after: dot)...], as: UTF8.self).lowercased()
             guard imageExtensions.contains(ext), !relative.hasPrefix("."), !relative.contains("/.") else { continue }

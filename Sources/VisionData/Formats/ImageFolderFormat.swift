@@ -4,11 +4,12 @@ import Foundation
 /// When the root holds `train/` (and `val/`, `test/`) folders of class folders, each is a split.
 enum ImageFolderFormat {
     static func read(_ url: URL, options: DatasetReadOptions) throws(DatasetError) -> DatasetReadResult {
-        let splitRoots = YOLOFormat.splits.filter { isDirectory(url.appendingPathComponent($0)) }
+        let view = options.files
+        let splitRoots = YOLOFormat.splits.filter { view.isFolder(atPath: url.appendingPathComponent($0).path) }
         let layout: [(split: String?, prefix: String)] = splitRoots.isEmpty ? [(nil, "")] : splitRoots.map { ($0, $0 + "/") }
         var classNames = Set<String>()
         for (_, prefix) in layout {
-            for name in subfolders(url.appendingPathComponent(prefix)) { classNames.insert(name) }
+            for name in subfolders(url.appendingPathComponent(prefix), files: view) { classNames.insert(name) }
         }
         guard !classNames.isEmpty else {
             throw .invalidValue(item: url.path, field: "classes", reason: "no class folders found (expected <root>/<class>/<image>)")
@@ -20,7 +21,7 @@ enum ImageFolderFormat {
         for (split, prefix) in layout {
             for (label, name) in sorted.enumerated() {
                 let folder = url.appendingPathComponent(prefix + name)
-                for relative in ExportFiles.imageFiles(in: folder) {
+                for relative in ExportFiles.imageFiles(in: folder, files: view) {
                     let file = prefix + name + "/" + relative
                     guard let facts = assembler.inspect(file: file, item: file) else { continue }
                     assembler.add(DatasetImage(id: nextId, file: file, width: facts.width, height: facts.height,
@@ -53,13 +54,8 @@ enum ImageFolderFormat {
 
     static func safe(_ name: String) -> String { name.replacingOccurrences(of: "/", with: "_") }
 
-    static func isDirectory(_ url: URL) -> Bool {
-        var isDir: ObjCBool = false
-        return FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir) && isDir.boolValue
-    }
-
-    static func subfolders(_ url: URL) -> [String] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: url.path)) ?? [])
-            .filter { !$0.hasPrefix(".") && isDirectory(url.appendingPathComponent($0)) }
+    static func subfolders(_ url: URL, files: any DatasetFileView) -> [String] {
+        (files.contentsOfDirectory(atPath: url.path) ?? [])
+            .filter { !$0.hasPrefix(".") && files.isFolder(atPath: url.appendingPathComponent($0).path) }
     }
 }

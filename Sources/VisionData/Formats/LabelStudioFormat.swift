@@ -59,7 +59,7 @@ enum LabelStudioFormat {
         let idOf = Dictionary(uniqueKeysWithValues: sorted.enumerated().map { ($0.element, $0.offset) })
 
         var assembler = DatasetAssembler(root: folder, categories: categories, options: options)
-        var finder = ImageFinder(folder: folder)
+        var finder = ImageFinder(folder: folder, files: options.files)
         for task in pending {
             guard let path = resolve(task.image, finder: &finder, item: "\(task.item) (\(task.image))", assembler: &assembler),
                   let facts = assembler.inspect(file: path, item: "\(task.item) (\(task.image))") else { continue }
@@ -179,8 +179,7 @@ enum LabelStudioFormat {
         }
         path = path.removingPercentEncoding ?? path
         while path.hasPrefix("/") { path.removeFirst() }
-        let fm = FileManager.default
-        if !path.contains(".."), fm.fileExists(atPath: finder.folder.appendingPathComponent(path).path) { return path }
+        if !path.contains(".."), finder.files.fileExists(atPath: finder.folder.appendingPathComponent(path).path) { return path }
         let base = (path as NSString).lastPathComponent
         var names = [base]
         if let dash = base.firstIndex(of: "-"), base.distance(from: base.startIndex, to: dash) == 8,

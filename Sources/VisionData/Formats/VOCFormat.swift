@@ -56,7 +56,7 @@ enum VOCFormat {
         var assembler = DatasetAssembler(root: url, categories: categories, options: options)
         for (n, entry) in parsed.enumerated() {
             let item = "Annotations/\(entry.stem).xml"
-            let file = imageFile(named: entry.node.value("filename"), stem: entry.stem, in: url)
+            let file = imageFile(named: entry.node.value("filename"), stem: entry.stem, in: url, files: options.files)
             guard let facts = assembler.inspect(file: file, item: item) else { continue }
             if let size = entry.node.child("size"), let w = size.value("width").flatMap(Int.init),
                let h = size.value("height").flatMap(Int.init), w > 0, h > 0, w != facts.width || h != facts.height {
@@ -92,15 +92,15 @@ enum VOCFormat {
 
     /// `JPEGImages/<filename>`; with no filename (or none under that name) the stem with a
     /// .jpg, .jpeg or .png extension (VOC-style exports of PNG data keep the folder name).
-    static func imageFile(named filename: String?, stem: String, in root: URL) -> String {
+    static func imageFile(named filename: String?, stem: String, in root: URL, files: any DatasetFileView) -> String {
         if let filename, !filename.isEmpty {
             let file = "JPEGImages/\(filename)"
-            if FileManager.default.fileExists(atPath: root.appendingPathComponent(file).path) { return file }
+            if files.fileExists(atPath: root.appendingPathComponent(file).path) { return file }
         }
         let base = (filename.flatMap { $0.isEmpty ? nil : ($0 as NSString).deletingPathExtension }) ?? stem
         for ext in ["jpg", "png", "jpeg", "JPG", "PNG", "JPEG"] {
             let file = "JPEGImages/\(base).\(ext)"
-            if FileManager.default.fileExists(atPath: root.appendingPathComponent(file).path) { return file }
+            if files.fileExists(atPath: root.appendingPathComponent(file).path) { return file }
         }
         return "JPEGImages/\(filename.flatMap { $0.isEmpty ? nil : $0 } ?? stem + ".jpg")"
     }

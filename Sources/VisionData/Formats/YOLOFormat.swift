@@ -11,13 +11,12 @@ enum YOLOFormat {
     static let splits = ["train", "val", "test"]
 
     static func read(_ url: URL, options: DatasetReadOptions) throws(DatasetError) -> DatasetReadResult {
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir) else { throw .missingFile(path: url.path) }
-        let folder = isDir.boolValue ? url : url.deletingLastPathComponent()
-        let fm = FileManager.default
-        func has(_ name: String) -> Bool { fm.fileExists(atPath: folder.appendingPathComponent(name).path) }
-        if !isDir.boolValue, url.lastPathComponent == "obj.data" || !has("data.yaml") && has("obj.data") { return try readDarknet(folder, options: options) }
-        if ["data.yaml", "data.yml", "dataset.yaml"].contains(where: has) || !isDir.boolValue { return try readUltralytics(url, options: options) }
+        guard let kind = options.files.kind(atPath: url.path) else { throw .missingFile(path: url.path) }
+        let isFolder = kind == .folder
+        let folder = isFolder ? url : url.deletingLastPathComponent()
+        func has(_ name: String) -> Bool { options.files.fileExists(atPath: folder.appendingPathComponent(name).path) }
+        if !isFolder, url.lastPathComponent == "obj.data" || !has("data.yaml") && has("obj.data") { return try readDarknet(folder, options: options) }
+        if ["data.yaml", "data.yml", "dataset.yaml"].contains(where: has) || !isFolder { return try readUltralytics(url, options: options) }
         if has("obj.data") || has("obj.names") { return try readDarknet(folder, options: options) }
         if has("classes.txt") || has("notes.json") { return try readLabelStudio(folder, options: options) }
         throw .missingFile(path: folder.appendingPathComponent("data.yaml").path)
@@ -25,7 +24,7 @@ enum YOLOFormat {
 
     /// Ultralytics: `data.yaml` with `path`, split folders (or lists of folders) and `names`.
     static func readUltralytics(_ url: URL, options: DatasetReadOptions) throws(DatasetError) -> DatasetReadResult {
-        let yamlURL = try ExportFiles.locate(url, names: ["data.yaml", "data.yml", "dataset.yaml"])
+        let yamlURL = try ExportFiles.locate(url, names: ["data.yaml", "data.yml", "dataset.yaml"], files: options.files)
         let name = yamlURL.lastPathComponent
         guard let text = try? String(contentsOf: yamlURL, encoding: .utf8) else { throw .missingFile(path: yamlURL.path) }
         let parsed: Any?
@@ -38,7 +37,7 @@ enum YOLOFormat {
         // Ultralytics' datasets folder): used only when it exists here.
         if let path = top["path"] as? String, !path.isEmpty {
             let candidate = path.hasPrefix("/") ? URL(fileURLWithPath: path) : base.appendingPathComponent(path)
-            if FileManager.default.fileExists(atPath: candidate.path) { base = candidate }
+            if options.files.fileExists(atPath: candidate.path) { base = candidate }
         }
         let categories = try names(top["names"], file: name)
         var files: [(file: String, split: String?)] = []
@@ -53,11 +52,8 @@ enum YOLOFormat {
             }
             for folder in folders {
                 let dir = base.appendingPathComponent(folder)
-                var isDir: ObjCBool = false
-                guard FileManager.default.fileExists(atPath: dir.path, isDirectory: &isDir), isDir.boolValue else {
-                    throw .missingFile(path: dir.path)
-                }
-                for relative in ExportFiles.imageFiles(in: dir) {
+                guard options.files.isFolder(atPath: dir.path) else { throw .missingFile(path: dir.path) }
+                for relative in ExportFiles.imageFiles(in: dir, files: options.files) {
                     let file = folder.hasSuffix("/") ? folder + relative : folder + "/" + relative
                     if seen.insert(file).inserted { files.append((file, split)) }
                 }
@@ -81,8 +77,8 @@ enum YOLOFormat {
         func local(_ path: String) -> String? {
             var p = path.trimmingCharacters(in: .whitespaces)
             while p.hasPrefix("./") { p.removeFirst(2) }
-            if FileManager.default.fileExists(atPath: folder.appendingPathComponent(p).path) { return p }
-            if p.hasPrefix("data/"), FileManager.default.fileExists(atPath: folder.appendingPathComponent(String(p.dropFirst(5))).path) {
+            if options.files.fileExists(atPath: folder.appendingPathComponent(p).path) { return p }
+            if p.hasPrefix("data/"), options.files.fileExists(atPath: folder.appendingPathComponent(String(p.dropFirst(5))).path) {
                 return String(p.dropFirst(5))
             }
             return nil
@@ -116,7 +112,7 @@ enum YOLOFormat {
         }
         if files.isEmpty {
             // No lists: every image under obj_*_data folders (or anywhere), split by folder name.
-            for file in ExportFiles.imageFiles(in: folder) {
+            for file in ExportFiles.imageFiles(in: folder, files: options.files) {
                 let top = file.split(separator: "/").first.map(String.init) ?? ""
                 let split = top.hasPrefix("obj_") && top.hasSuffix("_data") ? String(top.dropFirst(4).dropLast(5)) : nil
                 files.append((file, split.map { $0 == "valid" ? "val" : $0 }))
@@ -147,7 +143,7 @@ enum YOLOFormat {
             categories = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
                 .enumerated().map { DatasetCategory(id: $0.offset, name: $0.element) }
         }
-        let files = ExportFiles.imageFiles(in: folder).filter { $0.hasPrefix("images/") }.map { (file: $0, split: String?.none) }
+        let files = ExportFiles.imageFiles(in: folder, files: options.files).filter { $0.hasPrefix("images/") }.map { (file: $0, split: String?.none) }
         return collect(files, root: folder, categories: categories, options: options, labelPath: labelPath(for:))
     }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import FleetProtos
+import FleetStore
 import Foundation
 import ServiceRuntime
 import Tensors
@@ -14,6 +15,7 @@ struct IngestBench: AsyncParsableCommand {
 
     @Option(help: "Fashion-MNIST directory (Debian's dataset-fashion-mnist).") var data = "/usr/share/datasets/fashion-mnist"
     @Option(help: "Use only the first N training and N/6 test images (quick runs; the figure uses all 70,000).") var limit: Int?
+    @Option(help: "Keep the PNG tree in this folder (written when absent) instead of a temporary one: repeated runs and profiling.") var tree: String?
     @Flag(help: "Print one JSON object.") var json = false
 
     func run() async throws {
@@ -25,8 +27,8 @@ struct IngestBench: AsyncParsableCommand {
 
         var sets = try IDXReader.fashionMNIST(directory: URL(fileURLWithPath: data))
         if let limit { sets = (sets.train.prefix(limit), sets.test.prefix(max(1, limit / 6))) }
-        let tree = work.appendingPathComponent("fashion")
-        let files = try Self.writeTree(sets, to: tree)
+        let tree = self.tree.map { URL(fileURLWithPath: $0) } ?? work.appendingPathComponent("fashion")
+        let files = try Self.existingTree(at: tree, expected: sets) ?? Self.writeTree(sets, to: tree)
         let bytes = files.reduce(Int64(0)) { $0 + $1.size }
         log("wrote \(files.count) PNG files (\(bytes / 1024) KiB) to \(tree.path)")
 
@@ -85,6 +87,16 @@ struct IngestBench: AsyncParsableCommand {
             }
         }
         return out
+    }
+
+    /// The files of a tree written by an earlier run, when it holds as many images as `sets`.
+    static func existingTree(at root: URL, expected sets: (train: ClassificationSet, test: ClassificationSet)) throws -> [(url: URL, size: Int64)]? {
+        guard FileManager.default.fileExists(atPath: root.path) else { return nil }
+        let files = try FolderWalker.files(under: root.standardizedFileURL.path).filter { $0.path.hasSuffix(".png") }
+        guard files.count == sets.train.count + sets.test.count else {
+            throw ValidationError("\(root.path) holds \(files.count) PNG files, not \(sets.train.count + sets.test.count): remove it or pick another --tree")
+        }
+        return files.map { (root.appendingPathComponent($0.path), $0.size) }
     }
 
     static func folder(_ className: String) -> String { className.replacingOccurrences(of: "/", with: "-") }
