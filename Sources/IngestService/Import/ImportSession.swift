@@ -44,7 +44,7 @@ final class ImportSession {
     private let storingQueue = DispatchQueue(label: "visionfleet.ingest.import.store")
     static let batchesInFlight = 3
     /// Small images per batch: small enough that the batch left when the stream ends is short.
-    static let smallBatchCount = 1024
+    static let smallBatchCount = 512
     static let smallBatchBytes = 16 << 20
     static let smallImageLimit = 1 << 20
     /// Staging folders already created.

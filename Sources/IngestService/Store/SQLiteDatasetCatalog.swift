@@ -38,6 +38,24 @@ public final class SQLiteDatasetCatalog: DatasetCatalog {
         }
         // Garbage collection's rare `SELECT DISTINCT digest` scans; every import paid for the index.
         migrator.registerMigration("v2-no-digest-index") { db in try db.execute(sql: "DROP INDEX item_digest") }
+        // Items clustered by their key (one B-tree fewer per row; a version's rows appended in order).
+        migrator.registerMigration("v3-items-without-rowid") { db in
+            try db.execute(sql: """
+                CREATE TABLE item_clustered (
+                    dataset TEXT NOT NULL,
+                    version INTEGER NOT NULL,
+                    position INTEGER NOT NULL,
+                    split INTEGER NOT NULL,
+                    digest TEXT NOT NULL,
+                    record BLOB NOT NULL,
+                    PRIMARY KEY (dataset, version, position),
+                    FOREIGN KEY (dataset, version) REFERENCES version(dataset, version) ON DELETE CASCADE) WITHOUT ROWID;
+                INSERT INTO item_clustered SELECT dataset, version, position, split, digest, record FROM item;
+                DROP TABLE item;
+                ALTER TABLE item_clustered RENAME TO item;
+                CREATE INDEX item_by_split ON item(dataset, version, split, position);
+                """)
+        }
         return migrator
     }
 
