@@ -26,7 +26,7 @@ final class TrainedDetectorTests: XCTestCase {
         let loss = YOLOXLoss(classes: classes)
         let optimizer = AdamW(parameters: model.parameters, learningRate: 3e-3, weightDecay: 0)
         let graph = Graph()
-        for _ in 0..<120 {
+        for _ in 0..<160 {
             let out = try loss(try model(Variable(x), graph), truths: truths, height: 96, width: 96, graph: graph)
             optimizer.zeroGrad()
             graph.backward(out.loss)

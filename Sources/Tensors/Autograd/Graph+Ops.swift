@@ -17,22 +17,24 @@ extension Graph {
             throw TensorError.shapeMismatch(op: "conv2d bias", expected: "[\(g.outChannels)]", got: bias.shape)
         }
         let out = make([g.batch, g.outChannels, g.outHeight, g.outWidth])
-        Conv2dKernel.forward(out.pointer, x.value.pointer, weight.value.pointer, bias?.value.pointer, g, scratch: pool)
+        // oneDNN's primitives where it has one for this geometry; the engine's kernel otherwise.
+        let dnnl = useDNNL ? DNNLConvolution.shared(g, hasBias: bias != nil) : nil
+        if dnnl?.forward(out.pointer, x.value.pointer, weight.value.pointer, bias?.value.pointer) != true {
+            Conv2dKernel.forward(out.pointer, x.value.pointer, weight.value.pointer, bias?.value.pointer, g, scratch: pool)
+        }
         let y = output(out, inputs: [x, weight] + (bias.map { [$0] } ?? []))
         if y.requiresGrad {
             record { [unowned self] in
                 guard let dy = y.grad else { return }
                 let dw = self.gradient(of: weight)
                 let db = bias.flatMap { $0.requiresGrad ? self.gradient(of: $0) : nil }
-                if x.requiresGrad {
-                    self.accumulate(x) { dx in
-                        Conv2dKernel.backward(dInput: dx, dWeight: dw.pointer, dBias: db?.pointer, dOut: dy.pointer,
-                                              input: x.value.pointer, weight: weight.value.pointer, g, scratch: self.pool)
-                    }
-                } else {
-                    Conv2dKernel.backward(dInput: nil, dWeight: dw.pointer, dBias: db?.pointer, dOut: dy.pointer,
+                func backward(_ dx: UnsafeMutablePointer<Float>?) {
+                    if dnnl?.backward(dInput: dx, dWeight: dw.pointer, dBias: db?.pointer, dOut: dy.pointer, input: x.value.pointer,
+                                      weight: weight.value.pointer, scratch: self.pool) == true { return }
+                    Conv2dKernel.backward(dInput: dx, dWeight: dw.pointer, dBias: db?.pointer, dOut: dy.pointer,
                                           input: x.value.pointer, weight: weight.value.pointer, g, scratch: self.pool)
                 }
+                if x.requiresGrad { self.accumulate(x) { backward($0) } } else { backward(nil) }
             }
         }
         return y

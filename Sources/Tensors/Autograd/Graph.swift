@@ -7,6 +7,9 @@ public final class Graph: @unchecked Sendable {
     /// Training mode for layers that behave differently (batch norm, dropout).
     public var isTraining: Bool
     public let pool: BufferPool
+    /// Convolutions on oneDNN's primitives (`DNNLConvolution`) when it is on; false runs the
+    /// engine's own kernels (the reference).
+    public var useDNNL = DNNLConvolution.enabled
     private var steps: [() -> Void] = []
     private var temporaries: [TensorStorage] = []
     private var intermediates: [Variable] = []

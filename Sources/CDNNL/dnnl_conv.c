@@ -1,0 +1,237 @@
+// oneDNN (2.x C API) training convolutions: forward, backward data, backward weights over the
+// caller's plain buffers. See vfdnnl.h.
+#include "vfdnnl.h"
+
+#include <oneapi/dnnl/dnnl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+extern void omp_set_num_threads(int);
+
+// One argument of a primitive: the caller's plain memory and, when oneDNN wants another
+// layout, its own memory and the reorder between the two.
+typedef struct {
+    dnnl_memory_t user, inner;
+    dnnl_primitive_t reorder;  // user → inner for inputs, inner → user for outputs
+} port_t;
+
+typedef struct {
+    dnnl_primitive_t prim;
+    char impl[64];
+} step_t;
+
+struct vf_dnnl_conv {
+    dnnl_engine_t engine;
+    dnnl_stream_t stream;
+    int threads, has_bias;
+    step_t fwd, bwd_data, bwd_weights;
+    port_t fwd_src, fwd_weights, fwd_bias, fwd_dst;
+    port_t bd_diff_dst, bd_weights, bd_diff_src;
+    port_t bw_src, bw_diff_dst, bw_diff_weights, bw_diff_bias;
+    char error[256];
+};
+
+#define CHECK(call)                                                                          \
+    do {                                                                                     \
+        dnnl_status_t s_ = (call);                                                           \
+        if (s_ != dnnl_success) {                                                            \
+            snprintf(conv->error, sizeof conv->error, "%s failed: status %d", #call, (int)s_); \
+            return -1;                                                                       \
+        }                                                                                    \
+    } while (0)
+
+static int port_init(vf_dnnl_conv *conv, port_t *p, const dnnl_memory_desc_t *user_md, const dnnl_memory_desc_t *inner_md, int output) {
+    CHECK(dnnl_memory_create(&p->user, user_md, conv->engine, DNNL_MEMORY_NONE));
+    if (dnnl_memory_desc_equal(user_md, inner_md)) return 0;
+    CHECK(dnnl_memory_create(&p->inner, inner_md, conv->engine, DNNL_MEMORY_ALLOCATE));
+    dnnl_primitive_desc_t pd;
+    if (output) {
+        CHECK(dnnl_reorder_primitive_desc_create(&pd, inner_md, conv->engine, user_md, conv->engine, NULL));
+    } else {
+        CHECK(dnnl_reorder_primitive_desc_create(&pd, user_md, conv->engine, inner_md, conv->engine, NULL));
+    }
+    dnnl_status_t s = dnnl_primitive_create(&p->reorder, pd);
+    dnnl_primitive_desc_destroy(pd);
+    CHECK(s);
+    return 0;
+}
+
+static void port_free(port_t *p) {
+    if (p->reorder) dnnl_primitive_destroy(p->reorder);
+    if (p->inner) dnnl_memory_destroy(p->inner);
+    if (p->user) dnnl_memory_destroy(p->user);
+}
+
+// The memory a primitive reads: the caller's buffer, reordered when needed.
+static int port_in(vf_dnnl_conv *conv, port_t *p, const void *data, dnnl_memory_t *mem) {
+    CHECK(dnnl_memory_set_data_handle(p->user, (void *)data));
+    if (!p->reorder) {
+        *mem = p->user;
+        return 0;
+    }
+    dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, p->user}, {DNNL_ARG_TO, p->inner}};
+    CHECK(dnnl_primitive_execute(p->reorder, conv->stream, 2, args));
+    *mem = p->inner;
+    return 0;
+}
+
+// The memory a primitive writes; `port_out_finish` moves it into the caller's buffer.
+static int port_out(vf_dnnl_conv *conv, port_t *p, void *data, dnnl_memory_t *mem) {
+    CHECK(dnnl_memory_set_data_handle(p->user, data));
+    *mem = p->reorder ? p->inner : p->user;
+    return 0;
+}
+
+static int port_out_finish(vf_dnnl_conv *conv, port_t *p) {
+    if (!p->reorder) return 0;
+    dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, p->inner}, {DNNL_ARG_TO, p->user}};
+    CHECK(dnnl_primitive_execute(p->reorder, conv->stream, 2, args));
+    return 0;
+}
+
+static int make_step(vf_dnnl_conv *conv, step_t *step, dnnl_primitive_desc_t pd) {
+    const char *impl = NULL;
+    dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl);
+    snprintf(step->impl, sizeof step->impl, "%s", impl ? impl : "?");
+    CHECK(dnnl_primitive_create(&step->prim, pd));
+    return 0;
+}
+
+static const dnnl_memory_desc_t *md_of(dnnl_primitive_desc_t pd, dnnl_query_t what) {
+    return dnnl_primitive_desc_query_md(pd, what, 0);
+}
+
+static int build(vf_dnnl_conv *conv, int n, int c, int h, int w, int oc, int kh, int kw, int sh, int sw, int ph, int pw,
+                 int dh, int dw, int groups) {
+    int oh = (h + 2 * ph - dh * (kh - 1) - 1) / sh + 1;
+    int ow = (w + 2 * pw - dw * (kw - 1) - 1) / sw + 1;
+    dnnl_memory_desc_t src_any, dst_any, weights_any, bias_md, src_plain, dst_plain, weights_plain;
+    dnnl_dims_t src_dims = {n, c, h, w}, dst_dims = {n, oc, oh, ow}, bias_dims = {oc};
+    CHECK(dnnl_memory_desc_init_by_tag(&src_any, 4, src_dims, dnnl_f32, dnnl_format_tag_any));
+    CHECK(dnnl_memory_desc_init_by_tag(&dst_any, 4, dst_dims, dnnl_f32, dnnl_format_tag_any));
+    CHECK(dnnl_memory_desc_init_by_tag(&src_plain, 4, src_dims, dnnl_f32, dnnl_nchw));
+    CHECK(dnnl_memory_desc_init_by_tag(&dst_plain, 4, dst_dims, dnnl_f32, dnnl_nchw));
+    CHECK(dnnl_memory_desc_init_by_tag(&bias_md, 1, bias_dims, dnnl_f32, dnnl_x));
+    if (groups > 1) {
+        dnnl_dims_t wd = {groups, oc / groups, c / groups, kh, kw};
+        CHECK(dnnl_memory_desc_init_by_tag(&weights_any, 5, wd, dnnl_f32, dnnl_format_tag_any));
+        CHECK(dnnl_memory_desc_init_by_tag(&weights_plain, 5, wd, dnnl_f32, dnnl_goihw));
+    } else {
+        dnnl_dims_t wd = {oc, c, kh, kw};
+        CHECK(dnnl_memory_desc_init_by_tag(&weights_any, 4, wd, dnnl_f32, dnnl_format_tag_any));
+        CHECK(dnnl_memory_desc_init_by_tag(&weights_plain, 4, wd, dnnl_f32, dnnl_oihw));
+    }
+    dnnl_dims_t strides = {sh, sw}, dilates = {dh - 1, dw - 1}, pad = {ph, pw};
+    // Right padding that gives exactly (oh, ow), as the engine's geometry computes them.
+    dnnl_dims_t pad_r = {(oh - 1) * sh + dh * (kh - 1) + 1 - h - ph, (ow - 1) * sw + dw * (kw - 1) + 1 - w - pw};
+    const dnnl_memory_desc_t *bias = conv->has_bias ? &bias_md : NULL;
+
+    dnnl_convolution_desc_t fd, bdd, bwd;
+    dnnl_primitive_desc_t fpd = NULL, bdpd = NULL, bwpd = NULL;
+    CHECK(dnnl_dilated_convolution_forward_desc_init(&fd, dnnl_forward_training, dnnl_convolution_direct, &src_any, &weights_any,
+                                                     bias, &dst_any, strides, dilates, pad, pad_r));
+    CHECK(dnnl_primitive_desc_create(&fpd, &fd, NULL, conv->engine, NULL));
+    int failed = dnnl_dilated_convolution_backward_data_desc_init(&bdd, dnnl_convolution_direct, &src_any, &weights_any, &dst_any, strides,
+                                                                  dilates, pad, pad_r) != dnnl_success ||
+                 dnnl_primitive_desc_create(&bdpd, &bdd, NULL, conv->engine, fpd) != dnnl_success ||
+                 dnnl_dilated_convolution_backward_weights_desc_init(&bwd, dnnl_convolution_direct, &src_any, &weights_any, bias, &dst_any,
+                                                                     strides, dilates, pad, pad_r) != dnnl_success ||
+                 dnnl_primitive_desc_create(&bwpd, &bwd, NULL, conv->engine, fpd) != dnnl_success;
+    if (!failed) {
+        failed = make_step(conv, &conv->fwd, fpd) || make_step(conv, &conv->bwd_data, bdpd) || make_step(conv, &conv->bwd_weights, bwpd) ||
+                 port_init(conv, &conv->fwd_src, &src_plain, md_of(fpd, dnnl_query_src_md), 0) ||
+                 port_init(conv, &conv->fwd_weights, &weights_plain, md_of(fpd, dnnl_query_weights_md), 0) ||
+                 port_init(conv, &conv->fwd_bias, &bias_md, &bias_md, 0) ||
+                 port_init(conv, &conv->fwd_dst, &dst_plain, md_of(fpd, dnnl_query_dst_md), 1) ||
+                 port_init(conv, &conv->bd_diff_dst, &dst_plain, md_of(bdpd, dnnl_query_diff_dst_md), 0) ||
+                 port_init(conv, &conv->bd_weights, &weights_plain, md_of(bdpd, dnnl_query_weights_md), 0) ||
+                 port_init(conv, &conv->bd_diff_src, &src_plain, md_of(bdpd, dnnl_query_diff_src_md), 1) ||
+                 port_init(conv, &conv->bw_src, &src_plain, md_of(bwpd, dnnl_query_src_md), 0) ||
+                 port_init(conv, &conv->bw_diff_dst, &dst_plain, md_of(bwpd, dnnl_query_diff_dst_md), 0) ||
+                 port_init(conv, &conv->bw_diff_weights, &weights_plain, md_of(bwpd, dnnl_query_diff_weights_md), 1) ||
+                 port_init(conv, &conv->bw_diff_bias, &bias_md, &bias_md, 1);
+    } else if (!conv->error[0]) {
+        snprintf(conv->error, sizeof conv->error, "no oneDNN backward convolution for %dx%d/%d groups %d", kh, kw, sh, groups);
+    }
+    if (fpd) dnnl_primitive_desc_destroy(fpd);
+    if (bdpd) dnnl_primitive_desc_destroy(bdpd);
+    if (bwpd) dnnl_primitive_desc_destroy(bwpd);
+    return failed ? -1 : 0;
+}
+
+vf_dnnl_conv *vf_dnnl_conv_create(int batch, int in_channels, int height, int width, int out_channels, int kh, int kw,
+                                  int stride_h, int stride_w, int pad_h, int pad_w, int dilation_h, int dilation_w,
+                                  int groups, int has_bias, int threads) {
+    vf_dnnl_conv *conv = calloc(1, sizeof *conv);
+    if (!conv) return NULL;
+    conv->threads = threads;
+    conv->has_bias = has_bias;
+    if (dnnl_engine_create(&conv->engine, dnnl_cpu, 0) != dnnl_success ||
+        dnnl_stream_create(&conv->stream, conv->engine, dnnl_stream_default_flags) != dnnl_success) {
+        snprintf(conv->error, sizeof conv->error, "cannot create the oneDNN CPU engine");
+        return conv;
+    }
+    if (threads > 0) omp_set_num_threads(threads);
+    build(conv, batch, in_channels, height, width, out_channels, kh, kw, stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w, groups);
+    return conv;
+}
+
+void vf_dnnl_conv_destroy(vf_dnnl_conv *conv) {
+    if (!conv) return;
+    step_t *steps[3] = {&conv->fwd, &conv->bwd_data, &conv->bwd_weights};
+    for (int i = 0; i < 3; i++) if (steps[i]->prim) dnnl_primitive_destroy(steps[i]->prim);
+    port_t *ports[11] = {&conv->fwd_src, &conv->fwd_weights, &conv->fwd_bias, &conv->fwd_dst, &conv->bd_diff_dst, &conv->bd_weights,
+                         &conv->bd_diff_src, &conv->bw_src, &conv->bw_diff_dst, &conv->bw_diff_weights, &conv->bw_diff_bias};
+    for (int i = 0; i < 11; i++) port_free(ports[i]);
+    if (conv->stream) dnnl_stream_destroy(conv->stream);
+    if (conv->engine) dnnl_engine_destroy(conv->engine);
+    free(conv);
+}
+
+const char *vf_dnnl_conv_error(const vf_dnnl_conv *conv) { return conv->error[0] ? conv->error : NULL; }
+
+const char *vf_dnnl_conv_impl(const vf_dnnl_conv *conv, int which) {
+    return which == 0 ? conv->fwd.impl : which == 1 ? conv->bwd_data.impl : conv->bwd_weights.impl;
+}
+
+int vf_dnnl_conv_forward(vf_dnnl_conv *conv, const float *src, const float *weight, const float *bias, float *dst) {
+    if (conv->error[0]) return -1;
+    // OpenMP's thread count is per calling thread: set it for whichever thread runs this.
+    if (conv->threads > 0) omp_set_num_threads(conv->threads);
+    dnnl_memory_t s, w, b = NULL, d;
+    if (port_in(conv, &conv->fwd_src, src, &s) || port_in(conv, &conv->fwd_weights, weight, &w) ||
+        (conv->has_bias && port_in(conv, &conv->fwd_bias, bias, &b)) || port_out(conv, &conv->fwd_dst, dst, &d)) return -1;
+    dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, s}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DST, d}, {DNNL_ARG_BIAS, b}};
+    CHECK(dnnl_primitive_execute(conv->fwd.prim, conv->stream, conv->has_bias ? 4 : 3, args));
+    if (port_out_finish(conv, &conv->fwd_dst)) return -1;
+    CHECK(dnnl_stream_wait(conv->stream));
+    return 0;
+}
+
+int vf_dnnl_conv_backward_data(vf_dnnl_conv *conv, const float *diff_dst, const float *weight, float *diff_src) {
+    if (conv->error[0]) return -1;
+    if (conv->threads > 0) omp_set_num_threads(conv->threads);
+    dnnl_memory_t dd, w, ds;
+    if (port_in(conv, &conv->bd_diff_dst, diff_dst, &dd) || port_in(conv, &conv->bd_weights, weight, &w) ||
+        port_out(conv, &conv->bd_diff_src, diff_src, &ds)) return -1;
+    dnnl_exec_arg_t args[3] = {{DNNL_ARG_DIFF_DST, dd}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DIFF_SRC, ds}};
+    CHECK(dnnl_primitive_execute(conv->bwd_data.prim, conv->stream, 3, args));
+    if (port_out_finish(conv, &conv->bd_diff_src)) return -1;
+    CHECK(dnnl_stream_wait(conv->stream));
+    return 0;
+}
+
+int vf_dnnl_conv_backward_weights(vf_dnnl_conv *conv, const float *src, const float *diff_dst, float *diff_weight, float *diff_bias) {
+    if (conv->error[0]) return -1;
+    if (conv->threads > 0) omp_set_num_threads(conv->threads);
+    dnnl_memory_t s, dd, dw, db = NULL;
+    if (port_in(conv, &conv->bw_src, src, &s) || port_in(conv, &conv->bw_diff_dst, diff_dst, &dd) ||
+        port_out(conv, &conv->bw_diff_weights, diff_weight, &dw) ||
+        (conv->has_bias && port_out(conv, &conv->bw_diff_bias, diff_bias, &db))) return -1;
+    dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, s}, {DNNL_ARG_DIFF_DST, dd}, {DNNL_ARG_DIFF_WEIGHTS, dw}, {DNNL_ARG_DIFF_BIAS, db}};
+    CHECK(dnnl_primitive_execute(conv->bwd_weights.prim, conv->stream, conv->has_bias ? 4 : 3, args));
+    if (port_out_finish(conv, &conv->bw_diff_weights)) return -1;
+    CHECK(dnnl_stream_wait(conv->stream));
+    return 0;
+}
