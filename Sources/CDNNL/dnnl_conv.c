@@ -18,6 +18,7 @@ typedef struct {
 
 typedef struct {
     dnnl_primitive_t prim;
+    dnnl_memory_t scratchpad;  // the primitive's own, allocated once (not per call by the library)
     char impl[64];
 } step_t;
 
@@ -95,7 +96,18 @@ static int make_step(vf_dnnl_conv *conv, step_t *step, dnnl_primitive_desc_t pd)
     dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl);
     snprintf(step->impl, sizeof step->impl, "%s", impl ? impl : "?");
     CHECK(dnnl_primitive_create(&step->prim, pd));
+    CHECK(dnnl_memory_create(&step->scratchpad, dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0), conv->engine,
+                             DNNL_MEMORY_ALLOCATE));
     return 0;
+}
+
+// Every primitive gets a user-managed scratchpad: the library's would be allocated and freed
+// around each call (fresh pages, faulted in again every step).
+static dnnl_primitive_attr_t user_scratchpad(void) {
+    dnnl_primitive_attr_t attr = NULL;
+    if (dnnl_primitive_attr_create(&attr) != dnnl_success) return NULL;
+    dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user);
+    return attr;
 }
 
 static const dnnl_memory_desc_t *md_of(dnnl_primitive_desc_t pd, dnnl_query_t what) {
@@ -131,13 +143,19 @@ static int build(vf_dnnl_conv *conv, int n, int c, int h, int w, int oc, int kh,
     dnnl_primitive_desc_t fpd = NULL, bdpd = NULL, bwpd = NULL;
     CHECK(dnnl_dilated_convolution_forward_desc_init(&fd, dnnl_forward_training, dnnl_convolution_direct, &src_any, &weights_any,
                                                      bias, &dst_any, strides, dilates, pad, pad_r));
-    CHECK(dnnl_primitive_desc_create(&fpd, &fd, NULL, conv->engine, NULL));
-    int failed = dnnl_dilated_convolution_backward_data_desc_init(&bdd, dnnl_convolution_direct, &src_any, &weights_any, &dst_any, strides,
+    dnnl_primitive_attr_t attr = user_scratchpad();
+    if (!attr) {
+        snprintf(conv->error, sizeof conv->error, "out of memory");
+        return -1;
+    }
+    int failed = dnnl_primitive_desc_create(&fpd, &fd, attr, conv->engine, NULL) != dnnl_success ||
+                 dnnl_dilated_convolution_backward_data_desc_init(&bdd, dnnl_convolution_direct, &src_any, &weights_any, &dst_any, strides,
                                                                   dilates, pad, pad_r) != dnnl_success ||
-                 dnnl_primitive_desc_create(&bdpd, &bdd, NULL, conv->engine, fpd) != dnnl_success ||
+                 dnnl_primitive_desc_create(&bdpd, &bdd, attr, conv->engine, fpd) != dnnl_success ||
                  dnnl_dilated_convolution_backward_weights_desc_init(&bwd, dnnl_convolution_direct, &src_any, &weights_any, bias, &dst_any,
                                                                      strides, dilates, pad, pad_r) != dnnl_success ||
-                 dnnl_primitive_desc_create(&bwpd, &bwd, NULL, conv->engine, fpd) != dnnl_success;
+                 dnnl_primitive_desc_create(&bwpd, &bwd, attr, conv->engine, fpd) != dnnl_success;
+    dnnl_primitive_attr_destroy(attr);
     if (!failed) {
         failed = make_step(conv, &conv->fwd, fpd) || make_step(conv, &conv->bwd_data, bdpd) || make_step(conv, &conv->bwd_weights, bwpd) ||
                  port_init(conv, &conv->fwd_src, &src_plain, md_of(fpd, dnnl_query_src_md), 0) ||
@@ -180,7 +198,10 @@ vf_dnnl_conv *vf_dnnl_conv_create(int batch, int in_channels, int height, int wi
 void vf_dnnl_conv_destroy(vf_dnnl_conv *conv) {
     if (!conv) return;
     step_t *steps[3] = {&conv->fwd, &conv->bwd_data, &conv->bwd_weights};
-    for (int i = 0; i < 3; i++) if (steps[i]->prim) dnnl_primitive_destroy(steps[i]->prim);
+    for (int i = 0; i < 3; i++) {
+        if (steps[i]->prim) dnnl_primitive_destroy(steps[i]->prim);
+        if (steps[i]->scratchpad) dnnl_memory_destroy(steps[i]->scratchpad);
+    }
     port_t *ports[11] = {&conv->fwd_src, &conv->fwd_weights, &conv->fwd_bias, &conv->fwd_dst, &conv->bd_diff_dst, &conv->bd_weights,
                          &conv->bd_diff_src, &conv->bw_src, &conv->bw_diff_dst, &conv->bw_diff_weights, &conv->bw_diff_bias};
     for (int i = 0; i < 11; i++) port_free(ports[i]);
@@ -202,8 +223,9 @@ int vf_dnnl_conv_forward(vf_dnnl_conv *conv, const float *src, const float *weig
     dnnl_memory_t s, w, b = NULL, d;
     if (port_in(conv, &conv->fwd_src, src, &s) || port_in(conv, &conv->fwd_weights, weight, &w) ||
         (conv->has_bias && port_in(conv, &conv->fwd_bias, bias, &b)) || port_out(conv, &conv->fwd_dst, dst, &d)) return -1;
-    dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, s}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DST, d}, {DNNL_ARG_BIAS, b}};
-    CHECK(dnnl_primitive_execute(conv->fwd.prim, conv->stream, conv->has_bias ? 4 : 3, args));
+    dnnl_exec_arg_t args[5] = {{DNNL_ARG_SRC, s}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DST, d}, {DNNL_ARG_SCRATCHPAD, conv->fwd.scratchpad},
+                               {DNNL_ARG_BIAS, b}};
+    CHECK(dnnl_primitive_execute(conv->fwd.prim, conv->stream, conv->has_bias ? 5 : 4, args));
     if (port_out_finish(conv, &conv->fwd_dst)) return -1;
     CHECK(dnnl_stream_wait(conv->stream));
     return 0;
@@ -215,8 +237,9 @@ int vf_dnnl_conv_backward_data(vf_dnnl_conv *conv, const float *diff_dst, const 
     dnnl_memory_t dd, w, ds;
     if (port_in(conv, &conv->bd_diff_dst, diff_dst, &dd) || port_in(conv, &conv->bd_weights, weight, &w) ||
         port_out(conv, &conv->bd_diff_src, diff_src, &ds)) return -1;
-    dnnl_exec_arg_t args[3] = {{DNNL_ARG_DIFF_DST, dd}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DIFF_SRC, ds}};
-    CHECK(dnnl_primitive_execute(conv->bwd_data.prim, conv->stream, 3, args));
+    dnnl_exec_arg_t args[4] = {{DNNL_ARG_DIFF_DST, dd}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DIFF_SRC, ds},
+                               {DNNL_ARG_SCRATCHPAD, conv->bwd_data.scratchpad}};
+    CHECK(dnnl_primitive_execute(conv->bwd_data.prim, conv->stream, 4, args));
     if (port_out_finish(conv, &conv->bd_diff_src)) return -1;
     CHECK(dnnl_stream_wait(conv->stream));
     return 0;
@@ -229,8 +252,9 @@ int vf_dnnl_conv_backward_weights(vf_dnnl_conv *conv, const float *src, const fl
     if (port_in(conv, &conv->bw_src, src, &s) || port_in(conv, &conv->bw_diff_dst, diff_dst, &dd) ||
         port_out(conv, &conv->bw_diff_weights, diff_weight, &dw) ||
         (conv->has_bias && port_out(conv, &conv->bw_diff_bias, diff_bias, &db))) return -1;
-    dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, s}, {DNNL_ARG_DIFF_DST, dd}, {DNNL_ARG_DIFF_WEIGHTS, dw}, {DNNL_ARG_DIFF_BIAS, db}};
-    CHECK(dnnl_primitive_execute(conv->bwd_weights.prim, conv->stream, conv->has_bias ? 4 : 3, args));
+    dnnl_exec_arg_t args[5] = {{DNNL_ARG_SRC, s}, {DNNL_ARG_DIFF_DST, dd}, {DNNL_ARG_DIFF_WEIGHTS, dw},
+                               {DNNL_ARG_SCRATCHPAD, conv->bwd_weights.scratchpad}, {DNNL_ARG_DIFF_BIAS, db}};
+    CHECK(dnnl_primitive_execute(conv->bwd_weights.prim, conv->stream, conv->has_bias ? 5 : 4, args));
     if (port_out_finish(conv, &conv->bw_diff_weights)) return -1;
     CHECK(dnnl_stream_wait(conv->stream));
     return 0;
