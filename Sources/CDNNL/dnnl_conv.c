@@ -1,6 +1,7 @@
 // oneDNN (2.x C API) training convolutions: forward, backward data, backward weights over the
 // caller's plain buffers. See vfdnnl.h.
 #include "vfdnnl.h"
+#include "dnnl_shared.h"
 
 #include <oneapi/dnnl/dnnl.h>
 #include <stdio.h>
@@ -125,15 +126,7 @@ static int build(vf_dnnl_conv *conv, int n, int c, int h, int w, int oc, int kh,
     CHECK(dnnl_memory_desc_init_by_tag(&src_plain, 4, src_dims, dnnl_f32, dnnl_nchw));
     CHECK(dnnl_memory_desc_init_by_tag(&dst_plain, 4, dst_dims, dnnl_f32, dnnl_nchw));
     CHECK(dnnl_memory_desc_init_by_tag(&bias_md, 1, bias_dims, dnnl_f32, dnnl_x));
-    if (groups > 1) {
-        dnnl_dims_t wd = {groups, oc / groups, c / groups, kh, kw};
-        CHECK(dnnl_memory_desc_init_by_tag(&weights_any, 5, wd, dnnl_f32, dnnl_format_tag_any));
-        CHECK(dnnl_memory_desc_init_by_tag(&weights_plain, 5, wd, dnnl_f32, dnnl_goihw));
-    } else {
-        dnnl_dims_t wd = {oc, c, kh, kw};
-        CHECK(dnnl_memory_desc_init_by_tag(&weights_any, 4, wd, dnnl_f32, dnnl_format_tag_any));
-        CHECK(dnnl_memory_desc_init_by_tag(&weights_plain, 4, wd, dnnl_f32, dnnl_oihw));
-    }
+    CHECK(vf_dnnl_conv_weights_mds(groups, oc, c, kh, kw, &weights_any, &weights_plain));
     dnnl_dims_t strides = {sh, sw}, dilates = {dh - 1, dw - 1}, pad = {ph, pw};
     // Right padding that gives exactly (oh, ow), as the engine's geometry computes them.
     dnnl_dims_t pad_r = {(oh - 1) * sh + dh * (kh - 1) + 1 - h - ph, (ow - 1) * sw + dw * (kw - 1) + 1 - w - pw};

@@ -1,5 +1,6 @@
 // oneDNN (2.x C API) forward networks for the engine's fused inference plans. See vfdnnl.h.
 #include "vfdnnl.h"
+#include "dnnl_shared.h"
 
 #include <oneapi/dnnl/dnnl.h>
 #include <stdio.h>
@@ -249,15 +250,7 @@ int vf_dnnl_net_conv(vf_dnnl_net *net, int src, int residual, int residual_dies,
     CHECK(dnnl_memory_desc_init_by_tag(&src_md, 4, src_dims, dnnl_f32, dnnl_format_tag_any));
     CHECK(dnnl_memory_desc_init_by_tag(&dst_md, 4, dst_dims, dnnl_f32, dnnl_format_tag_any));
     CHECK(dnnl_memory_desc_init_by_tag(&bias_md, 1, bias_dims, dnnl_f32, dnnl_x));
-    if (groups > 1) {
-        dnnl_dims_t wd = {groups, out_channels / groups, c / groups, kh, kw};
-        CHECK(dnnl_memory_desc_init_by_tag(&weights_md, 5, wd, dnnl_f32, dnnl_format_tag_any));
-        CHECK(dnnl_memory_desc_init_by_tag(&user_weights_md, 5, wd, dnnl_f32, dnnl_goihw));
-    } else {
-        dnnl_dims_t wd = {out_channels, c, kh, kw};
-        CHECK(dnnl_memory_desc_init_by_tag(&weights_md, 4, wd, dnnl_f32, dnnl_format_tag_any));
-        CHECK(dnnl_memory_desc_init_by_tag(&user_weights_md, 4, wd, dnnl_f32, dnnl_oihw));
-    }
+    CHECK(vf_dnnl_conv_weights_mds(groups, out_channels, (int)c, kh, kw, &weights_md, &user_weights_md));
     dnnl_dims_t strides = {stride, stride}, dilates = {dilation - 1, dilation - 1}, pad = {padding, padding};
     dnnl_convolution_desc_t desc;
     CHECK(dnnl_dilated_convolution_forward_desc_init(&desc, dnnl_forward_inference, dnnl_convolution_direct, &src_md, &weights_md,

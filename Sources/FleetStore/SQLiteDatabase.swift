@@ -9,12 +9,14 @@ public final class SQLiteDatabase: Sendable {
     public let path: String
     public let pool: DatabasePool
 
-    /// Opens (creating) the database at `path` and applies `migrator`.
-    public init(path: String, migrator: DatabaseMigrator) throws {
+    /// Opens (creating) the database at `path` and applies `migrator`. `pageSize` applies to a
+    /// database created here (SQLite's default 4,096 otherwise; an existing file keeps its own).
+    public init(path: String, migrator: DatabaseMigrator, pageSize: Int? = nil) throws {
         self.path = path
         var config = Configuration()
         config.busyMode = .timeout(10)
         config.prepareDatabase { db in
+            if let pageSize { try db.execute(sql: "PRAGMA page_size = \(pageSize)") }
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
             try db.execute(sql: "PRAGMA foreign_keys = ON")
         }

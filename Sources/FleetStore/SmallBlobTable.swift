@@ -10,33 +10,22 @@ final class SmallBlobTable: Sendable {
     static let maxBlobBytes = 128 << 10
 
     let path: String
-    private let pool: DatabasePool
+    private let database: SQLiteDatabase
 
     init(path: String) throws {
         self.path = path
-        var config = Configuration()
-        config.busyMode = .timeout(10)
-        config.prepareDatabase { db in
-            // Large pages: a batch of small rows is a few large writes (no effect once created).
-            try db.execute(sql: "PRAGMA page_size = 65536")
-            try db.execute(sql: "PRAGMA synchronous = NORMAL")
-        }
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in
             try db.execute(sql: "CREATE TABLE blob (digest TEXT PRIMARY KEY, data BLOB NOT NULL)")
         }
-        do {
-            pool = try DatabasePool(path: path, configuration: config)
-            try migrator.migrate(pool)
-        } catch {
-            throw StoreError.io(path: path, message: "cannot open the small-blob table: \(error)")
-        }
+        // Large pages: a batch of small rows is a few large writes.
+        database = try SQLiteDatabase(path: path, migrator: migrator, pageSize: 65536)
     }
 
     /// Inserts in one transaction; true for each blob that was not there yet.
     func insert(_ blobs: [(digest: BlobDigest, data: Data)]) throws -> [Bool] {
         try guarded {
-            try pool.write { db in
+            try database.write { db in
                 let insert = try db.cachedStatement(sql: "INSERT OR IGNORE INTO blob (digest, data) VALUES (?, ?)")
                 return try blobs.map { blob in
                     try insert.execute(arguments: [blob.digest.hex, blob.data])
@@ -49,7 +38,7 @@ final class SmallBlobTable: Sendable {
     /// The bytes of each digest (nil where absent), from one snapshot.
     func data(of digests: [BlobDigest]) throws -> [Data?] {
         try guarded {
-            try pool.read { db in
+            try database.read { db in
                 let select = try db.cachedStatement(sql: "SELECT data FROM blob WHERE digest = ?")
                 return try digests.map { try Data.fetchOne(select, arguments: [$0.hex]) }
             }
@@ -58,7 +47,7 @@ final class SmallBlobTable: Sendable {
 
     func size(of digest: BlobDigest) throws -> Int64? {
         try guarded {
-            try pool.read { db in
+            try database.read { db in
                 try Int64.fetchOne(db.cachedStatement(sql: "SELECT length(data) FROM blob WHERE digest = ?"), arguments: [digest.hex])
             }
         }
@@ -67,7 +56,7 @@ final class SmallBlobTable: Sendable {
     /// Every digest with its size.
     func list() throws -> [(digest: BlobDigest, size: Int64)] {
         try guarded {
-            try pool.read { db in
+            try database.read { db in
                 try Row.fetchAll(db, sql: "SELECT digest, length(data) FROM blob").map { (BlobDigest(hex: $0[0]), $0[1]) }
             }
         }
@@ -76,7 +65,7 @@ final class SmallBlobTable: Sendable {
     func delete(_ digests: [BlobDigest]) throws {
         guard !digests.isEmpty else { return }
         try guarded {
-            try pool.write { db in
+            try database.write { db in
                 let delete = try db.cachedStatement(sql: "DELETE FROM blob WHERE digest = ?")
                 for digest in digests { try delete.execute(arguments: [digest.hex]) }
             }

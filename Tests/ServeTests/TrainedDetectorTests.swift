@@ -18,9 +18,7 @@ final class TrainedDetectorTests: XCTestCase {
         var pixels = [Float]()
         for s in samples { pixels += ImageOps.planar(s.image).map { Float($0) / 255 - 0.5 } }
         let x = try Tensor(shape: [4, 3, 96, 96], values: pixels)
-        let truths = samples.map { s in
-            s.boxes.map { SimOTAAssigner.Truth(x1: Float($0.xmin), y1: Float($0.ymin), x2: Float($0.xmax), y2: Float($0.ymax), classIndex: $0.category) }
-        }
+        let truths = samples.map { $0.boxes.map(SimOTAAssigner.Truth.init) }
         let classes = ShapesGenerator.classNames.count
         let model = YOLOXModel(size: .nano, classes: classes, seed: 1)
         let loss = YOLOXLoss(classes: classes)

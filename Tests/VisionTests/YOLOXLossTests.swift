@@ -9,15 +9,8 @@ final class YOLOXLossTests: XCTestCase {
     /// YOLOX-nano overfits two synthetic shapes images: the loss falls, and the decoded
     /// detections find every object with the right class (IoU > 0.5).
     func testNanoOverfitsTwoImages() throws {
-        let generator = ShapesGenerator(size: 64, objects: 1...2, scale: 0.3...0.5)
-        let samples = (0..<2).map { generator.sample(seed: 7, index: $0) }
-        var pixels = [Float]()
-        for s in samples { pixels += ImageOps.planar(s.image).map { Float($0) / 255 - 0.5 } }
-        let x = try Tensor(shape: [2, 3, 64, 64], values: pixels)
-        let truths = samples.map { s in
-            s.boxes.map { SimOTAAssigner.Truth(x1: Float($0.xmin), y1: Float($0.ymin), x2: Float($0.xmax), y2: Float($0.ymax), classIndex: $0.category) }
-        }
-        let classes = ShapesGenerator.classNames.count
+        let batch = try ShapesBatch(count: 2, size: 64, seed: 7)
+        let (samples, x, truths, classes) = (batch.samples, batch.images, batch.truths, ShapesBatch.classes)
         let model = YOLOXModel(size: .nano, classes: classes, seed: 1)
         let lossFunction = YOLOXLoss(classes: classes)
         let optimizer = AdamW(parameters: model.parameters, learningRate: 3e-3, weightDecay: 0)

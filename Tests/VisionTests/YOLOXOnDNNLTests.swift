@@ -8,15 +8,8 @@ import XCTest
 /// and strided convolutions, Focus, SPP, the decoupled head) after one step.
 final class YOLOXOnDNNLTests: XCTestCase {
     func testLossAndGradientsMatchTheEngineKernels() throws {
-        let generator = ShapesGenerator(size: 64, objects: 1...2, scale: 0.3...0.5)
-        let samples = (0..<2).map { generator.sample(seed: 5, index: $0) }
-        var pixels = [Float]()
-        for s in samples { pixels += ImageOps.planar(s.image).map { Float($0) / 255 - 0.5 } }
-        let x = try Tensor(shape: [2, 3, 64, 64], values: pixels)
-        let truths = samples.map { s in
-            s.boxes.map { SimOTAAssigner.Truth(x1: Float($0.xmin), y1: Float($0.ymin), x2: Float($0.xmax), y2: Float($0.ymax), classIndex: $0.category) }
-        }
-        let classes = ShapesGenerator.classNames.count
+        let batch = try ShapesBatch(count: 2, size: 64, seed: 5)
+        let (x, truths, classes) = (batch.images, batch.truths, ShapesBatch.classes)
         func step(dnnl: Bool, nudge: Bool = false) throws -> (Float, [[Float]]) {
             let model = YOLOXModel(size: .nano, classes: classes, seed: 1)
             if nudge { for p in model.parameters { for i in 0..<p.value.count { p.value[i] *= 1 + 1e-6 * Float(i % 3 - 1) } } }

@@ -27,10 +27,12 @@ final class ImportSession {
     private let maxBytes: Int64
     /// Image files in the store: staging-relative path → blob.
     private(set) var imageBlobs: [String: CommittedBlob] = [:]
-    /// Small images decoded while the stream went on: staging-relative path → size or failure.
-    private(set) var decodedImages: [String: DecodedImage] = [:]
-    /// The same paths in the order they arrived (a folder's images together).
-    private var arrivalOrder: [String] = []
+    /// Small images decoded while the stream went on, in the order they arrived (a folder's
+    /// images together): staging-relative path and size or failure.
+    private(set) var smallDecoded: [(path: String, image: DecodedImage)] = []
+    /// Large images, streamed into writers and linked into the staging folder (decoded there
+    /// once the stream ends).
+    private(set) var largeImages: [String] = []
     private var finishedImages: [(path: String, writer: any BlobWriter)] = []
     private var pinned: [BlobDigest] = []
     static let batchSize = 4096
@@ -226,8 +228,7 @@ final class ImportSession {
         for (i, image) in batch.enumerated() {
             let digest = result.digests[i].description
             files[image.path] = (Int64(image.data.count), digest)
-            decodedImages[image.path] = result.decoded[i]
-            arrivalOrder.append(image.path)
+            smallDecoded.append((image.path, result.decoded[i]))
             if let blob = result.committed[i] { imageBlobs[image.path] = blob }
             if !image.announcedDigest.isEmpty, image.announcedDigest != digest {
                 throw bad(image.path, "chunk.digest", "the bytes received hash to \(digest), the chunk says \(image.announcedDigest)")
@@ -237,7 +238,7 @@ final class ImportSession {
 
     /// What the format's reader sees: the staging folder plus the small images in the store.
     func fileView() -> UploadFileView {
-        UploadFileView(root: staging.path, images: arrivalOrder)
+        UploadFileView(root: staging.path, images: smallDecoded.lazy.map(\.path))
     }
 
     /// Commits the finished images (one flush) and links each into the staging folder.
@@ -248,6 +249,7 @@ final class ImportSession {
             pinned += committed.map(\.digest)
             for ((path, _), blob) in zip(finishedImages, committed) {
                 imageBlobs[path] = blob
+                largeImages.append(path)
                 try blobs.materialize(blob.digest, atPath: staging.path + "/" + path)
             }
         } catch let error as StoreError {

@@ -47,9 +47,9 @@ struct VersionBuilder {
             // the stream went on, large ones here); the reader takes sizes and failures from
             // there (the blobs are already hashed) and sees the upload through `fileView`.
             let base = session.staging.path + "/"
-            var decoded = Self.decodeAll(session.imageBlobs.keys.filter { session.decodedImages[$0] == nil }, in: session.staging)
-            decoded.reserveCapacity(decoded.count + session.decodedImages.count)
-            for (path, image) in session.decodedImages { decoded[base + path] = image }
+            var decoded = Self.decodeAll(session.largeImages, in: session.staging)
+            decoded.reserveCapacity(decoded.count + session.smallDecoded.count)
+            for (path, image) in session.smallDecoded { decoded[base + path] = image }
             result = try format.read(url, options: DatasetReadOptions(verifyPixels: true, computeDigests: false, confinedTo: session.staging,
                                                                       decoded: decoded, files: session.fileView()))
         } catch {
@@ -91,12 +91,11 @@ struct VersionBuilder {
     /// Decodes every staged image fully, on all cores: absolute path → size or failure.
     static func decodeAll(_ paths: [String], in staging: URL) -> [String: DecodedImage] {
         let base = staging.path + "/"
-        let names = paths
-        let files = names.map { base + $0 }
+        let files = paths.map { base + $0 }
         let slots = ConcurrentSlots<DecodedImage>(count: files.count)
         let workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
         DispatchQueue.concurrentPerform(iterations: workers) { w in
-            for i in stride(from: w, to: files.count, by: workers) { slots.set(i, DecodedImage.decode(path: files[i], name: names[i])) }
+            for i in stride(from: w, to: files.count, by: workers) { slots.set(i, DecodedImage.decode(path: files[i], name: paths[i])) }
         }
         var out: [String: DecodedImage] = [:]
         out.reserveCapacity(files.count)

@@ -77,9 +77,7 @@ public final class DetectionTrainer {
             for result in loader.epoch(epoch, augment: augment) {
                 let batch = try result.get()
                 optimizer.learningRate = schedule.rate(base: config.optimizer.lr, step: step)
-                let truths = batch.boxes.map { boxes in
-                    boxes.map { SimOTAAssigner.Truth(x1: Float($0.xmin), y1: Float($0.ymin), x2: Float($0.xmax), y2: Float($0.ymax), classIndex: $0.category) }
-                }
+                let truths = batch.boxes.map { $0.map(SimOTAAssigner.Truth.init) }
                 let out = try loss(try model(Variable(batch.images), graph), truths: truths, height: config.height, width: config.width, graph: graph)
                 let value = try TrainingSupport.step(out.loss, graph: graph, optimizer: optimizer, ema: ema, step: step)
                 step += 1

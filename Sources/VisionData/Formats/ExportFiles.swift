@@ -72,23 +72,16 @@ enum ExportFiles {
 
     /// Image files under a folder (recursively), sorted, as paths relative to `folder`.
     static func imageFiles(in folder: URL, files: any DatasetFileView = DiskFileView()) -> [String] {
-        var found: [String] = []
-        var walker: FileManager.DirectoryEnumerator?
-        var listed: [String] = []
+        // On disk FileManager's enumerator, as before; an upload's view lists itself.
+        let paths: [String]
         if files is DiskFileView {
-            guard let disk = FileManager.default.enumerator(atPath: folder.path) else { return [] }
-            walker = disk
+            guard let walker = FileManager.default.enumerator(atPath: folder.path) else { return [] }
+            paths = walker.allObjects.compactMap { $0 as? String }
         } else {
-            listed = files.files(under: folder.path)
+            paths = files.files(under: folder.path)
         }
-        var next = listed.startIndex
-        func nextPath() -> String? {
-            if let walker { return walker.nextObject() as? String }
-            guard next < listed.endIndex else { return nil }
-            defer { next += 1 }
-            return listed[next]
-        }
-        while let relative = nextPath() {
+        var found: [String] = []
+        for relative in paths {
             guard let dot = relative.utf8.lastIndex(of: UInt8(ascii: ".")) else { continue }
             let ext = String(decoding: relative.utf8[relative.utf8.index(after: dot)...], as: UTF8.self).lowercased()
             guard imageExtensions.contains(ext), !relative.hasPrefix("."), !relative.contains("/.") else { continue }

@@ -1,4 +1,5 @@
 import Foundation
+import VisionData
 
 /// YOLOX's SimOTA label assignment for one image. Candidates are anchors whose centre lies
 /// inside a ground-truth box or within `centerRadius` strides of its centre. The cost of pairing
@@ -22,6 +23,11 @@ public struct SimOTAAssigner: Sendable {
         public var classIndex: Int
         public init(x1: Float, y1: Float, x2: Float, y2: Float, classIndex: Int) {
             self.x1 = x1; self.y1 = y1; self.x2 = x2; self.y2 = y2; self.classIndex = classIndex
+        }
+
+        /// A dataset's box, in pixels.
+        public init(_ box: LabeledBox) {
+            self.init(x1: Float(box.xmin), y1: Float(box.ymin), x2: Float(box.xmax), y2: Float(box.ymax), classIndex: box.category)
         }
     }
 
