@@ -1,5 +1,5 @@
 // oneDNN (2.x C API) training convolutions: forward, backward data, backward weights over the
-// caller's plain buffers. See vfdnnl.h.
+// caller's buffers, activations plain (NCHW) or channel-blocked (nChw8c / nChw16c). See vfdnnl.h.
 #include "vfdnnl.h"
 #include "dnnl_shared.h"
 
@@ -23,14 +23,17 @@ typedef struct {
     char impl[64];
 } step_t;
 
+// An activation argument in the caller's two layouts: [0] plain NCHW, [1] channel-blocked.
+typedef port_t layouts_t[2];
+
 struct vf_dnnl_conv {
     dnnl_engine_t engine;
     dnnl_stream_t stream;
-    int threads, has_bias;
+    int threads, has_bias, block;
+    int blocked_src, blocked_dst;  // the forward reads / writes the blocked layout itself (no reorder)
     step_t fwd, bwd_data, bwd_weights;
-    port_t fwd_src, fwd_weights, fwd_bias, fwd_dst;
-    port_t bd_diff_dst, bd_weights, bd_diff_src;
-    port_t bw_src, bw_diff_dst, bw_diff_weights, bw_diff_bias;
+    layouts_t fwd_src, fwd_dst, bd_diff_dst, bd_diff_src, bw_src, bw_diff_dst;
+    port_t fwd_weights, fwd_bias, bd_weights, bw_diff_weights, bw_diff_bias;
     char error[256];
 };
 
@@ -63,6 +66,11 @@ static void port_free(port_t *p) {
     if (p->reorder) dnnl_primitive_destroy(p->reorder);
     if (p->inner) dnnl_memory_destroy(p->inner);
     if (p->user) dnnl_memory_destroy(p->user);
+}
+
+static int layouts_init(vf_dnnl_conv *conv, layouts_t l, const dnnl_memory_desc_t *plain, const dnnl_memory_desc_t *blocked,
+                        const dnnl_memory_desc_t *inner, int output) {
+    return port_init(conv, &l[0], plain, inner, output) || port_init(conv, &l[1], blocked, inner, output);
 }
 
 // The memory a primitive reads: the caller's buffer, reordered when needed.
@@ -125,6 +133,11 @@ static int build(vf_dnnl_conv *conv, int n, int c, int h, int w, int oc, int kh,
     CHECK(dnnl_memory_desc_init_by_tag(&dst_any, 4, dst_dims, dnnl_f32, dnnl_format_tag_any));
     CHECK(dnnl_memory_desc_init_by_tag(&src_plain, 4, src_dims, dnnl_f32, dnnl_nchw));
     CHECK(dnnl_memory_desc_init_by_tag(&dst_plain, 4, dst_dims, dnnl_f32, dnnl_nchw));
+    // The blocked layouts the caller may hand over (plain again where the channels do not divide).
+    dnnl_memory_desc_t src_blocked = src_plain, dst_blocked = dst_plain;
+    dnnl_format_tag_t blocked = conv->block == 16 ? dnnl_nChw16c : dnnl_nChw8c;
+    if (conv->block && c % conv->block == 0) CHECK(dnnl_memory_desc_init_by_tag(&src_blocked, 4, src_dims, dnnl_f32, blocked));
+    if (conv->block && oc % conv->block == 0) CHECK(dnnl_memory_desc_init_by_tag(&dst_blocked, 4, dst_dims, dnnl_f32, blocked));
     CHECK(dnnl_memory_desc_init_by_tag(&bias_md, 1, bias_dims, dnnl_f32, dnnl_x));
     CHECK(vf_dnnl_conv_weights_mds(groups, oc, c, kh, kw, &weights_any, &weights_plain));
     dnnl_dims_t strides = {sh, sw}, dilates = {dh - 1, dw - 1}, pad = {ph, pw};
@@ -151,17 +164,21 @@ static int build(vf_dnnl_conv *conv, int n, int c, int h, int w, int oc, int kh,
     dnnl_primitive_attr_destroy(attr);
     if (!failed) {
         failed = make_step(conv, &conv->fwd, fpd) || make_step(conv, &conv->bwd_data, bdpd) || make_step(conv, &conv->bwd_weights, bwpd) ||
-                 port_init(conv, &conv->fwd_src, &src_plain, md_of(fpd, dnnl_query_src_md), 0) ||
+                 layouts_init(conv, conv->fwd_src, &src_plain, &src_blocked, md_of(fpd, dnnl_query_src_md), 0) ||
                  port_init(conv, &conv->fwd_weights, &weights_plain, md_of(fpd, dnnl_query_weights_md), 0) ||
                  port_init(conv, &conv->fwd_bias, &bias_md, &bias_md, 0) ||
-                 port_init(conv, &conv->fwd_dst, &dst_plain, md_of(fpd, dnnl_query_dst_md), 1) ||
-                 port_init(conv, &conv->bd_diff_dst, &dst_plain, md_of(bdpd, dnnl_query_diff_dst_md), 0) ||
+                 layouts_init(conv, conv->fwd_dst, &dst_plain, &dst_blocked, md_of(fpd, dnnl_query_dst_md), 1) ||
+                 layouts_init(conv, conv->bd_diff_dst, &dst_plain, &dst_blocked, md_of(bdpd, dnnl_query_diff_dst_md), 0) ||
                  port_init(conv, &conv->bd_weights, &weights_plain, md_of(bdpd, dnnl_query_weights_md), 0) ||
-                 port_init(conv, &conv->bd_diff_src, &src_plain, md_of(bdpd, dnnl_query_diff_src_md), 1) ||
-                 port_init(conv, &conv->bw_src, &src_plain, md_of(bwpd, dnnl_query_src_md), 0) ||
-                 port_init(conv, &conv->bw_diff_dst, &dst_plain, md_of(bwpd, dnnl_query_diff_dst_md), 0) ||
+                 layouts_init(conv, conv->bd_diff_src, &src_plain, &src_blocked, md_of(bdpd, dnnl_query_diff_src_md), 1) ||
+                 layouts_init(conv, conv->bw_src, &src_plain, &src_blocked, md_of(bwpd, dnnl_query_src_md), 0) ||
+                 layouts_init(conv, conv->bw_diff_dst, &dst_plain, &dst_blocked, md_of(bwpd, dnnl_query_diff_dst_md), 0) ||
                  port_init(conv, &conv->bw_diff_weights, &weights_plain, md_of(bwpd, dnnl_query_diff_weights_md), 1) ||
                  port_init(conv, &conv->bw_diff_bias, &bias_md, &bias_md, 1);
+    if (!failed) {
+        conv->blocked_src = conv->block && c % conv->block == 0 && dnnl_memory_desc_equal(&src_blocked, md_of(fpd, dnnl_query_src_md));
+        conv->blocked_dst = conv->block && oc % conv->block == 0 && dnnl_memory_desc_equal(&dst_blocked, md_of(fpd, dnnl_query_dst_md));
+    }
     } else if (!conv->error[0]) {
         snprintf(conv->error, sizeof conv->error, "no oneDNN backward convolution for %dx%d/%d groups %d", kh, kw, sh, groups);
     }
@@ -173,10 +190,11 @@ static int build(vf_dnnl_conv *conv, int n, int c, int h, int w, int oc, int kh,
 
 vf_dnnl_conv *vf_dnnl_conv_create(int batch, int in_channels, int height, int width, int out_channels, int kh, int kw,
                                   int stride_h, int stride_w, int pad_h, int pad_w, int dilation_h, int dilation_w,
-                                  int groups, int has_bias, int threads) {
+                                  int groups, int has_bias, int threads, int block) {
     vf_dnnl_conv *conv = calloc(1, sizeof *conv);
     if (!conv) return NULL;
     conv->threads = threads;
+    conv->block = block == 8 || block == 16 ? block : 0;
     conv->has_bias = has_bias;
     if (dnnl_engine_create(&conv->engine, dnnl_cpu, 0) != dnnl_success ||
         dnnl_stream_create(&conv->stream, conv->engine, dnnl_stream_default_flags) != dnnl_success) {
@@ -195,9 +213,11 @@ void vf_dnnl_conv_destroy(vf_dnnl_conv *conv) {
         if (steps[i]->prim) dnnl_primitive_destroy(steps[i]->prim);
         if (steps[i]->scratchpad) dnnl_memory_destroy(steps[i]->scratchpad);
     }
-    port_t *ports[11] = {&conv->fwd_src, &conv->fwd_weights, &conv->fwd_bias, &conv->fwd_dst, &conv->bd_diff_dst, &conv->bd_weights,
-                         &conv->bd_diff_src, &conv->bw_src, &conv->bw_diff_dst, &conv->bw_diff_weights, &conv->bw_diff_bias};
-    for (int i = 0; i < 11; i++) port_free(ports[i]);
+    port_t *ports[17] = {&conv->fwd_src[0], &conv->fwd_src[1], &conv->fwd_dst[0], &conv->fwd_dst[1], &conv->bd_diff_dst[0],
+                         &conv->bd_diff_dst[1], &conv->bd_diff_src[0], &conv->bd_diff_src[1], &conv->bw_src[0], &conv->bw_src[1],
+                         &conv->bw_diff_dst[0], &conv->bw_diff_dst[1], &conv->fwd_weights, &conv->fwd_bias, &conv->bd_weights,
+                         &conv->bw_diff_weights, &conv->bw_diff_bias};
+    for (int i = 0; i < 17; i++) port_free(ports[i]);
     if (conv->stream) dnnl_stream_destroy(conv->stream);
     if (conv->engine) dnnl_engine_destroy(conv->engine);
     free(conv);
@@ -205,44 +225,63 @@ void vf_dnnl_conv_destroy(vf_dnnl_conv *conv) {
 
 const char *vf_dnnl_conv_error(const vf_dnnl_conv *conv) { return conv->error[0] ? conv->error : NULL; }
 
+int vf_dnnl_preferred_block(int threads) {
+    int blocks[2] = {16, 8};
+    for (int i = 0; i < 2; i++) {
+        vf_dnnl_conv *probe = vf_dnnl_conv_create(2, 32, 8, 8, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 0, threads, blocks[i]);
+        if (!probe) return 0;
+        int chosen = !probe->error[0] && probe->blocked_src && probe->blocked_dst;
+        vf_dnnl_conv_destroy(probe);
+        if (chosen) return blocks[i];
+    }
+    return 0;
+}
+
+int vf_dnnl_conv_blocked(const vf_dnnl_conv *conv, int which) { return which == 0 ? conv->blocked_src : conv->blocked_dst; }
+
 const char *vf_dnnl_conv_impl(const vf_dnnl_conv *conv, int which) {
     return which == 0 ? conv->fwd.impl : which == 1 ? conv->bwd_data.impl : conv->bwd_weights.impl;
 }
 
-int vf_dnnl_conv_forward(vf_dnnl_conv *conv, const float *src, const float *weight, const float *bias, float *dst) {
+int vf_dnnl_conv_forward(vf_dnnl_conv *conv, const float *src, int src_blocked, const float *weight, const float *bias, float *dst,
+                         int dst_blocked) {
     if (conv->error[0]) return -1;
     // OpenMP's thread count is per calling thread: set it for whichever thread runs this.
     if (conv->threads > 0) omp_set_num_threads(conv->threads);
     dnnl_memory_t s, w, b = NULL, d;
-    if (port_in(conv, &conv->fwd_src, src, &s) || port_in(conv, &conv->fwd_weights, weight, &w) ||
-        (conv->has_bias && port_in(conv, &conv->fwd_bias, bias, &b)) || port_out(conv, &conv->fwd_dst, dst, &d)) return -1;
+    port_t *src_port = &conv->fwd_src[src_blocked != 0], *dst_port = &conv->fwd_dst[dst_blocked != 0];
+    if (port_in(conv, src_port, src, &s) || port_in(conv, &conv->fwd_weights, weight, &w) ||
+        (conv->has_bias && port_in(conv, &conv->fwd_bias, bias, &b)) || port_out(conv, dst_port, dst, &d)) return -1;
     dnnl_exec_arg_t args[5] = {{DNNL_ARG_SRC, s}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DST, d}, {DNNL_ARG_SCRATCHPAD, conv->fwd.scratchpad},
                                {DNNL_ARG_BIAS, b}};
     CHECK(dnnl_primitive_execute(conv->fwd.prim, conv->stream, conv->has_bias ? 5 : 4, args));
-    if (port_out_finish(conv, &conv->fwd_dst)) return -1;
+    if (port_out_finish(conv, dst_port)) return -1;
     CHECK(dnnl_stream_wait(conv->stream));
     return 0;
 }
 
-int vf_dnnl_conv_backward_data(vf_dnnl_conv *conv, const float *diff_dst, const float *weight, float *diff_src) {
+int vf_dnnl_conv_backward_data(vf_dnnl_conv *conv, const float *diff_dst, int diff_dst_blocked, const float *weight, float *diff_src,
+                               int diff_src_blocked) {
     if (conv->error[0]) return -1;
     if (conv->threads > 0) omp_set_num_threads(conv->threads);
     dnnl_memory_t dd, w, ds;
-    if (port_in(conv, &conv->bd_diff_dst, diff_dst, &dd) || port_in(conv, &conv->bd_weights, weight, &w) ||
-        port_out(conv, &conv->bd_diff_src, diff_src, &ds)) return -1;
+    port_t *diff_src_port = &conv->bd_diff_src[diff_src_blocked != 0];
+    if (port_in(conv, &conv->bd_diff_dst[diff_dst_blocked != 0], diff_dst, &dd) || port_in(conv, &conv->bd_weights, weight, &w) ||
+        port_out(conv, diff_src_port, diff_src, &ds)) return -1;
     dnnl_exec_arg_t args[4] = {{DNNL_ARG_DIFF_DST, dd}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DIFF_SRC, ds},
                                {DNNL_ARG_SCRATCHPAD, conv->bwd_data.scratchpad}};
     CHECK(dnnl_primitive_execute(conv->bwd_data.prim, conv->stream, 4, args));
-    if (port_out_finish(conv, &conv->bd_diff_src)) return -1;
+    if (port_out_finish(conv, diff_src_port)) return -1;
     CHECK(dnnl_stream_wait(conv->stream));
     return 0;
 }
 
-int vf_dnnl_conv_backward_weights(vf_dnnl_conv *conv, const float *src, const float *diff_dst, float *diff_weight, float *diff_bias) {
+int vf_dnnl_conv_backward_weights(vf_dnnl_conv *conv, const float *src, int src_blocked, const float *diff_dst, int diff_dst_blocked,
+                                  float *diff_weight, float *diff_bias) {
     if (conv->error[0]) return -1;
     if (conv->threads > 0) omp_set_num_threads(conv->threads);
     dnnl_memory_t s, dd, dw, db = NULL;
-    if (port_in(conv, &conv->bw_src, src, &s) || port_in(conv, &conv->bw_diff_dst, diff_dst, &dd) ||
+    if (port_in(conv, &conv->bw_src[src_blocked != 0], src, &s) || port_in(conv, &conv->bw_diff_dst[diff_dst_blocked != 0], diff_dst, &dd) ||
         port_out(conv, &conv->bw_diff_weights, diff_weight, &dw) ||
         (conv->has_bias && port_out(conv, &conv->bw_diff_bias, diff_bias, &db))) return -1;
     dnnl_exec_arg_t args[5] = {{DNNL_ARG_SRC, s}, {DNNL_ARG_DIFF_DST, dd}, {DNNL_ARG_DIFF_WEIGHTS, dw},

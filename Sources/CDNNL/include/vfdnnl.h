@@ -52,21 +52,31 @@ void vf_dnnl_net_set_profiling(vf_dnnl_net *net, int on);
 int vf_dnnl_net_reorder_count(const vf_dnnl_net *net);
 
 // A training convolution on oneDNN: forward (training), backward data and backward weights for
-// one geometry, every buffer the caller's in plain layout (NCHW activations, OIHW / GOIHW
-// weights); each call reorders into and out of the layouts oneDNN picks for this machine.
+// one geometry. Weights are the caller's OIHW / GOIHW; each activation argument is plain NCHW
+// or, with its `*_blocked` flag, channel-blocked in `block` (8: nChw8c, 16: nChw16c; 0: none)
+// — the layout oneDNN's direct convolutions use on AVX2 / AVX-512, so a chain of them needs no
+// reorders. Anything else is reordered into and out of the layouts oneDNN picks.
 typedef struct vf_dnnl_conv vf_dnnl_conv;
 
 // NULL only when out of memory; otherwise check vf_dnnl_conv_error (NULL when usable).
 vf_dnnl_conv *vf_dnnl_conv_create(int batch, int in_channels, int height, int width, int out_channels, int kh, int kw,
                                   int stride_h, int stride_w, int pad_h, int pad_w, int dilation_h, int dilation_w,
-                                  int groups, int has_bias, int threads);
+                                  int groups, int has_bias, int threads, int block);
 void vf_dnnl_conv_destroy(vf_dnnl_conv *conv);
 const char *vf_dnnl_conv_error(const vf_dnnl_conv *conv);
 // The implementation oneDNN chose: 0 forward, 1 backward data, 2 backward weights.
 const char *vf_dnnl_conv_impl(const vf_dnnl_conv *conv, int which);
+// 1 when the forward reads its source (which = 0) / writes its destination (1) in the blocked
+// layout itself, so passing blocked buffers there costs no reorder.
+int vf_dnnl_conv_blocked(const vf_dnnl_conv *conv, int which);
 // dst = conv(src, weight) + bias (bias may be NULL when created without one).
-int vf_dnnl_conv_forward(vf_dnnl_conv *conv, const float *src, const float *weight, const float *bias, float *dst);
+int vf_dnnl_conv_forward(vf_dnnl_conv *conv, const float *src, int src_blocked, const float *weight, const float *bias, float *dst,
+                         int dst_blocked);
 // diff_src = convᵀ(diff_dst) (overwritten).
-int vf_dnnl_conv_backward_data(vf_dnnl_conv *conv, const float *diff_dst, const float *weight, float *diff_src);
+int vf_dnnl_conv_backward_data(vf_dnnl_conv *conv, const float *diff_dst, int diff_dst_blocked, const float *weight, float *diff_src,
+                               int diff_src_blocked);
 // diff_weight (and diff_bias when created with one) overwritten with this batch's gradients.
-int vf_dnnl_conv_backward_weights(vf_dnnl_conv *conv, const float *src, const float *diff_dst, float *diff_weight, float *diff_bias);
+int vf_dnnl_conv_backward_weights(vf_dnnl_conv *conv, const float *src, int src_blocked, const float *diff_dst, int diff_dst_blocked,
+                                  float *diff_weight, float *diff_bias);
+// The channel block (16, 8) oneDNN's training convolution picks on this CPU, 0 when neither.
+int vf_dnnl_preferred_block(int threads);

@@ -16,28 +16,62 @@ extension Graph {
         if let bias, bias.shape != [g.outChannels] {
             throw TensorError.shapeMismatch(op: "conv2d bias", expected: "[\(g.outChannels)]", got: bias.shape)
         }
-        let out = make([g.batch, g.outChannels, g.outHeight, g.outWidth])
-        // oneDNN's primitives where it has one for this geometry; the engine's kernel otherwise.
+        let outShape = [g.batch, g.outChannels, g.outHeight, g.outWidth]
+        let out = make(outShape)
+        // oneDNN's primitives where it has one for this geometry (input and output in the
+        // blocked layout when the primitive works in it); the engine's kernel otherwise.
         let dnnl = useDNNL ? DNNLConvolution.shared(g, hasBias: bias != nil) : nil
-        if dnnl?.forward(out.pointer, x.value.pointer, weight.value.pointer, bias?.value.pointer) != true {
+        let inputBlocked = dnnl != nil && x.blocked != nil
+        let blockedOut = dnnl?.writesBlocked == true && outputBlock(channels: g.outChannels) > 0
+        let y: Variable
+        let inputs = [x, weight] + (bias.map { [$0] } ?? [])
+        if let dnnl, dnnl.forward(out.pointer, outBlocked: blockedOut, inputBlocked ? x.blocked!.pointer : x.value.pointer,
+                                  inputBlocked: inputBlocked, weight.value.pointer, bias?.value.pointer) {
+            y = blockedOut ? outputBlocked(out, inputs: inputs) : output(out, inputs: inputs)
+        } else {
             Conv2dKernel.forward(out.pointer, x.value.pointer, weight.value.pointer, bias?.value.pointer, g, scratch: pool)
+            y = output(out, inputs: inputs)
         }
-        let y = output(out, inputs: [x, weight] + (bias.map { [$0] } ?? []))
         if y.requiresGrad {
+            let dnnlOutput = y.blocked != nil
             record { [unowned self] in
-                guard let dy = y.grad else { return }
+                guard let dy = dnnlOutput ? self.blockedGradient(of: y) : y.grad else { return }
                 let dw = self.gradient(of: weight)
                 let db = bias.flatMap { $0.requiresGrad ? self.gradient(of: $0) : nil }
+                let input = inputBlocked ? x.blocked!.pointer : x.value.pointer
                 func backward(_ dx: UnsafeMutablePointer<Float>?) {
-                    if dnnl?.backward(dInput: dx, dWeight: dw.pointer, dBias: db?.pointer, dOut: dy.pointer, input: x.value.pointer,
-                                      weight: weight.value.pointer, scratch: self.pool) == true { return }
-                    Conv2dKernel.backward(dInput: dx, dWeight: dw.pointer, dBias: db?.pointer, dOut: dy.pointer,
-                                          input: x.value.pointer, weight: weight.value.pointer, g, scratch: self.pool)
+                    if dnnl?.backward(dInput: dx, dWeight: dw.pointer, dBias: db?.pointer, dOut: dy.pointer, outBlocked: dnnlOutput,
+                                      input: input, inputBlocked: inputBlocked, weight: weight.value.pointer, scratch: self.pool) == true {
+                        return
+                    }
+                    self.conv2dBackwardOnEngine(g, dx: dx, dxBlocked: inputBlocked, dy: dy, dyBlocked: dnnlOutput, x: x, weight: weight,
+                                                dw: dw, db: db)
                 }
-                if x.requiresGrad { self.accumulate(x) { backward($0) } } else { backward(nil) }
+                if !x.requiresGrad { backward(nil) } else if inputBlocked { self.accumulateBlocked(x) { backward($0) } } else {
+                    self.accumulate(x) { backward($0) }
+                }
             }
         }
         return y
+    }
+
+    /// The engine's backward convolution, on plain copies of blocked arguments (the reference
+    /// path, and the stand-in should a oneDNN call fail).
+    private func conv2dBackwardOnEngine(_ g: ConvGeometry, dx: UnsafeMutablePointer<Float>?, dxBlocked: Bool, dy: Tensor, dyBlocked: Bool,
+                                        x: Variable, weight: Variable, dw: Tensor, db: Tensor?) {
+        var dyPlain = dy
+        if dyBlocked {
+            dyPlain = make(dy.shape)
+            let (n, c, s) = BlockedLayout.dims(dy.shape)
+            BlockedLayout.toPlain(dyPlain.pointer, dy.pointer, batch: n, channels: c, plane: s, block: BlockedLayout.block)
+        }
+        let dxPlain = dxBlocked ? make(x.shape) : nil
+        Conv2dKernel.backward(dInput: dxPlain?.pointer ?? dx, dWeight: dw.pointer, dBias: db?.pointer, dOut: dyPlain.pointer,
+                              input: x.value.pointer, weight: weight.value.pointer, g, scratch: pool)
+        if let dxPlain, let dx {
+            let (n, c, s) = BlockedLayout.dims(x.shape)
+            BlockedLayout.toBlocked(dx, dxPlain.pointer, batch: n, channels: c, plane: s, block: BlockedLayout.block)
+        }
     }
 
     public func linear(_ x: Variable, weight: Variable, bias: Variable?) throws -> Variable {
@@ -80,6 +114,10 @@ extension Graph {
             return output(out, inputs: [x, gamma, beta])
         }
         let mean = make([c]), invStd = make([c])
+        if let blocked = x.blocked {
+            return batchNormBlocked(x, blocked, out, gamma: gamma, beta: beta, runningMean: runningMean, runningVar: runningVar,
+                                    mean: mean, invStd: invStd, momentum: momentum, eps: eps)
+        }
         BatchNormKernel.forwardTraining(out.pointer, x.value.pointer, gamma: gamma.value.pointer, beta: beta.value.pointer,
                                         runningMean: runningMean.pointer, runningVar: runningVar.pointer,
                                         savedMean: mean.pointer, savedInvStd: invStd.pointer,
@@ -100,6 +138,7 @@ extension Graph {
     }
 
     public func activation(_ x: Variable, _ kind: Activation) -> Variable {
+        if let blocked = x.blocked { return activationBlocked(x, blocked, kind) }
         let out = make(x.shape)
         kind.forward(out.pointer, x.value.pointer, count: x.value.count)
         let y = output(out, inputs: [x])
@@ -116,6 +155,7 @@ extension Graph {
 
     public func add(_ a: Variable, _ b: Variable) throws -> Variable {
         guard a.shape == b.shape else { throw TensorError.shapeMismatch(op: "add", expected: "\(a.shape)", got: b.shape) }
+        if let pa = a.blocked, let pb = b.blocked { return addBlocked(a, pa, b, pb) }
         let out = make(a.shape)
         let n = a.value.count
         let pa = a.value.pointer, pb = b.value.pointer, po = out.pointer

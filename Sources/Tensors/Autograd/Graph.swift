@@ -10,9 +10,12 @@ public final class Graph: @unchecked Sendable {
     /// Convolutions on oneDNN's primitives (`DNNLConvolution`) when it is on; false runs the
     /// engine's own kernels (the reference).
     public var useDNNL = DNNLConvolution.enabled
+    /// With oneDNN, convolution outputs stay in its channel-blocked layout through batch norm,
+    /// activations and adds (`BlockedLayout`); false keeps every value plain.
+    public var useBlockedLayout = true
     private var steps: [() -> Void] = []
     private var temporaries: [TensorStorage] = []
-    private var intermediates: [Variable] = []
+    var intermediates: [Variable] = []
 
     public init(recording: Bool = true, training: Bool = true, pool: BufferPool = BufferPool()) {
         isRecording = recording
@@ -95,7 +98,7 @@ public final class Graph: @unchecked Sendable {
     /// Forgets the tape and returns intermediate buffers to the pool.
     public func reset() {
         steps.removeAll(keepingCapacity: true)
-        for v in intermediates { v.grad = nil }
+        for v in intermediates { v.grad = nil; v.blockedGrad = nil }
         intermediates.removeAll(keepingCapacity: true)
         for s in temporaries { pool.recycle(s) }
         temporaries.removeAll(keepingCapacity: true)

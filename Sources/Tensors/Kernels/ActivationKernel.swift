@@ -43,7 +43,7 @@ public enum Activation: String, Sendable, Codable, CaseIterable {
     public func forward(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, count: Int) {
         if self == .relu {
             Parallel.forEachChunk(count, minimumPerChunk: Parallel.elementsPerChunk) { _, r in
-                for i in r { y[i] = max(x[i], 0) }
+                PlaneMath.relu(y + r.lowerBound, x + r.lowerBound, r.count)
             }
             return
         }
@@ -66,7 +66,7 @@ public enum Activation: String, Sendable, Codable, CaseIterable {
     public func backward(_ dx: UnsafeMutablePointer<Float>, _ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, count: Int) {
         if self == .relu {
             Parallel.forEachChunk(count, minimumPerChunk: Parallel.elementsPerChunk) { _, r in
-                for i in r { dx[i] = x[i] > 0 ? dy[i] : 0 }
+                PlaneMath.reluBackward(dx + r.lowerBound, dy + r.lowerBound, x + r.lowerBound, r.count)
             }
             return
         }

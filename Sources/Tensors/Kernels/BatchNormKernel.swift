@@ -12,20 +12,10 @@ public enum BatchNormKernel {
         Parallel.forEachChunk(channels, minimumPerChunk: Parallel.rowsPerChunk(batch * plane)) { _, cs in
             for c in cs {
                 var sum: Double = 0
-                for b in 0..<batch {
-                    let p = x + (b * channels + c) * plane
-                    var s: Float = 0
-                    for i in 0..<plane { s += p[i] }
-                    sum += Double(s)
-                }
+                for b in 0..<batch { sum += Double(PlaneMath.sum(x + (b * channels + c) * plane, plane)) }
                 let mean = Float(sum / Double(m))
                 var sq: Double = 0
-                for b in 0..<batch {
-                    let p = x + (b * channels + c) * plane
-                    var s: Float = 0
-                    for i in 0..<plane { let d = p[i] - mean; s += d * d }
-                    sq += Double(s)
-                }
+                for b in 0..<batch { sq += Double(PlaneMath.squaredDeviations(x + (b * channels + c) * plane, plane, mean: mean)) }
                 let variance = Float(sq / Double(m))
                 let invStd = 1 / (variance + eps).squareRoot()
                 savedMean[c] = mean
@@ -35,8 +25,8 @@ public enum BatchNormKernel {
                 runningVar[c] = (1 - momentum) * runningVar[c] + momentum * unbiased
                 let scale = gamma[c] * invStd, shift = beta[c] - mean * scale
                 for b in 0..<batch {
-                    let p = x + (b * channels + c) * plane, q = y + (b * channels + c) * plane
-                    for i in 0..<plane { q[i] = p[i] * scale + shift }
+                    let offset = (b * channels + c) * plane
+                    PlaneMath.affine(y + offset, x + offset, plane, scale: scale, shift: shift)
                 }
             }
         }
@@ -52,8 +42,7 @@ public enum BatchNormKernel {
                 let c = r % channels
                 let scale = gamma[c] / (runningVar[c] + eps).squareRoot()
                 let shift = beta[c] - runningMean[c] * scale
-                let p = x + r * plane, q = y + r * plane
-                for i in 0..<plane { q[i] = p[i] * scale + shift }
+                PlaneMath.affine(y + r * plane, x + r * plane, plane, scale: scale, shift: shift)
             }
         }
     }
@@ -67,24 +56,22 @@ public enum BatchNormKernel {
         Parallel.forEachChunk(channels, minimumPerChunk: Parallel.rowsPerChunk(batch * plane)) { _, cs in
             for c in cs {
                 let mean = savedMean[c], invStd = savedInvStd[c]
-                var sumDy: Float = 0, sumDyXhat: Float = 0
+                var sumDy: Float = 0, sumDyCentred: Float = 0
                 for b in 0..<batch {
-                    let g = dy + (b * channels + c) * plane, p = x + (b * channels + c) * plane
-                    for i in 0..<plane {
-                        sumDy += g[i]
-                        sumDyXhat += g[i] * (p[i] - mean) * invStd
-                    }
+                    let offset = (b * channels + c) * plane
+                    let (g, gp) = PlaneMath.sumAndCentredDot(dy + offset, x + offset, plane, mean: mean)
+                    sumDy += g
+                    sumDyCentred += gp
                 }
+                let sumDyXhat = sumDyCentred * invStd
                 dgamma[c] += sumDyXhat
                 dbeta[c] += sumDy
+                // dx = k·(m·dy − Σdy − x̂·Σ(dy·x̂)) with x̂ = (x − mean)·invStd, as one affine pass.
                 let k = gamma[c] * invStd / m
                 for b in 0..<batch {
-                    let g = dy + (b * channels + c) * plane, p = x + (b * channels + c) * plane
-                    let d = dx + (b * channels + c) * plane
-                    for i in 0..<plane {
-                        let xhat = (p[i] - mean) * invStd
-                        d[i] = k * (m * g[i] - sumDy - xhat * sumDyXhat)
-                    }
+                    let offset = (b * channels + c) * plane
+                    PlaneMath.combine(dx + offset, dy + offset, x + offset, plane, mean: mean,
+                                      a: k * m, b: -k * invStd * sumDyXhat, c: -k * sumDy)
                 }
             }
         }

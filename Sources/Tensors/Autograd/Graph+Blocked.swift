@@ -1,0 +1,108 @@
+/// The channel-blocked layout inside a training graph (see `BlockedLayout`, `Variable`):
+/// outputs held blocked, and gradients gathered in it.
+extension Graph {
+    /// The block a layout-aware op may write its output in for `channels` channels (0: plain).
+    /// Only recording graphs hold values blocked; inference graphs and plans stay plain.
+    func outputBlock(channels: Int) -> Int {
+        isRecording && useBlockedLayout && useDNNL && BlockedLayout.fits(channels: channels) ? BlockedLayout.block : 0
+    }
+
+    /// Wraps an op result held in the blocked layout.
+    func outputBlocked(_ value: Tensor, inputs: [Variable]) -> Variable {
+        let v = Variable(blocked: value, requiresGrad: isRecording && inputs.contains { $0.requiresGrad }, graph: self)
+        intermediates.append(v)
+        return v
+    }
+
+    /// `y`'s whole gradient in the blocked layout: the blocked contributions plus the plain ones
+    /// reordered; nil when nothing reached `y`.
+    func blockedGradient(of y: Variable) -> Tensor? {
+        guard let plain = y.grad else { return y.blockedGrad }
+        let (n, c, s) = BlockedLayout.dims(y.shape)
+        let converted = make(y.shape)
+        BlockedLayout.toBlocked(converted.pointer, plain.pointer, batch: n, channels: c, plane: s, block: BlockedLayout.block)
+        if let b = y.blockedGrad {
+            let p = converted.pointer, q = b.pointer
+            Parallel.forEachChunk(b.count, minimumPerChunk: Parallel.elementsPerChunk) { _, r in for i in r { p[i] += q[i] } }
+        }
+        return converted
+    }
+
+    /// Adds a blocked-layout gradient produced by `write` (which overwrites its argument) into `v`'s.
+    func accumulateBlocked(_ v: Variable, always: Bool = false, _ write: (UnsafeMutablePointer<Float>) -> Void) {
+        guard v.requiresGrad else {
+            if always {
+                let sink = Scratch(count: v.shape.reduce(1, *), pool: pool)
+                write(sink.pointer)
+                sink.release()
+            }
+            return
+        }
+        guard let g = v.blockedGrad else {
+            let fresh = make(v.shape)
+            write(fresh.pointer)
+            v.blockedGrad = fresh
+            return
+        }
+        let tmp = Scratch(count: g.count, pool: pool)
+        write(tmp.pointer)
+        let p = g.pointer, q = tmp.pointer
+        Parallel.forEachChunk(g.count, minimumPerChunk: Parallel.elementsPerChunk) { _, r in for i in r { p[i] += q[i] } }
+        tmp.release()
+    }
+}
+
+/// The layout-aware ops' blocked paths: batch norm (training), activations, residual adds.
+extension Graph {
+    func batchNormBlocked(_ x: Variable, _ xb: Tensor, _ out: Tensor, gamma: Variable, beta: Variable, runningMean: Tensor,
+                          runningVar: Tensor, mean: Tensor, invStd: Tensor, momentum: Float, eps: Float) -> Variable {
+        let (n, c, plane) = BlockedLayout.dims(x.shape)
+        let block = BlockedLayout.block
+        BlockedBatchNormKernel.forwardTraining(out.pointer, xb.pointer, gamma: gamma.value.pointer, beta: beta.value.pointer,
+                                               runningMean: runningMean.pointer, runningVar: runningVar.pointer,
+                                               savedMean: mean.pointer, savedInvStd: invStd.pointer, batch: n, channels: c,
+                                               plane: plane, block: block, momentum: momentum, eps: eps)
+        let y = outputBlocked(out, inputs: [x, gamma, beta])
+        if y.requiresGrad {
+            record { [unowned self] in
+                guard let dy = self.blockedGradient(of: y) else { return }
+                let dgamma = self.gradient(of: gamma), dbeta = self.gradient(of: beta)
+                self.accumulateBlocked(x, always: true) { dx in  // always: dgamma and dbeta come from the same pass
+                    BlockedBatchNormKernel.backward(dx: dx, dgamma: dgamma.pointer, dbeta: dbeta.pointer, dy: dy.pointer, x: xb.pointer,
+                                                    gamma: gamma.value.pointer, savedMean: mean.pointer, savedInvStd: invStd.pointer,
+                                                    batch: n, channels: c, plane: plane, block: block)
+                }
+            }
+        }
+        return y
+    }
+
+    /// Pointwise, so the same kernels on the blocked storage.
+    func activationBlocked(_ x: Variable, _ xb: Tensor, _ kind: Activation) -> Variable {
+        let out = make(x.shape)
+        kind.forward(out.pointer, xb.pointer, count: out.count)
+        let y = outputBlocked(out, inputs: [x])
+        if y.requiresGrad {
+            record { [unowned self] in
+                guard let dy = self.blockedGradient(of: y) else { return }
+                self.accumulateBlocked(x) { kind.backward($0, dy.pointer, xb.pointer, count: xb.count) }
+            }
+        }
+        return y
+    }
+
+    func addBlocked(_ a: Variable, _ pa: Tensor, _ b: Variable, _ pb: Tensor) -> Variable {
+        let out = make(a.shape)
+        let n = out.count
+        let x = pa.pointer, z = pb.pointer, o = out.pointer
+        Parallel.forEachChunk(n, minimumPerChunk: Parallel.elementsPerChunk) { _, r in for i in r { o[i] = x[i] + z[i] } }
+        let y = outputBlocked(out, inputs: [a, b])
+        if y.requiresGrad {
+            record { [unowned self] in
+                guard let dy = self.blockedGradient(of: y) else { return }
+                for v in [a, b] { self.accumulateBlocked(v) { $0.update(from: dy.pointer, count: n) } }
+            }
+        }
+        return y
+    }
+}

@@ -1,0 +1,178 @@
+import Foundation
+
+/// Training batch norm on values in `BlockedLayout` (nChw{B}c), forward and backward side by
+/// side: one B-lane vector holds B channels, so per-channel sums are vertical vector adds over
+/// the spatial positions. Work is split over the batch (a convolution's blocked channels are
+/// often a single block); each chunk's partial sums are added in chunk order, so results are
+/// bitwise repeatable for a fixed thread count. Same formulas as `BatchNormKernel`.
+enum BlockedBatchNormKernel {
+    static func forwardTraining(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>,
+                                gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>,
+                                runningMean: UnsafeMutablePointer<Float>, runningVar: UnsafeMutablePointer<Float>,
+                                savedMean: UnsafeMutablePointer<Float>, savedInvStd: UnsafeMutablePointer<Float>,
+                                batch: Int, channels: Int, plane: Int, block: Int, momentum: Float, eps: Float) {
+        let run = block == 16 ? forwardTraining(SIMD16<Float>.self) : forwardTraining(SIMD8<Float>.self)
+        run(y, x, gamma, beta, runningMean, runningVar, savedMean, savedInvStd, Shape(batch: batch, channels: channels, plane: plane),
+            momentum, eps)
+    }
+
+    /// dx (overwritten, blocked), dgamma and dbeta (accumulated) for the training forward.
+    static func backward(dx: UnsafeMutablePointer<Float>, dgamma: UnsafeMutablePointer<Float>, dbeta: UnsafeMutablePointer<Float>,
+                         dy: UnsafePointer<Float>, x: UnsafePointer<Float>, gamma: UnsafePointer<Float>,
+                         savedMean: UnsafePointer<Float>, savedInvStd: UnsafePointer<Float>,
+                         batch: Int, channels: Int, plane: Int, block: Int) {
+        let run = block == 16 ? backward(SIMD16<Float>.self) : backward(SIMD8<Float>.self)
+        run(dx, dgamma, dbeta, dy, x, gamma, savedMean, savedInvStd, Shape(batch: batch, channels: channels, plane: plane))
+    }
+
+    struct Shape { var batch, channels, plane: Int }
+
+    private typealias Forward = (UnsafeMutablePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>,
+                                 UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>,
+                                 UnsafeMutablePointer<Float>, Shape, Float, Float) -> Void
+
+    private static func forwardTraining<V: SIMD & BitwiseCopyable>(_: V.Type) -> Forward where V.Scalar == Float {
+        { y, x, gamma, beta, runningMean, runningVar, savedMean, savedInvStd, shape, momentum, eps in
+            let (channels, plane) = (shape.channels, shape.plane)
+            let partial = Partials(channels: channels)
+            defer { partial.free() }
+            let m = Double(shape.batch * plane)
+            // Pass 1: means.
+            sweep(shape, V.scalarCount) { chunk, offset, channel in
+                var acc = V()
+                for s in 0..<plane { acc += load(x, offset + s * V.scalarCount) }
+                partial.add(chunk, acc, at: channel)
+            }
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 3 * channels)
+            defer { scratch.deallocate() }
+            let mean = scratch, scale = scratch + channels, shift = scratch + 2 * channels
+            partial.totals(into: mean) { Float($0 / m) }
+            // Pass 2: variances around the mean (two passes, as the plain kernel).
+            partial.reset()
+            sweep(shape, V.scalarCount) { chunk, offset, channel in
+                let mu: V = load(mean, channel)
+                var acc = V()
+                for s in 0..<plane { let d = load(x, offset + s * V.scalarCount) - mu; acc += d * d }
+                partial.add(chunk, acc, at: channel)
+            }
+            partial.totals(into: scale) { Float($0 / m) }  // variance, for now
+            for c in 0..<channels {
+                let variance = scale[c]
+                let invStd = 1 / (variance + eps).squareRoot()
+                savedMean[c] = mean[c]
+                savedInvStd[c] = invStd
+                let unbiased = m > 1 ? variance * Float(m) / Float(m - 1) : variance
+                runningMean[c] = (1 - momentum) * runningMean[c] + momentum * mean[c]
+                runningVar[c] = (1 - momentum) * runningVar[c] + momentum * unbiased
+                scale[c] = gamma[c] * invStd
+                shift[c] = beta[c] - mean[c] * scale[c]
+            }
+            // Pass 3: y = x·scale + shift.
+            sweep(shape, V.scalarCount) { _, offset, channel in
+                let a: V = load(scale, channel), b: V = load(shift, channel)
+                for s in 0..<plane { let i = offset + s * V.scalarCount; store(load(x, i) * a + b, y, i) }
+            }
+        }
+    }
+
+    private typealias Backward = (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>,
+                                  UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>,
+                                  UnsafePointer<Float>, Shape) -> Void
+
+    private static func backward<V: SIMD & BitwiseCopyable>(_: V.Type) -> Backward where V.Scalar == Float {
+        { dx, dgamma, dbeta, dy, x, gamma, savedMean, savedInvStd, shape in
+            let (channels, plane) = (shape.channels, shape.plane)
+            let sums = Partials(channels: channels), centred = Partials(channels: channels)
+            defer { sums.free(); centred.free() }
+            sweep(shape, V.scalarCount) { chunk, offset, channel in
+                let mu: V = load(savedMean, channel)
+                var g = V(), gp = V()
+                for s in 0..<plane {
+                    let i = offset + s * V.scalarCount
+                    let d: V = load(dy, i)
+                    g += d
+                    gp += d * (load(x, i) - mu)
+                }
+                sums.add(chunk, g, at: channel)
+                centred.add(chunk, gp, at: channel)
+            }
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 5 * channels)
+            defer { scratch.deallocate() }
+            let sumDy = scratch, sumDyCentred = scratch + channels
+            let a = scratch + 2 * channels, b = scratch + 3 * channels, c = scratch + 4 * channels
+            sums.totals(into: sumDy) { Float($0) }
+            centred.totals(into: sumDyCentred) { Float($0) }
+            // dx = dy·a + (x − mean)·b + c per channel, as BatchNormKernel.backward.
+            let m = Float(shape.batch * plane)
+            for ch in 0..<channels {
+                let invStd = savedInvStd[ch], sumDyXhat = sumDyCentred[ch] * invStd
+                dgamma[ch] += sumDyXhat
+                dbeta[ch] += sumDy[ch]
+                let k = gamma[ch] * invStd / m
+                a[ch] = k * m
+                b[ch] = -k * invStd * sumDyXhat
+                c[ch] = -k * sumDy[ch]
+            }
+            sweep(shape, V.scalarCount) { _, offset, channel in
+                let mu: V = load(savedMean, channel), va: V = load(a, channel), vb: V = load(b, channel), vc: V = load(c, channel)
+                for s in 0..<plane {
+                    let i = offset + s * V.scalarCount
+                    store(load(dy, i) * va + (load(x, i) - mu) * vb + vc, dx, i)
+                }
+            }
+        }
+    }
+
+    /// Visits every (image, channel block) as (chunk, offset of its first float, first channel),
+    /// images split into at most `Parallel.threads` contiguous chunks.
+    @inline(__always)
+    private static func sweep(_ shape: Shape, _ block: Int, _ body: (_ chunk: Int, _ offset: Int, _ channel: Int) -> Void) {
+        let blocks = shape.channels / block, image = shape.channels * shape.plane
+        Parallel.forEachChunk(shape.batch, minimumPerChunk: Parallel.rowsPerChunk(image)) { chunk, images in
+            for n in images {
+                for cb in 0..<blocks { body(chunk, n * image + cb * shape.plane * block, cb * block) }
+            }
+        }
+    }
+
+    @inline(__always)
+    private static func load<V: SIMD & BitwiseCopyable>(_ p: UnsafePointer<Float>, _ i: Int) -> V where V.Scalar == Float {
+        UnsafeRawPointer(p + i).loadUnaligned(as: V.self)
+    }
+
+    @inline(__always)
+    private static func store<V: SIMD & BitwiseCopyable>(_ v: V, _ p: UnsafeMutablePointer<Float>, _ i: Int) where V.Scalar == Float {
+        UnsafeMutableRawPointer(p + i).storeBytes(of: v, as: V.self)
+    }
+
+    /// Per-chunk, per-channel partial sums in Double.
+    private struct Partials {
+        let sums: UnsafeMutablePointer<Double>
+        let channels: Int
+        let chunks = Parallel.threads
+
+        init(channels: Int) {
+            self.channels = channels
+            sums = .allocate(capacity: chunks * channels)
+            sums.initialize(repeating: 0, count: chunks * channels)
+        }
+
+        func reset() { sums.update(repeating: 0, count: chunks * channels) }
+        func free() { sums.deallocate() }
+
+        @inline(__always)
+        func add<V: SIMD>(_ chunk: Int, _ v: V, at channel: Int) where V.Scalar == Float {
+            let row = sums + chunk * channels + channel
+            for l in 0..<V.scalarCount { row[l] += Double(v[l]) }
+        }
+
+        /// Chunk sums added in chunk order, mapped per channel.
+        func totals(into out: UnsafeMutablePointer<Float>, _ transform: (Double) -> Float) {
+            for c in 0..<channels {
+                var t = 0.0
+                for k in 0..<chunks { t += sums[k * channels + c] }
+                out[c] = transform(t)
+            }
+        }
+    }
+}

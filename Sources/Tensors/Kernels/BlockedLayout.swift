@@ -1,0 +1,58 @@
+import CDNNL
+import Foundation
+
+/// The channel-blocked activation layout oneDNN's direct convolutions work in: nChw{B}c, B = 16
+/// on AVX-512 and 8 on AVX2 — element (n, c, s) of an (N, C, plane) value at
+/// ((n·C/B + c/B)·plane + s)·B + c mod B. A training graph keeps convolution outputs in it
+/// through batch norm, activations and residual adds, so a chain of convolutions runs without
+/// reorders; any other op reads the plain copy `Variable.value` makes on demand.
+public enum BlockedLayout {
+    /// The block of this CPU's training convolutions; 0 when oneDNN is off, picks neither
+    /// layout, or `VISIONFLEET_DNNL_BLOCKED=0`.
+    public static let block: Int = {
+        guard DNNLConvolution.enabled, ProcessInfo.processInfo.environment["VISIONFLEET_DNNL_BLOCKED"] != "0" else { return 0 }
+        return Int(vf_dnnl_preferred_block(Int32(Parallel.threads)))
+    }()
+
+    /// Whether a value of `channels` channels can be held blocked.
+    @inline(__always)
+    static func fits(channels: Int) -> Bool { block > 0 && channels % block == 0 }
+
+    /// Plain (N, C, plane) → blocked; `channels` a multiple of `block`.
+    static func toBlocked(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, batch: Int, channels: Int, plane: Int,
+                          block: Int) {
+        let blocks = channels / block
+        Parallel.forEachChunk(batch * blocks, minimumPerChunk: Parallel.rowsPerChunk(plane * block)) { _, rows in
+            for r in rows {
+                let n = r / blocks, cb = r % blocks
+                let out = dst + r * plane * block
+                for l in 0..<block {
+                    let p = src + (n * channels + cb * block + l) * plane
+                    for s in 0..<plane { out[s * block + l] = p[s] }
+                }
+            }
+        }
+    }
+
+    /// Blocked → plain (N, C, plane).
+    static func toPlain(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, batch: Int, channels: Int, plane: Int,
+                        block: Int) {
+        let blocks = channels / block
+        Parallel.forEachChunk(batch * blocks, minimumPerChunk: Parallel.rowsPerChunk(plane * block)) { _, rows in
+            for r in rows {
+                let n = r / blocks, cb = r % blocks
+                let input = src + r * plane * block
+                for l in 0..<block {
+                    let q = dst + (n * channels + cb * block + l) * plane
+                    for s in 0..<plane { q[s] = input[s * block + l] }
+                }
+            }
+        }
+    }
+
+    /// (N, C, plane) of a 4-D (or higher) shape.
+    @inline(__always)
+    static func dims(_ shape: [Int]) -> (batch: Int, channels: Int, plane: Int) {
+        (shape[0], shape[1], shape.dropFirst(2).reduce(1, *))
+    }
+}
