@@ -47,6 +47,11 @@ let package = Package(
             linkerSettings: [.linkedLibrary("dnnl"), .linkedLibrary("gomp")]
         ),
         .target(
+            name: "CVectorKernels",
+            path: "Sources/CVectorKernels",
+            cSettings: [.unsafeFlags(["-O3", "-fno-math-errno"])]
+        ),
+        .target(
             name: "CHNSW",
             path: "Sources/CHNSW",
             cxxSettings: [.unsafeFlags(["-O3"])]
@@ -61,7 +66,7 @@ let package = Package(
         // compute
         .target(
             name: "Tensors",
-            dependencies: ["CBLAS", "CDNNL"],
+            dependencies: ["CBLAS", "CDNNL", "CVectorKernels"],
             swiftSettings: [.unsafeFlags(["-Ounchecked"])]
         ),
 

@@ -80,7 +80,7 @@ final class BlockedLayoutTests: XCTestCase {
         let channels = 2 * BlockedLayout.block
         let x = Tensor(uniform: [4, 3, 12, 12], low: -1, high: 1, rng: &rng)
         let shapes: [[Int]] = [[channels, 3, 3, 3], [channels], [channels], [channels, channels, 3, 3], [channels], [channels],
-                               [channels, channels, 3, 3], [channels], [channels], [5, channels], [5]]
+                               [channels, channels, 3, 3], [channels], [channels], [5, channels], [5], [channels, 2 * channels, 1, 1]]
         let initial = shapes.map { Tensor(uniform: $0, low: -0.5, high: 0.5, rng: &rng) }
         let labels: [Int32] = [0, 3, 1, 4]
 
@@ -96,7 +96,9 @@ final class BlockedLayoutTests: XCTestCase {
             let stem = graph.relu(try bn(try graph.conv2d(input, weight: p[0], bias: nil, padding: (1, 1)), 1))
             let inner = graph.activation(try bn(try graph.conv2d(stem, weight: p[3], bias: nil, padding: (1, 1)), 4), .silu)
             let merged = try graph.add(inner, stem)  // both blocked: a blocked add
-            let branch = try bn(try graph.conv2d(merged, weight: p[6], bias: nil, stride: (2, 2), padding: (1, 1)), 7)
+            // A blocked channel concatenation, narrowed back by a convolution.
+            let joined = try graph.conv2d(try graph.concat([merged, inner], axis: 1), weight: p[11], bias: nil)
+            let branch = try bn(try graph.conv2d(joined, weight: p[6], bias: nil, stride: (2, 2), padding: (1, 1)), 7)
             let residual = graph.relu(try graph.add(try graph.avgPool2d(stem, kernel: 2, stride: 2), branch))
             // `stem` feeds a convolution, the blocked add and a plain pooling (gradients in both
             // layouts); `branch` a mixed add (read plain); `residual` is plain.
@@ -107,6 +109,7 @@ final class BlockedLayoutTests: XCTestCase {
                 XCTAssertNotNil(stem.blocked, "the stem's output should stay blocked")
                 XCTAssertNotNil(inner.blocked, "the inner block's output should stay blocked")
                 XCTAssertNotNil(merged.blocked, "an add of two blocked values should stay blocked")
+                XCTAssertNotNil(joined.blocked, "a convolution of a blocked concatenation should stay blocked")
             } else {
                 XCTAssertNil(stem.blocked)
             }

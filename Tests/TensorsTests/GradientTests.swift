@@ -43,7 +43,7 @@ final class GradientTests: XCTestCase {
         }
     }
 
-    /// SiLU and sigmoid run eight at a time through a polynomial exp: they match the scalar
+    /// SiLU and sigmoid run through a polynomial exp at the CPU's vector width: they match the scalar
     /// formulas (libm's expf) to float precision over the whole range, extremes included.
     func testVectorisedSiLUAndSigmoidMatchScalar() {
         let xs = (0..<4003).map { Float($0 - 2001) * 0.05 } + [-200, -88, 88, 200, 0, -0.0]

@@ -80,3 +80,8 @@ int vf_dnnl_conv_backward_weights(vf_dnnl_conv *conv, const float *src, int src_
                                   float *diff_weight, float *diff_bias);
 // The channel block (16, 8) oneDNN's training convolution picks on this CPU, 0 when neither.
 int vf_dnnl_preferred_block(int threads);
+
+// Runs fn(context, c) for c in 0..<chunks on oneDNN's OpenMP team (chunk c on thread c when
+// the team is whole); returns when all are done.
+typedef void (*vf_chunk_fn)(void *context, int chunk);
+void vf_omp_run(int chunks, vf_chunk_fn fn, void *context);

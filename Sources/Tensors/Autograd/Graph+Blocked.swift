@@ -8,7 +8,8 @@ extension Graph {
     }
 
     /// Wraps an op result held in the blocked layout.
-    func outputBlocked(_ value: Tensor, inputs: [Variable]) -> Variable {
+    func outputBlocked(_ value: Tensor, inputs: [Variable], op: String = #function) -> Variable {
+        profile?.forwardOp(op)
         let v = Variable(blocked: value, requiresGrad: isRecording && inputs.contains { $0.requiresGrad }, graph: self)
         intermediates.append(v)
         return v
@@ -52,7 +53,7 @@ extension Graph {
     }
 }
 
-/// The layout-aware ops' blocked paths: batch norm (training), activations, residual adds.
+/// The layout-aware ops' blocked paths: batch norm (training), activations, residual adds, channel concatenation.
 extension Graph {
     func batchNormBlocked(_ x: Variable, _ xb: Tensor, _ out: Tensor, gamma: Variable, beta: Variable, runningMean: Tensor,
                           runningVar: Tensor, mean: Tensor, invStd: Tensor, momentum: Float, eps: Float) -> Variable {
@@ -101,6 +102,27 @@ extension Graph {
             record { [unowned self] in
                 guard let dy = self.blockedGradient(of: y) else { return }
                 for v in [a, b] { self.accumulateBlocked(v) { $0.update(from: dy.pointer, count: n) } }
+            }
+        }
+        return y
+    }
+
+    /// Channel concatenation of blocked values: in nChw{B}c an image's channel blocks are one
+    /// contiguous run, so it is a concatenation of each image's runs.
+    func concatBlocked(_ parts: [Variable]) -> Variable {
+        let plane = parts[0].shape[2] * parts[0].shape[3], batch = parts[0].shape[0]
+        let sizes = parts.map { $0.shape[1] * plane }
+        var shape = parts[0].shape
+        shape[1] = parts.reduce(0) { $0 + $1.shape[1] }
+        let out = make(shape)
+        ShapeKernel.concatForward(out.pointer, parts.map { UnsafePointer($0.blocked!.pointer) }, sizes: sizes, outer: batch, inner: 1)
+        let y = outputBlocked(out, inputs: parts)
+        if y.requiresGrad {
+            record { [unowned self] in
+                guard let dy = self.blockedGradient(of: y) else { return }
+                for (k, p) in parts.enumerated() {
+                    self.accumulateBlocked(p) { ShapeKernel.concatBackward($0, dy.pointer, index: k, sizes: sizes, outer: batch, inner: 1) }
+                }
             }
         }
         return y

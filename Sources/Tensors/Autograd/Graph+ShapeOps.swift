@@ -71,6 +71,7 @@ extension Graph {
             || zip(p.shape, first.shape).enumerated().contains(where: { $0.offset != axis && $0.element.0 != $0.element.1 }) {
             throw TensorError.shapeMismatch(op: "concat", expected: "\(first.shape) except axis \(axis)", got: p.shape)
         }
+        if axis == 1, first.shape.count == 4, parts.allSatisfy({ $0.blocked != nil }) { return concatBlocked(parts) }
         let sizes = parts.map { $0.shape[axis] }
         let outer = first.shape[..<axis].reduce(1, *), inner = first.shape[(axis + 1)...].reduce(1, *)
         var shape = first.shape

@@ -13,6 +13,8 @@ public final class Graph: @unchecked Sendable {
     /// With oneDNN, convolution outputs stay in its channel-blocked layout through batch norm,
     /// activations and adds (`BlockedLayout`); false keeps every value plain.
     public var useBlockedLayout = true
+    /// Per-op times of forward and backward when set (`vf bench engine --profile`).
+    public var profile: TrainingProfile?
     private var steps: [() -> Void] = []
     private var temporaries: [TensorStorage] = []
     var intermediates: [Variable] = []
@@ -40,14 +42,16 @@ public final class Graph: @unchecked Sendable {
     }
 
     /// Wraps an op result; it requires grad when recording and any input does.
-    func output(_ value: Tensor, inputs: [Variable]) -> Variable {
+    func output(_ value: Tensor, inputs: [Variable], op: String = #function) -> Variable {
+        profile?.forwardOp(op)
         let v = Variable(intermediate: value, requiresGrad: isRecording && inputs.contains { $0.requiresGrad })
         intermediates.append(v)
         return v
     }
 
-    func record(_ step: @escaping () -> Void) {
-        if isRecording { steps.append(step) }
+    func record(op: String = #function, _ step: @escaping () -> Void) {
+        guard isRecording else { return }
+        steps.append(profile.map { $0.timed(op, step) } ?? step)
     }
 
     /// The gradient buffer of `v`, created (zeroed) on first use.

@@ -1,4 +1,5 @@
 import CBLAS
+import CDNNL
 import Foundation
 
 /// Thread settings of the engine. `threads` comes from `VISIONFLEET_THREADS` (default: the
@@ -49,6 +50,33 @@ public enum Parallel {
             body(0, 0..<count)
             return
         }
+        if onOpenMP { return runOnOpenMP(count: count, chunks: chunks, body) }
         pool.run(count: count, chunks: chunks, body)
+    }
+
+    /// With oneDNN on, regions run on its OpenMP team (`vf_omp_run`): one set of worker threads
+    /// for the engine's kernels and oneDNN's primitives. Otherwise the engine's `WorkerPool`.
+    static let onOpenMP = DNNLConvolution.enabled && ProcessInfo.processInfo.environment["VISIONFLEET_OPENMP_POOL"] != "0"
+
+    private struct OpenMPJob {
+        let body: UnsafePointer<(Int, Range<Int>) -> Void>
+        let count: Int
+        let chunks: Int
+    }
+
+    private static func runOnOpenMP(count: Int, chunks: Int, _ body: (Int, Range<Int>) -> Void) {
+        withoutActuallyEscaping(body) { escapable in
+            var closure = escapable
+            withUnsafePointer(to: &closure) { pointer in
+                var job = OpenMPJob(body: pointer, count: count, chunks: chunks)
+                withUnsafeMutablePointer(to: &job) { jobPointer in
+                    vf_omp_run(Int32(chunks), { context, chunk in
+                        let job = context!.assumingMemoryBound(to: OpenMPJob.self).pointee
+                        let c = Int(chunk)
+                        job.body.pointee(c, job.count * c / job.chunks..<job.count * (c + 1) / job.chunks)
+                    }, jobPointer)
+                }
+            }
+        }
     }
 }

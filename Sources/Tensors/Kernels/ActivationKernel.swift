@@ -1,3 +1,4 @@
+import CVectorKernels
 import Foundation
 
 /// Pointwise activations, forward and backward side by side. Backward reads the forward
@@ -47,18 +48,16 @@ public enum Activation: String, Sendable, Codable, CaseIterable {
             }
             return
         }
+        if self == .silu || self == .sigmoid {
+            // The C kernel at the CPU's vector width (SiLU dominates YOLOX's pointwise time).
+            let silu: Int32 = self == .silu ? 1 : 0
+            Parallel.forEachChunk(count, minimumPerChunk: Parallel.elementsPerChunk / 8) { _, r in
+                vf_sigmoid_family_forward(y + r.lowerBound, x + r.lowerBound, r.count, silu)
+            }
+            return
+        }
         Parallel.forEachChunk(count, minimumPerChunk: Parallel.elementsPerChunk / 8) { _, r in
             var i = r.lowerBound
-            if self == .silu || self == .sigmoid {
-                // Eight at a time with the vector exp (SiLU dominates YOLOX's pointwise time).
-                let raw = UnsafeMutableRawPointer(y), src = UnsafeRawPointer(x)
-                while i + 8 <= r.upperBound {
-                    let v = src.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
-                    let s = 1 / (1 + vectorExp(-v))
-                    raw.storeBytes(of: self == .silu ? v * s : s, toByteOffset: i * 4, as: SIMD8<Float>.self)
-                    i += 8
-                }
-            }
             while i < r.upperBound { y[i] = apply(x[i]); i += 1 }
         }
     }
@@ -70,18 +69,15 @@ public enum Activation: String, Sendable, Codable, CaseIterable {
             }
             return
         }
+        if self == .silu || self == .sigmoid {
+            let silu: Int32 = self == .silu ? 1 : 0
+            Parallel.forEachChunk(count, minimumPerChunk: Parallel.elementsPerChunk / 8) { _, r in
+                vf_sigmoid_family_backward(dx + r.lowerBound, dy + r.lowerBound, x + r.lowerBound, r.count, silu)
+            }
+            return
+        }
         Parallel.forEachChunk(count, minimumPerChunk: Parallel.elementsPerChunk / 8) { _, r in
             var i = r.lowerBound
-            if self == .silu || self == .sigmoid {
-                let out = UnsafeMutableRawPointer(dx), g = UnsafeRawPointer(dy), src = UnsafeRawPointer(x)
-                while i + 8 <= r.upperBound {
-                    let v = src.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
-                    let s = 1 / (1 + vectorExp(-v))
-                    let d = self == .silu ? s * (1 + v * (1 - s)) : s * (1 - s)
-                    out.storeBytes(of: g.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) * d, toByteOffset: i * 4, as: SIMD8<Float>.self)
-                    i += 8
-                }
-            }
             while i < r.upperBound { dx[i] = dy[i] * derivative(x[i]); i += 1 }
         }
     }

@@ -1,5 +1,6 @@
 import CDNNL
 import Foundation
+import Synchronization
 
 /// The channel-blocked activation layout oneDNN's direct convolutions work in: nChw{B}c, B = 16
 /// on AVX-512 and 8 on AVX2 — element (n, c, s) of an (N, C, plane) value at
@@ -18,9 +19,14 @@ public enum BlockedLayout {
     @inline(__always)
     static func fits(channels: Int) -> Bool { block > 0 && channels % block == 0 }
 
+    private static let converted = Atomic<Int>(0)
+    /// Conversions made so far (either way), for profiles.
+    public static var conversions: Int { converted.load(ordering: .relaxed) }
+
     /// Plain (N, C, plane) → blocked; `channels` a multiple of `block`.
     static func toBlocked(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, batch: Int, channels: Int, plane: Int,
                           block: Int) {
+        converted.add(1, ordering: .relaxed)
         let blocks = channels / block
         Parallel.forEachChunk(batch * blocks, minimumPerChunk: Parallel.rowsPerChunk(plane * block)) { _, rows in
             for r in rows {
@@ -37,6 +43,7 @@ public enum BlockedLayout {
     /// Blocked → plain (N, C, plane).
     static func toPlain(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, batch: Int, channels: Int, plane: Int,
                         block: Int) {
+        converted.add(1, ordering: .relaxed)
         let blocks = channels / block
         Parallel.forEachChunk(batch * blocks, minimumPerChunk: Parallel.rowsPerChunk(plane * block)) { _, rows in
             for r in rows {

@@ -4,20 +4,24 @@ public enum PoolingKernel {
     public static func maxForward(_ y: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Int32>,
                                   _ x: UnsafePointer<Float>, _ g: ConvGeometry) {
         let ho = g.outHeight, wo = g.outWidth
+        // The kernel taps inside the image, per output row and column, found once (no bound
+        // checks in the window loops: SPP's 13×13 windows on small maps are mostly padding).
+        let rows = taps(outputs: ho, stride: g.strideH, pad: g.padH, dilation: g.dilationH, kernel: g.kernelH, size: g.height)
+        let columns = taps(outputs: wo, stride: g.strideW, pad: g.padW, dilation: g.dilationW, kernel: g.kernelW, size: g.width)
         Parallel.forEachChunk(g.batch * g.inChannels, minimumPerChunk: 4) { _, planes in
             for p in planes {
                 let src = x + p * g.inPlane
                 for oy in 0..<ho {
+                    let y0 = oy * g.strideH - g.padH
                     for ox in 0..<wo {
+                        let x0 = ox * g.strideW - g.padW
                         var best = -Float.infinity, at: Int32 = -1
-                        for ki in 0..<g.kernelH {
-                            let iy = oy * g.strideH - g.padH + ki * g.dilationH
-                            if iy < 0 || iy >= g.height { continue }
-                            for kj in 0..<g.kernelW {
-                                let ix = ox * g.strideW - g.padW + kj * g.dilationW
-                                if ix < 0 || ix >= g.width { continue }
-                                let v = src[iy * g.width + ix]
-                                if v > best || at < 0 { best = v; at = Int32(iy * g.width + ix) }
+                        for ki in rows[oy] {
+                            let iy = y0 + ki * g.dilationH
+                            for kj in columns[ox] {
+                                let index = iy * g.width + x0 + kj * g.dilationW
+                                let v = src[index]
+                                if v > best || at < 0 { best = v; at = Int32(index) }
                             }
                         }
                         let o = p * ho * wo + oy * wo + ox
@@ -26,6 +30,17 @@ public enum PoolingKernel {
                     }
                 }
             }
+        }
+    }
+
+    /// For each output position along one axis, the kernel taps that land inside 0..<size.
+    static func taps(outputs: Int, stride: Int, pad: Int, dilation: Int, kernel: Int, size: Int) -> [Range<Int>] {
+        (0..<outputs).map { o in
+            let start = o * stride - pad
+            var low = 0, high = kernel
+            while low < kernel && start + low * dilation < 0 { low += 1 }
+            while high > low && start + (high - 1) * dilation >= size { high -= 1 }
+            return low..<high
         }
     }
 

@@ -119,6 +119,7 @@ struct EngineBench: AsyncParsableCommand {
                 let (s, n) = perStep[label]!
                 print("  " + label.padding(toLength: 56, withPad: " ", startingAt: 0) + String(format: "%8.1f µs × %d", s / Double(n) * 1e6 * Double(n) / 50, n / 50))
             }
+            try TrainingProfileTable.run(graph, steps: 4) { try step() }
             let total = (forward + backward + update).seconds
             for (name, d) in [("forward", forward), ("backward", backward), ("optimizer+reset", update)] {
                 let label = name.padding(toLength: 16, withPad: " ", startingAt: 0)

@@ -65,6 +65,7 @@ struct YOLOXEngineBench {
             _ = try plan.run(one)
             print("profile: batch-1 inference, one run")
             for (label, s) in plan.lastProfile { print("  " + label.padding(toLength: 56, withPad: " ", startingAt: 0) + String(format: "%8.1f µs", s * 1e6)) }
+            try TrainingProfileTable.run(graph, steps: 3) { try step() }
         }
     }
 }
