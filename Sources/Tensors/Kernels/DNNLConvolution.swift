@@ -24,12 +24,10 @@ final class DNNLConvolution: @unchecked Sendable {
         }
         self.handle = handle
         geometry = g
-        readsBlocked = vf_dnnl_conv_blocked(handle, 0) != 0
         writesBlocked = vf_dnnl_conv_blocked(handle, 1) != 0
     }
 
-    /// The forward reads its input / writes its output in `BlockedLayout` itself.
-    let readsBlocked: Bool
+    /// The forward writes its output in `BlockedLayout` itself (so a blocked output costs no reorder).
     let writesBlocked: Bool
 
     deinit { vf_dnnl_conv_destroy(handle) }
