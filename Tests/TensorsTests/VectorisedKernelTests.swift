@@ -1,8 +1,9 @@
 import XCTest
 @testable import Tensors
 
-/// Batch norm and ReLU run sixteen lanes at a time (`PlaneMath`): each against a naive
-/// reference in Double, on planes that exercise the vector body and the scalar tail.
+/// Batch norm, ReLU and AdamW run sixteen lanes at a time (`PlaneMath`): each against a naive
+/// reference in Double (AdamW: bitwise against its scalar formula), on runs that exercise the
+/// vector body and the scalar tail.
 final class VectorisedKernelTests: XCTestCase {
     func testBatchNormTrainingForwardAndBackwardMatchDoubleReference() {
         var rng = RandomState(seed: 5)
@@ -71,5 +72,26 @@ final class VectorisedKernelTests: XCTestCase {
             if x.isNaN { XCTAssertTrue(y[i].isNaN, "relu(NaN) at \(i)") } else { XCTAssertEqual(y[i], max(x, 0), "relu(\(x))") }
             XCTAssertEqual(dx[i], x > 0 ? dy[i] : 0, "relu'(\(x)) at \(i)")
         }
+    }
+
+    /// AdamW's update runs sixteen lanes at a time: bitwise what the per-element formula gives.
+    func testAdamWUpdateMatchesScalarFormulaBitwise() {
+        var rng = RandomState(seed: 8)
+        let count = 53
+        let g = (0..<count).map { _ in rng.nextFloat() - 0.5 }
+        var w = (0..<count).map { _ in rng.nextFloat() - 0.5 }, m = (0..<count).map { _ in 0.1 * rng.nextFloat() }
+        var v = (0..<count).map { _ in 0.01 * rng.nextFloat() }
+        var (ws, ms, vs) = (w, m, v)
+        let k = AdamW.Constants(decay: 1e-4, rate: 1e-3, beta1: 0.9, beta2: 0.999, c1: 0.19, c2: 0.002, eps: 1e-8)
+        AdamW.update(&w, g, &m, &v, count: count, k)
+        for i in 0..<count {
+            ws[i] -= k.decay * ws[i]
+            ms[i] = k.beta1 * ms[i] + (1 - k.beta1) * g[i]
+            vs[i] = k.beta2 * vs[i] + (1 - k.beta2) * g[i] * g[i]
+            ws[i] -= k.rate * (ms[i] / k.c1) / ((vs[i] / k.c2).squareRoot() + k.eps)
+        }
+        XCTAssertEqual(w.map(\.bitPattern), ws.map(\.bitPattern))
+        XCTAssertEqual(m.map(\.bitPattern), ms.map(\.bitPattern))
+        XCTAssertEqual(v.map(\.bitPattern), vs.map(\.bitPattern))
     }
 }
