@@ -27,14 +27,17 @@ extension Graph {
         let inputs = [x, weight] + (bias.map { [$0] } ?? [])
         if let dnnl, dnnl.forward(out.pointer, outBlocked: blockedOut, inputBlocked ? x.blocked!.pointer : x.value.pointer,
                                   inputBlocked: inputBlocked, weight.value.pointer, bias?.value.pointer) {
-            y = blockedOut ? outputBlocked(out, inputs: inputs) : output(out, inputs: inputs)
+            // Profiles name the implementation oneDNN chose, so a slow fallback shows.
+            let label = profile == nil ? #function : "conv2d [\(dnnl.implementations[0])]"
+            y = blockedOut ? outputBlocked(out, inputs: inputs, op: label) : output(out, inputs: inputs, op: label)
         } else {
             Conv2dKernel.forward(out.pointer, x.value.pointer, weight.value.pointer, bias?.value.pointer, g, scratch: pool)
-            y = output(out, inputs: inputs)
+            y = output(out, inputs: inputs, op: profile == nil ? #function : "conv2d [engine]")
         }
         if y.requiresGrad {
             let dnnlOutput = y.blocked != nil
-            record { [unowned self] in
+            let label = profile == nil ? #function : "conv2d [\(dnnl.map { "\($0.implementations[1]), \($0.implementations[2])" } ?? "engine")]"
+            record(op: label) { [unowned self] in
                 guard let dy = dnnlOutput ? self.blockedGradient(of: y) : y.grad else { return }
                 let dw = self.gradient(of: weight)
                 let db = bias.flatMap { $0.requiresGrad ? self.gradient(of: $0) : nil }

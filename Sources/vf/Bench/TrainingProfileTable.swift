@@ -17,7 +17,7 @@ enum TrainingProfileTable {
         print("profile: training, per op kind (\(steps) steps; forward = time since the previous op's output)")
         for label in profile.order.sorted(by: { profile.entries[$0]!.seconds > profile.entries[$1]!.seconds }) {
             let e = profile.entries[label]!
-            print("  " + label.padding(toLength: 40, withPad: " ", startingAt: 0)
+            print("  " + label.padding(toLength: 62, withPad: " ", startingAt: 0)
                   + String(format: "%8.2f ms/step %5.1f%%  %5d calls/step", e.seconds * 1000 / Double(steps), 100 * e.seconds / total,
                            e.calls / steps))
         }
