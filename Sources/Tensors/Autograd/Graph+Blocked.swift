@@ -7,49 +7,14 @@ extension Graph {
         isRecording && useBlockedLayout && useDNNL && BlockedLayout.fits(channels: channels) ? BlockedLayout.block : 0
     }
 
-    /// Wraps an op result held in the blocked layout.
-    func outputBlocked(_ value: Tensor, inputs: [Variable], op: String = #function) -> Variable {
-        profile?.forwardOp(op)
-        let v = Variable(blocked: value, requiresGrad: isRecording && inputs.contains { $0.requiresGrad }, graph: self)
-        intermediates.append(v)
-        return v
-    }
-
     /// `y`'s whole gradient in the blocked layout: the blocked contributions plus the plain ones
     /// reordered; nil when nothing reached `y`.
     func blockedGradient(of y: Variable) -> Tensor? {
         guard let plain = y.grad else { return y.blockedGrad }
-        let (n, c, s) = BlockedLayout.dims(y.shape)
         let converted = make(y.shape)
-        BlockedLayout.toBlocked(converted.pointer, plain.pointer, batch: n, channels: c, plane: s, block: BlockedLayout.block)
-        if let b = y.blockedGrad {
-            let p = converted.pointer, q = b.pointer
-            Parallel.forEachChunk(b.count, minimumPerChunk: Parallel.elementsPerChunk) { _, r in for i in r { p[i] += q[i] } }
-        }
+        BlockedLayout.toBlocked(converted.pointer, plain.pointer, shape: y.shape)
+        if let b = y.blockedGrad { Self.add(b.pointer, into: converted.pointer, count: b.count) }
         return converted
-    }
-
-    /// Adds a blocked-layout gradient produced by `write` (which overwrites its argument) into `v`'s.
-    func accumulateBlocked(_ v: Variable, always: Bool = false, _ write: (UnsafeMutablePointer<Float>) -> Void) {
-        guard v.requiresGrad else {
-            if always {
-                let sink = Scratch(count: v.shape.reduce(1, *), pool: pool)
-                write(sink.pointer)
-                sink.release()
-            }
-            return
-        }
-        guard let g = v.blockedGrad else {
-            let fresh = make(v.shape)
-            write(fresh.pointer)
-            v.blockedGrad = fresh
-            return
-        }
-        let tmp = Scratch(count: g.count, pool: pool)
-        write(tmp.pointer)
-        let p = g.pointer, q = tmp.pointer
-        Parallel.forEachChunk(g.count, minimumPerChunk: Parallel.elementsPerChunk) { _, r in for i in r { p[i] += q[i] } }
-        tmp.release()
     }
 }
 
@@ -63,12 +28,12 @@ extension Graph {
                                                runningMean: runningMean.pointer, runningVar: runningVar.pointer,
                                                savedMean: mean.pointer, savedInvStd: invStd.pointer, batch: n, channels: c,
                                                plane: plane, block: block, momentum: momentum, eps: eps)
-        let y = outputBlocked(out, inputs: [x, gamma, beta])
+        let y = output(out, inputs: [x, gamma, beta], blocked: true)
         if y.requiresGrad {
             record { [unowned self] in
                 guard let dy = self.blockedGradient(of: y) else { return }
                 let dgamma = self.gradient(of: gamma), dbeta = self.gradient(of: beta)
-                self.accumulateBlocked(x, always: true) { dx in  // always: dgamma and dbeta come from the same pass
+                self.accumulate(x, always: true, blocked: true) { dx in  // always: dgamma and dbeta come from the same pass
                     BlockedBatchNormKernel.backward(dx: dx, dgamma: dgamma.pointer, dbeta: dbeta.pointer, dy: dy.pointer, x: xb.pointer,
                                                     gamma: gamma.value.pointer, savedMean: mean.pointer, savedInvStd: invStd.pointer,
                                                     batch: n, channels: c, plane: plane, block: block)
@@ -82,11 +47,11 @@ extension Graph {
     func activationBlocked(_ x: Variable, _ xb: Tensor, _ kind: Activation) -> Variable {
         let out = make(x.shape)
         kind.forward(out.pointer, xb.pointer, count: out.count)
-        let y = outputBlocked(out, inputs: [x])
+        let y = output(out, inputs: [x], blocked: true)
         if y.requiresGrad {
             record { [unowned self] in
                 guard let dy = self.blockedGradient(of: y) else { return }
-                self.accumulateBlocked(x) { kind.backward($0, dy.pointer, xb.pointer, count: xb.count) }
+                self.accumulate(x, blocked: true) { kind.backward($0, dy.pointer, xb.pointer, count: xb.count) }
             }
         }
         return y
@@ -97,11 +62,11 @@ extension Graph {
         let n = out.count
         let x = pa.pointer, z = pb.pointer, o = out.pointer
         Parallel.forEachChunk(n, minimumPerChunk: Parallel.elementsPerChunk) { _, r in for i in r { o[i] = x[i] + z[i] } }
-        let y = outputBlocked(out, inputs: [a, b])
+        let y = output(out, inputs: [a, b], blocked: true)
         if y.requiresGrad {
             record { [unowned self] in
                 guard let dy = self.blockedGradient(of: y) else { return }
-                for v in [a, b] { self.accumulateBlocked(v) { $0.update(from: dy.pointer, count: n) } }
+                for v in [a, b] { self.accumulate(v, blocked: true) { $0.update(from: dy.pointer, count: n) } }
             }
         }
         return y
@@ -116,12 +81,12 @@ extension Graph {
         shape[1] = parts.reduce(0) { $0 + $1.shape[1] }
         let out = make(shape)
         ShapeKernel.concatForward(out.pointer, parts.map { UnsafePointer($0.blocked!.pointer) }, sizes: sizes, outer: batch, inner: 1)
-        let y = outputBlocked(out, inputs: parts)
+        let y = output(out, inputs: parts, blocked: true)
         if y.requiresGrad {
             record { [unowned self] in
                 guard let dy = self.blockedGradient(of: y) else { return }
                 for (k, p) in parts.enumerated() {
-                    self.accumulateBlocked(p) { ShapeKernel.concatBackward($0, dy.pointer, index: k, sizes: sizes, outer: batch, inner: 1) }
+                    self.accumulate(p, blocked: true) { ShapeKernel.concatBackward($0, dy.pointer, index: k, sizes: sizes, outer: batch, inner: 1) }
                 }
             }
         }

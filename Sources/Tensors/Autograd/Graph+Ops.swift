@@ -22,14 +22,15 @@ extension Graph {
         // blocked layout when the primitive works in it); the engine's kernel otherwise.
         let dnnl = useDNNL ? DNNLConvolution.shared(g, hasBias: bias != nil) : nil
         let inputBlocked = dnnl != nil && x.blocked != nil
+        let input = inputBlocked ? x.blocked!.pointer : x.value.pointer
         let blockedOut = dnnl?.writesBlocked == true && outputBlock(channels: g.outChannels) > 0
         let y: Variable
         let inputs = [x, weight] + (bias.map { [$0] } ?? [])
-        if let dnnl, dnnl.forward(out.pointer, outBlocked: blockedOut, inputBlocked ? x.blocked!.pointer : x.value.pointer,
-                                  inputBlocked: inputBlocked, weight.value.pointer, bias?.value.pointer) {
+        if let dnnl, dnnl.forward(out.pointer, outBlocked: blockedOut, input, inputBlocked: inputBlocked, weight.value.pointer,
+                                  bias?.value.pointer) {
             // Profiles name the implementation oneDNN chose, so a slow fallback shows.
             let label = profile == nil ? #function : "conv2d [\(dnnl.implementations[0])]"
-            y = blockedOut ? outputBlocked(out, inputs: inputs, op: label) : output(out, inputs: inputs, op: label)
+            y = output(out, inputs: inputs, blocked: blockedOut, op: label)
         } else {
             Conv2dKernel.forward(out.pointer, x.value.pointer, weight.value.pointer, bias?.value.pointer, g, scratch: pool)
             y = output(out, inputs: inputs, op: profile == nil ? #function : "conv2d [engine]")
@@ -41,7 +42,6 @@ extension Graph {
                 guard let dy = dnnlOutput ? self.blockedGradient(of: y) : y.grad else { return }
                 let dw = self.gradient(of: weight)
                 let db = bias.flatMap { $0.requiresGrad ? self.gradient(of: $0) : nil }
-                let input = inputBlocked ? x.blocked!.pointer : x.value.pointer
                 func backward(_ dx: UnsafeMutablePointer<Float>?) {
                     if dnnl?.backward(dInput: dx, dWeight: dw.pointer, dBias: db?.pointer, dOut: dy.pointer, outBlocked: dnnlOutput,
                                       input: input, inputBlocked: inputBlocked, weight: weight.value.pointer, scratch: self.pool) == true {
@@ -50,9 +50,7 @@ extension Graph {
                     self.conv2dBackwardOnEngine(g, dx: dx, dxBlocked: inputBlocked, dy: dy, dyBlocked: dnnlOutput, x: x, weight: weight,
                                                 dw: dw, db: db)
                 }
-                if !x.requiresGrad { backward(nil) } else if inputBlocked { self.accumulateBlocked(x) { backward($0) } } else {
-                    self.accumulate(x) { backward($0) }
-                }
+                if !x.requiresGrad { backward(nil) } else { self.accumulate(x, blocked: inputBlocked) { backward($0) } }
             }
         }
         return y
@@ -65,16 +63,12 @@ extension Graph {
         var dyPlain = dy
         if dyBlocked {
             dyPlain = make(dy.shape)
-            let (n, c, s) = BlockedLayout.dims(dy.shape)
-            BlockedLayout.toPlain(dyPlain.pointer, dy.pointer, batch: n, channels: c, plane: s, block: BlockedLayout.block)
+            BlockedLayout.toPlain(dyPlain.pointer, dy.pointer, shape: dy.shape)
         }
         let dxPlain = dxBlocked ? make(x.shape) : nil
         Conv2dKernel.backward(dInput: dxPlain?.pointer ?? dx, dWeight: dw.pointer, dBias: db?.pointer, dOut: dyPlain.pointer,
                               input: x.value.pointer, weight: weight.value.pointer, g, scratch: pool)
-        if let dxPlain, let dx {
-            let (n, c, s) = BlockedLayout.dims(x.shape)
-            BlockedLayout.toBlocked(dx, dxPlain.pointer, batch: n, channels: c, plane: s, block: BlockedLayout.block)
-        }
+        if let dxPlain, let dx { BlockedLayout.toBlocked(dx, dxPlain.pointer, shape: x.shape) }
     }
 
     public func linear(_ x: Variable, weight: Variable, bias: Variable?) throws -> Variable {

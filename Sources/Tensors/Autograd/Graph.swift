@@ -17,7 +17,7 @@ public final class Graph: @unchecked Sendable {
     public var profile: TrainingProfile?
     private var steps: [() -> Void] = []
     private var temporaries: [TensorStorage] = []
-    var intermediates: [Variable] = []
+    private var intermediates: [Variable] = []
 
     public init(recording: Bool = true, training: Bool = true, pool: BufferPool = BufferPool()) {
         isRecording = recording
@@ -41,10 +41,13 @@ public final class Graph: @unchecked Sendable {
         return t
     }
 
-    /// Wraps an op result; it requires grad when recording and any input does.
-    func output(_ value: Tensor, inputs: [Variable], op: String = #function) -> Variable {
+    /// Wraps an op result; it requires grad when recording and any input does. `blocked`: the
+    /// result is in `BlockedLayout`.
+    func output(_ value: Tensor, inputs: [Variable], blocked: Bool = false, op: String = #function) -> Variable {
         profile?.forwardOp(op)
-        let v = Variable(intermediate: value, requiresGrad: isRecording && inputs.contains { $0.requiresGrad })
+        let requiresGrad = isRecording && inputs.contains { $0.requiresGrad }
+        let v = blocked ? Variable(blocked: value, requiresGrad: requiresGrad, graph: self)
+            : Variable(intermediate: value, requiresGrad: requiresGrad)
         intermediates.append(v)
         return v
     }
@@ -62,29 +65,36 @@ public final class Graph: @unchecked Sendable {
         return g
     }
 
-    /// Adds a gradient produced by `write` (which overwrites its argument) into `v`'s.
+    /// Adds a gradient produced by `write` (which overwrites its argument) into `v`'s — its
+    /// plain `grad`, or with `blocked` its `blockedGrad` (in `BlockedLayout`).
     /// With `always`, `write` runs even when `v` needs no gradient (into a throwaway buffer):
     /// for kernels that produce parameter gradients in the same pass.
-    func accumulate(_ v: Variable, always: Bool = false, _ write: (UnsafeMutablePointer<Float>) -> Void) {
+    func accumulate(_ v: Variable, always: Bool = false, blocked: Bool = false, _ write: (UnsafeMutablePointer<Float>) -> Void) {
+        let count = v.shape.reduce(1, *)
         guard v.requiresGrad else {
             if always {
-                let sink = Scratch(count: v.value.count, pool: pool)
+                let sink = Scratch(count: count, pool: pool)
                 write(sink.pointer)
                 sink.release()
             }
             return
         }
-        if v.grad == nil {
-            let g = v.isLeaf ? Tensor(uninitialized: v.shape) : make(v.shape)
-            write(g.pointer)
-            v.grad = g
-        } else {
-            let tmp = Scratch(count: v.value.count, pool: pool)
-            write(tmp.pointer)
-            let g = v.grad!.pointer
-            for i in 0..<v.value.count { g[i] += tmp.pointer[i] }
-            tmp.release()
+        let slot: ReferenceWritableKeyPath<Variable, Tensor?> = blocked ? \.blockedGrad : \.grad
+        guard let g = v[keyPath: slot] else {
+            let fresh = v.isLeaf ? Tensor(uninitialized: v.shape) : make(v.shape)
+            write(fresh.pointer)
+            v[keyPath: slot] = fresh
+            return
         }
+        let tmp = Scratch(count: count, pool: pool)
+        write(tmp.pointer)
+        Self.add(tmp.pointer, into: g.pointer, count: count)
+        tmp.release()
+    }
+
+    /// p[i] += q[i] on all threads.
+    static func add(_ q: UnsafePointer<Float>, into p: UnsafeMutablePointer<Float>, count: Int) {
+        Parallel.forEachChunk(count, minimumPerChunk: Parallel.elementsPerChunk) { _, r in for i in r { p[i] += q[i] } }
     }
 
     /// Runs the recorded steps in reverse, seeding d(loss)/d(loss) = `seed`.

@@ -43,8 +43,7 @@ public final class Variable: @unchecked Sendable {
             if let plain { return plain }
             let b = blocked!
             let copy = graph?.make(b.shape) ?? Tensor(uninitialized: b.shape)
-            let (n, c, s) = BlockedLayout.dims(b.shape)
-            BlockedLayout.toPlain(copy.pointer, b.pointer, batch: n, channels: c, plane: s, block: BlockedLayout.block)
+            BlockedLayout.toPlain(copy.pointer, b.pointer, shape: b.shape)
             plain = copy
             return copy
         }

@@ -11,9 +11,12 @@ enum BlockedBatchNormKernel {
                                 runningMean: UnsafeMutablePointer<Float>, runningVar: UnsafeMutablePointer<Float>,
                                 savedMean: UnsafeMutablePointer<Float>, savedInvStd: UnsafeMutablePointer<Float>,
                                 batch: Int, channels: Int, plane: Int, block: Int, momentum: Float, eps: Float) {
-        let run = block == 16 ? forwardTraining(SIMD16<Float>.self) : forwardTraining(SIMD8<Float>.self)
-        run(y, x, gamma, beta, runningMean, runningVar, savedMean, savedInvStd, Shape(batch: batch, channels: channels, plane: plane),
-            momentum, eps)
+        let shape = Shape(batch: batch, channels: channels, plane: plane)
+        if block == 16 {
+            forwardTraining(SIMD16<Float>.self, y, x, gamma, beta, runningMean, runningVar, savedMean, savedInvStd, shape, momentum, eps)
+        } else {
+            forwardTraining(SIMD8<Float>.self, y, x, gamma, beta, runningMean, runningVar, savedMean, savedInvStd, shape, momentum, eps)
+        }
     }
 
     /// dx (overwritten, blocked), dgamma and dbeta (accumulated) for the training forward.
@@ -21,104 +24,105 @@ enum BlockedBatchNormKernel {
                          dy: UnsafePointer<Float>, x: UnsafePointer<Float>, gamma: UnsafePointer<Float>,
                          savedMean: UnsafePointer<Float>, savedInvStd: UnsafePointer<Float>,
                          batch: Int, channels: Int, plane: Int, block: Int) {
-        let run = block == 16 ? backward(SIMD16<Float>.self) : backward(SIMD8<Float>.self)
-        run(dx, dgamma, dbeta, dy, x, gamma, savedMean, savedInvStd, Shape(batch: batch, channels: channels, plane: plane))
+        let shape = Shape(batch: batch, channels: channels, plane: plane)
+        if block == 16 {
+            backward(SIMD16<Float>.self, dx, dgamma, dbeta, dy, x, gamma, savedMean, savedInvStd, shape)
+        } else {
+            backward(SIMD8<Float>.self, dx, dgamma, dbeta, dy, x, gamma, savedMean, savedInvStd, shape)
+        }
     }
 
     struct Shape { var batch, channels, plane: Int }
 
-    private typealias Forward = (UnsafeMutablePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>,
-                                 UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>,
-                                 UnsafeMutablePointer<Float>, Shape, Float, Float) -> Void
-
-    private static func forwardTraining<V: SIMD & BitwiseCopyable>(_: V.Type) -> Forward where V.Scalar == Float {
-        { y, x, gamma, beta, runningMean, runningVar, savedMean, savedInvStd, shape, momentum, eps in
-            let (channels, plane) = (shape.channels, shape.plane)
-            let partial = Partials(channels: channels)
-            defer { partial.free() }
-            let m = Double(shape.batch * plane)
-            // Pass 1: means.
-            sweep(shape, V.scalarCount) { chunk, offset, channel in
-                var acc = V()
-                for s in 0..<plane { acc += load(x, offset + s * V.scalarCount) }
-                partial.add(chunk, acc, at: channel)
-            }
-            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 3 * channels)
-            defer { scratch.deallocate() }
-            let mean = scratch, scale = scratch + channels, shift = scratch + 2 * channels
-            partial.totals(into: mean) { Float($0 / m) }
-            // Pass 2: variances around the mean (two passes, as the plain kernel).
-            partial.reset()
-            sweep(shape, V.scalarCount) { chunk, offset, channel in
-                let mu: V = load(mean, channel)
-                var acc = V()
-                for s in 0..<plane { let d = load(x, offset + s * V.scalarCount) - mu; acc += d * d }
-                partial.add(chunk, acc, at: channel)
-            }
-            partial.totals(into: scale) { Float($0 / m) }  // variance, for now
-            for c in 0..<channels {
-                let variance = scale[c]
-                let invStd = 1 / (variance + eps).squareRoot()
-                savedMean[c] = mean[c]
-                savedInvStd[c] = invStd
-                let unbiased = m > 1 ? variance * Float(m) / Float(m - 1) : variance
-                runningMean[c] = (1 - momentum) * runningMean[c] + momentum * mean[c]
-                runningVar[c] = (1 - momentum) * runningVar[c] + momentum * unbiased
-                scale[c] = gamma[c] * invStd
-                shift[c] = beta[c] - mean[c] * scale[c]
-            }
-            // Pass 3: y = x·scale + shift.
-            sweep(shape, V.scalarCount) { _, offset, channel in
-                let a: V = load(scale, channel), b: V = load(shift, channel)
-                for s in 0..<plane { let i = offset + s * V.scalarCount; store(load(x, i) * a + b, y, i) }
-            }
+    private static func forwardTraining<V: SIMD & BitwiseCopyable>(
+        _: V.Type, _ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ gamma: UnsafePointer<Float>,
+        _ beta: UnsafePointer<Float>, _ runningMean: UnsafeMutablePointer<Float>, _ runningVar: UnsafeMutablePointer<Float>,
+        _ savedMean: UnsafeMutablePointer<Float>, _ savedInvStd: UnsafeMutablePointer<Float>, _ shape: Shape, _ momentum: Float,
+        _ eps: Float
+    ) where V.Scalar == Float {
+        let (channels, plane) = (shape.channels, shape.plane)
+        let partial = Partials(channels: channels)
+        defer { partial.free() }
+        let m = Double(shape.batch * plane)
+        // Pass 1: means.
+        sweep(shape, V.scalarCount) { chunk, offset, channel in
+            var acc = V()
+            for s in 0..<plane { acc += load(x, offset + s * V.scalarCount) }
+            partial.add(chunk, acc, at: channel)
+        }
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 3 * channels)
+        defer { scratch.deallocate() }
+        let mean = scratch, scale = scratch + channels, shift = scratch + 2 * channels
+        partial.totals(into: mean) { Float($0 / m) }
+        // Pass 2: variances around the mean (two passes, as the plain kernel).
+        partial.reset()
+        sweep(shape, V.scalarCount) { chunk, offset, channel in
+            let mu: V = load(mean, channel)
+            var acc = V()
+            for s in 0..<plane { let d = load(x, offset + s * V.scalarCount) - mu; acc += d * d }
+            partial.add(chunk, acc, at: channel)
+        }
+        partial.totals(into: scale) { Float($0 / m) }  // variance, for now
+        for c in 0..<channels {
+            let variance = scale[c]
+            let invStd = 1 / (variance + eps).squareRoot()
+            savedMean[c] = mean[c]
+            savedInvStd[c] = invStd
+            let unbiased = m > 1 ? variance * Float(m) / Float(m - 1) : variance
+            runningMean[c] = (1 - momentum) * runningMean[c] + momentum * mean[c]
+            runningVar[c] = (1 - momentum) * runningVar[c] + momentum * unbiased
+            scale[c] = gamma[c] * invStd
+            shift[c] = beta[c] - mean[c] * scale[c]
+        }
+        // Pass 3: y = x·scale + shift.
+        sweep(shape, V.scalarCount) { _, offset, channel in
+            let a: V = load(scale, channel), b: V = load(shift, channel)
+            for s in 0..<plane { let i = offset + s * V.scalarCount; store(load(x, i) * a + b, y, i) }
         }
     }
 
-    private typealias Backward = (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>,
-                                  UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>,
-                                  UnsafePointer<Float>, Shape) -> Void
-
-    private static func backward<V: SIMD & BitwiseCopyable>(_: V.Type) -> Backward where V.Scalar == Float {
-        { dx, dgamma, dbeta, dy, x, gamma, savedMean, savedInvStd, shape in
-            let (channels, plane) = (shape.channels, shape.plane)
-            let sums = Partials(channels: channels), centred = Partials(channels: channels)
-            defer { sums.free(); centred.free() }
-            sweep(shape, V.scalarCount) { chunk, offset, channel in
-                let mu: V = load(savedMean, channel)
-                var g = V(), gp = V()
-                for s in 0..<plane {
-                    let i = offset + s * V.scalarCount
-                    let d: V = load(dy, i)
-                    g += d
-                    gp += d * (load(x, i) - mu)
-                }
-                sums.add(chunk, g, at: channel)
-                centred.add(chunk, gp, at: channel)
+    private static func backward<V: SIMD & BitwiseCopyable>(
+        _: V.Type, _ dx: UnsafeMutablePointer<Float>, _ dgamma: UnsafeMutablePointer<Float>, _ dbeta: UnsafeMutablePointer<Float>,
+        _ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ gamma: UnsafePointer<Float>, _ savedMean: UnsafePointer<Float>,
+        _ savedInvStd: UnsafePointer<Float>, _ shape: Shape
+    ) where V.Scalar == Float {
+        let (channels, plane) = (shape.channels, shape.plane)
+        let sums = Partials(channels: channels), centred = Partials(channels: channels)
+        defer { sums.free(); centred.free() }
+        sweep(shape, V.scalarCount) { chunk, offset, channel in
+            let mu: V = load(savedMean, channel)
+            var g = V(), gp = V()
+            for s in 0..<plane {
+                let i = offset + s * V.scalarCount
+                let d: V = load(dy, i)
+                g += d
+                gp += d * (load(x, i) - mu)
             }
-            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 5 * channels)
-            defer { scratch.deallocate() }
-            let sumDy = scratch, sumDyCentred = scratch + channels
-            let a = scratch + 2 * channels, b = scratch + 3 * channels, c = scratch + 4 * channels
-            sums.totals(into: sumDy) { Float($0) }
-            centred.totals(into: sumDyCentred) { Float($0) }
-            // dx = dy·a + (x − mean)·b + c per channel, as BatchNormKernel.backward.
-            let m = Float(shape.batch * plane)
-            for ch in 0..<channels {
-                let invStd = savedInvStd[ch], sumDyXhat = sumDyCentred[ch] * invStd
-                dgamma[ch] += sumDyXhat
-                dbeta[ch] += sumDy[ch]
-                let k = gamma[ch] * invStd / m
-                a[ch] = k * m
-                b[ch] = -k * invStd * sumDyXhat
-                c[ch] = -k * sumDy[ch]
-            }
-            sweep(shape, V.scalarCount) { _, offset, channel in
-                let mu: V = load(savedMean, channel), va: V = load(a, channel), vb: V = load(b, channel), vc: V = load(c, channel)
-                for s in 0..<plane {
-                    let i = offset + s * V.scalarCount
-                    store(load(dy, i) * va + (load(x, i) - mu) * vb + vc, dx, i)
-                }
+            sums.add(chunk, g, at: channel)
+            centred.add(chunk, gp, at: channel)
+        }
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 5 * channels)
+        defer { scratch.deallocate() }
+        let sumDy = scratch, sumDyCentred = scratch + channels
+        let a = scratch + 2 * channels, b = scratch + 3 * channels, c = scratch + 4 * channels
+        sums.totals(into: sumDy) { Float($0) }
+        centred.totals(into: sumDyCentred) { Float($0) }
+        // dx = dy·a + (x − mean)·b + c per channel, as BatchNormKernel.backward.
+        let m = Float(shape.batch * plane)
+        for ch in 0..<channels {
+            let invStd = savedInvStd[ch], sumDyXhat = sumDyCentred[ch] * invStd
+            dgamma[ch] += sumDyXhat
+            dbeta[ch] += sumDy[ch]
+            let k = gamma[ch] * invStd / m
+            a[ch] = k * m
+            b[ch] = -k * invStd * sumDyXhat
+            c[ch] = -k * sumDy[ch]
+        }
+        sweep(shape, V.scalarCount) { _, offset, channel in
+            let mu: V = load(savedMean, channel), va: V = load(a, channel), vb: V = load(b, channel), vc: V = load(c, channel)
+            for s in 0..<plane {
+                let i = offset + s * V.scalarCount
+                store(load(dy, i) * va + (load(x, i) - mu) * vb + vc, dx, i)
             }
         }
     }

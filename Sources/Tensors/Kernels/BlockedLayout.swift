@@ -26,33 +26,42 @@ public enum BlockedLayout {
     /// Plain (N, C, plane) → blocked; `channels` a multiple of `block`.
     static func toBlocked(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, batch: Int, channels: Int, plane: Int,
                           block: Int) {
-        converted.add(1, ordering: .relaxed)
-        let blocks = channels / block
-        Parallel.forEachChunk(batch * blocks, minimumPerChunk: Parallel.rowsPerChunk(plane * block)) { _, rows in
-            for r in rows {
-                let n = r / blocks, cb = r % blocks
-                let out = dst + r * plane * block
-                for l in 0..<block {
-                    let p = src + (n * channels + cb * block + l) * plane
-                    for s in 0..<plane { out[s * block + l] = p[s] }
-                }
-            }
+        forEachChannel(batch: batch, channels: channels, plane: plane, block: block) { blocked, plain in
+            for s in 0..<plane { dst[blocked + s * block] = src[plain + s] }
         }
     }
 
     /// Blocked → plain (N, C, plane).
     static func toPlain(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, batch: Int, channels: Int, plane: Int,
                         block: Int) {
+        forEachChannel(batch: batch, channels: channels, plane: plane, block: block) { blocked, plain in
+            for s in 0..<plane { dst[plain + s] = src[blocked + s * block] }
+        }
+    }
+
+    /// `toBlocked` for a value of this shape, in this process's `block`.
+    static func toBlocked(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, shape: [Int]) {
+        let (n, c, s) = dims(shape)
+        toBlocked(dst, src, batch: n, channels: c, plane: s, block: block)
+    }
+
+    /// `toPlain` for a value of this shape, in this process's `block`.
+    static func toPlain(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, shape: [Int]) {
+        let (n, c, s) = dims(shape)
+        toPlain(dst, src, batch: n, channels: c, plane: s, block: block)
+    }
+
+    /// Visits every (image, channel) as (offset of its first float in the blocked layout — the
+    /// next spatial position is `block` floats on —, offset of its plane in the plain layout),
+    /// split over the threads by channel block; counts one conversion.
+    @inline(__always)
+    private static func forEachChannel(batch: Int, channels: Int, plane: Int, block: Int, _ body: (_ blocked: Int, _ plain: Int) -> Void) {
         converted.add(1, ordering: .relaxed)
         let blocks = channels / block
         Parallel.forEachChunk(batch * blocks, minimumPerChunk: Parallel.rowsPerChunk(plane * block)) { _, rows in
             for r in rows {
                 let n = r / blocks, cb = r % blocks
-                let input = src + r * plane * block
-                for l in 0..<block {
-                    let q = dst + (n * channels + cb * block + l) * plane
-                    for s in 0..<plane { q[s] = input[s * block + l] }
-                }
+                for l in 0..<block { body(r * plane * block + l, (n * channels + cb * block + l) * plane) }
             }
         }
     }
