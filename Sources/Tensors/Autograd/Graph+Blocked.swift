@@ -20,24 +20,33 @@ extension Graph {
 
 /// The layout-aware ops' blocked paths: batch norm (training), activations, residual adds, channel concatenation.
 extension Graph {
+    /// Training batch norm of a blocked value, optionally fused with the tail of a residual
+    /// block — relu(bn(x) + residual) — in the same passes (`BlockedBatchNormKernel.Epilogue`).
     func batchNormBlocked(_ x: Variable, _ xb: Tensor, _ out: Tensor, gamma: Variable, beta: Variable, runningMean: Tensor,
-                          runningVar: Tensor, mean: Tensor, invStd: Tensor, momentum: Float, eps: Float) -> Variable {
+                          runningVar: Tensor, mean: Tensor, invStd: Tensor, momentum: Float, eps: Float,
+                          residual: (variable: Variable, blocked: Tensor)? = nil, relu: Bool = false) -> Variable {
         let (n, c, plane) = BlockedLayout.dims(x.shape)
         let block = BlockedLayout.block
+        let epilogue = BlockedBatchNormKernel.Epilogue(residual: residual.map { UnsafePointer($0.blocked.pointer) }, relu: relu)
         BlockedBatchNormKernel.forwardTraining(out.pointer, xb.pointer, gamma: gamma.value.pointer, beta: beta.value.pointer,
                                                runningMean: runningMean.pointer, runningVar: runningVar.pointer,
                                                savedMean: mean.pointer, savedInvStd: invStd.pointer, batch: n, channels: c,
-                                               plane: plane, block: block, momentum: momentum, eps: eps)
-        let y = output(out, inputs: [x, gamma, beta], blocked: true)
+                                               plane: plane, block: block, momentum: momentum, eps: eps, epilogue: epilogue)
+        let label = "batchNormBlocked" + (residual == nil ? "" : "+add") + (relu ? "+relu" : "")
+        let y = output(out, inputs: [x, gamma, beta] + (residual.map { [$0.variable] } ?? []), blocked: true, op: label)
         if y.requiresGrad {
-            record { [unowned self] in
+            record(op: label) { [unowned self] in
                 guard let dy = self.blockedGradient(of: y) else { return }
                 let dgamma = self.gradient(of: gamma), dbeta = self.gradient(of: beta)
+                // The residual's gradient is dz itself: written by the kernel's first pass, then handed over.
+                let dz = residual.flatMap { $0.variable.requiresGrad ? self.make(y.shape) : nil }
                 self.accumulate(x, always: true, blocked: true) { dx in  // always: dgamma and dbeta come from the same pass
                     BlockedBatchNormKernel.backward(dx: dx, dgamma: dgamma.pointer, dbeta: dbeta.pointer, dy: dy.pointer, x: xb.pointer,
                                                     gamma: gamma.value.pointer, savedMean: mean.pointer, savedInvStd: invStd.pointer,
-                                                    batch: n, channels: c, plane: plane, block: block)
+                                                    batch: n, channels: c, plane: plane, block: block,
+                                                    reluOutput: relu ? UnsafePointer(out.pointer) : nil, dz: dz?.pointer)
                 }
+                if let dz, let r = residual?.variable { self.accumulate(r, adopting: dz, blocked: true) }
             }
         }
         return y

@@ -95,20 +95,41 @@ extension Graph {
         return y
     }
 
-    /// Batch norm over channel axis 1 of (N, C, ...). Training mode uses batch statistics and
-    /// updates the running ones in place; eval mode uses the running ones.
+    /// Batch norm over channel axis 1 of (N, C, ...), then optionally `+ residual` and an
+    /// activation — act(bn(x) + residual), a residual block's tail. Training mode uses batch
+    /// statistics and updates the running ones in place; eval mode uses the running ones. On
+    /// blocked training values a ReLU tail runs fused in the normalisation's own passes;
+    /// elsewhere the tail is the same ops one after another.
     public func batchNorm(_ x: Variable, gamma: Variable, beta: Variable, runningMean: Tensor, runningVar: Tensor,
-                          momentum: Float = 0.1, eps: Float = 1e-5) throws -> Variable {
+                          momentum: Float = 0.1, eps: Float = 1e-5, residual: Variable? = nil, activation: Activation? = nil) throws -> Variable {
         guard x.shape.count >= 2, gamma.shape == [x.shape[1]], beta.shape == [x.shape[1]] else {
             throw TensorError.shapeMismatch(op: "batchNorm", expected: "gamma/beta [C] for input (N, C, ...)", got: x.shape)
         }
+        if let residual, residual.shape != x.shape {
+            throw TensorError.shapeMismatch(op: "batchNorm residual", expected: "\(x.shape)", got: residual.shape)
+        }
+        let tail = residual != nil || activation != nil
+        if tail, isTraining, activation == nil || activation == .relu, let xb = x.blocked, residual == nil || residual?.blocked != nil {
+            let c = x.shape[1]
+            return batchNormBlocked(x, xb, make(x.shape), gamma: gamma, beta: beta, runningMean: runningMean, runningVar: runningVar,
+                                    mean: make([c]), invStd: make([c]), momentum: momentum, eps: eps,
+                                    residual: residual.map { ($0, $0.blocked!) }, relu: activation == .relu)
+        }
+        var y = normalize(x, gamma: gamma, beta: beta, runningMean: runningMean, runningVar: runningVar, momentum: momentum, eps: eps)
+        if let residual { y = try add(y, residual) }
+        if let activation { y = self.activation(y, activation) }
+        return y
+    }
+
+    private func normalize(_ x: Variable, gamma: Variable, beta: Variable, runningMean: Tensor, runningVar: Tensor,
+                           momentum: Float, eps: Float) -> Variable {
         let n = x.shape[0], c = x.shape[1], plane = x.shape.dropFirst(2).reduce(1, *)
         let out = make(x.shape)
         guard isTraining else {
             BatchNormKernel.forwardInference(out.pointer, x.value.pointer, gamma: gamma.value.pointer, beta: beta.value.pointer,
                                              runningMean: runningMean.pointer, runningVar: runningVar.pointer,
                                              batch: n, channels: c, plane: plane, eps: eps)
-            return output(out, inputs: [x, gamma, beta])
+            return output(out, inputs: [x, gamma, beta], op: "batchNorm")
         }
         let mean = make([c]), invStd = make([c])
         if let blocked = x.blocked {
@@ -119,9 +140,9 @@ extension Graph {
                                         runningMean: runningMean.pointer, runningVar: runningVar.pointer,
                                         savedMean: mean.pointer, savedInvStd: invStd.pointer,
                                         batch: n, channels: c, plane: plane, momentum: momentum, eps: eps)
-        let y = output(out, inputs: [x, gamma, beta])
+        let y = output(out, inputs: [x, gamma, beta], op: "batchNorm")
         if y.requiresGrad {
-            record { [unowned self] in
+            record(op: "batchNorm") { [unowned self] in
                 guard let dy = y.grad else { return }
                 let dgamma = self.gradient(of: gamma), dbeta = self.gradient(of: beta)
                 self.accumulate(x, always: true) { dx in  // always: dgamma and dbeta come from the same pass

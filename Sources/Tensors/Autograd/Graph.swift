@@ -92,6 +92,20 @@ public final class Graph: @unchecked Sendable {
         tmp.release()
     }
 
+    /// Adds a finished gradient `g` (a graph temporary no one writes again) into `v`'s: taken
+    /// as `v`'s own when it has none yet (no copy), added otherwise.
+    func accumulate(_ v: Variable, adopting g: Tensor, blocked: Bool = false) {
+        guard v.requiresGrad else { return }
+        let slot: ReferenceWritableKeyPath<Variable, Tensor?> = blocked ? \.blockedGrad : \.grad
+        if let existing = v[keyPath: slot] {
+            Self.add(g.pointer, into: existing.pointer, count: existing.count)
+        } else if v.isLeaf {
+            accumulate(v, blocked: blocked) { $0.update(from: g.pointer, count: g.count) }
+        } else {
+            v[keyPath: slot] = g
+        }
+    }
+
     /// p[i] += q[i] on all threads.
     static func add(_ q: UnsafePointer<Float>, into p: UnsafeMutablePointer<Float>, count: Int) {
         Parallel.forEachChunk(count, minimumPerChunk: Parallel.elementsPerChunk) { _, r in for i in r { p[i] += q[i] } }

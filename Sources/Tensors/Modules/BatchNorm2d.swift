@@ -20,4 +20,10 @@ public final class BatchNorm2d: Layer {
         try graph.batchNorm(x, gamma: gamma, beta: beta, runningMean: runningMean, runningVar: runningVar,
                             momentum: momentum, eps: eps)
     }
+
+    /// act(bn(x) + residual): a residual block's tail (fused where the graph can; see `Graph.batchNorm`).
+    public func callAsFunction(_ x: Variable, _ graph: Graph, residual: Variable? = nil, activation: Activation?) throws -> Variable {
+        try graph.batchNorm(x, gamma: gamma, beta: beta, runningMean: runningMean, runningVar: runningVar,
+                            momentum: momentum, eps: eps, residual: residual, activation: activation)
+    }
 }

@@ -51,7 +51,7 @@ public final class CIFARResNet: ClassificationNetwork {
     public var classifierNames: Set<String> { ["fc"] }
 
     public func featureMap(_ x: Variable, _ graph: Graph) throws -> Variable {
-        var h = graph.relu(try stemNorm(try stem(x, graph), graph))
+        var h = try stemNorm(try stem(x, graph), graph, activation: .relu)
         for stage in stages { for block in stage { h = try block(h, graph) } }
         return h
     }
@@ -93,10 +93,9 @@ public final class BasicBlock: Layer {
     }
 
     public func callAsFunction(_ x: Variable, _ graph: Graph) throws -> Variable {
-        let h = graph.relu(try bn1(try conv1(x, graph), graph))
-        let main = try bn2(try conv2(h, graph), graph)
+        let h = try bn1(try conv1(x, graph), graph, activation: .relu)
         let skip = try shortcut.map { try $0.norm(try $0.conv(x, graph), graph) } ?? x
-        return graph.relu(try graph.add(main, skip))
+        return try bn2(try conv2(h, graph), graph, residual: skip, activation: .relu)
     }
 
     func lower(into plan: InferencePlan, input: InferencePlan.Slot) throws -> InferencePlan.Slot {

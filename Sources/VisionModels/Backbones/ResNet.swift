@@ -57,7 +57,7 @@ public final class ResNet: ClassificationNetwork {
     public var classifierNames: Set<String> { ["fc"] }
 
     public func featureMap(_ x: Variable, _ graph: Graph) throws -> Variable {
-        var h = graph.relu(try stemNorm(try stemConv(x, graph), graph))
+        var h = try stemNorm(try stemConv(x, graph), graph, activation: .relu)
         if stem == .conv7 { h = try graph.maxPool2d(h, kernel: 3, stride: 2, padding: 1) }
         for stage in stages { for block in stage { h = try block(h, graph) } }
         return h
