@@ -5,6 +5,8 @@
 // size; every call returns -1 on failure and vf_dnnl_net_error says why.
 #pragma once
 
+#include <stddef.h>
+
 typedef struct vf_dnnl_net vf_dnnl_net;
 
 // Activations, in the order of the engine's `Activation` cases.
@@ -85,3 +87,22 @@ int vf_dnnl_preferred_block(int threads);
 // the team is whole); returns when all are done.
 typedef void (*vf_chunk_fn)(void *context, int chunk);
 void vf_omp_run(int chunks, vf_chunk_fn fn, void *context);
+
+// Training batch normalisation (forward training, backward with scale and shift gradients) of
+// one (N, C, H, W) in the channel-blocked layout nChw{block}c, ReLU fused when `relu`. The
+// statistics are the batch mean and the biased variance; with ReLU the forward writes the
+// mask into `workspace` (vf_dnnl_bnorm_workspace_bytes, owned by the caller per call site)
+// and the backward reads it. Every call returns -1 on failure; vf_dnnl_bnorm_error says why.
+typedef struct vf_dnnl_bnorm vf_dnnl_bnorm;
+vf_dnnl_bnorm *vf_dnnl_bnorm_create(int batch, int channels, int height, int width, float eps, int relu, int block, int threads);
+void vf_dnnl_bnorm_destroy(vf_dnnl_bnorm *bn);
+const char *vf_dnnl_bnorm_error(const vf_dnnl_bnorm *bn);
+// 0: forward, 1: backward.
+const char *vf_dnnl_bnorm_impl(const vf_dnnl_bnorm *bn, int which);
+size_t vf_dnnl_bnorm_workspace_bytes(const vf_dnnl_bnorm *bn);
+int vf_dnnl_bnorm_forward(vf_dnnl_bnorm *bn, const float *src, const float *scale, const float *shift, float *dst, float *mean,
+                          float *variance, void *workspace);
+// diff_src, diff_scale and diff_shift overwritten.
+int vf_dnnl_bnorm_backward(vf_dnnl_bnorm *bn, const float *src, const float *diff_dst, const float *scale, const float *shift,
+                           const float *mean, const float *variance, const void *workspace, float *diff_src, float *diff_scale,
+                           float *diff_shift);

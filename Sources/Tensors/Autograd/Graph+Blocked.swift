@@ -27,12 +27,18 @@ extension Graph {
                           residual: (variable: Variable, blocked: Tensor)? = nil, relu: Bool = false) -> Variable {
         let (n, c, plane) = BlockedLayout.dims(x.shape)
         let block = BlockedLayout.block
+        if residual == nil, DNNLBatchNorm.enabled,
+           let primitive = DNNLBatchNorm.shared(batch: n, channels: c, plane: plane, block: block, eps: eps, relu: relu),
+           let y = batchNormDNNL(primitive, x, xb, out, gamma: gamma, beta: beta, runningMean: runningMean, runningVar: runningVar,
+                                 momentum: momentum, relu: relu) {
+            return y
+        }
         let epilogue = BlockedBatchNormKernel.Epilogue(residual: residual.map { UnsafePointer($0.blocked.pointer) }, relu: relu)
         BlockedBatchNormKernel.forwardTraining(out.pointer, xb.pointer, gamma: gamma.value.pointer, beta: beta.value.pointer,
                                                runningMean: runningMean.pointer, runningVar: runningVar.pointer,
                                                savedMean: mean.pointer, savedInvStd: invStd.pointer, batch: n, channels: c,
                                                plane: plane, block: block, momentum: momentum, eps: eps, epilogue: epilogue)
-        let label = "batchNormBlocked" + (residual == nil ? "" : "+add") + (relu ? "+relu" : "")
+        let label = "batchNorm" + (residual == nil ? "" : "+add") + (relu ? "+relu" : "") + " [engine, blocked]"
         let y = output(out, inputs: [x, gamma, beta] + (residual.map { [$0.variable] } ?? []), blocked: true, op: label)
         if y.requiresGrad {
             record(op: label) { [unowned self] in
@@ -47,6 +53,49 @@ extension Graph {
                                                     reluOutput: relu ? UnsafePointer(out.pointer) : nil, dz: dz?.pointer)
                 }
                 if let dz, let r = residual?.variable { self.accumulate(r, adopting: dz, blocked: true) }
+            }
+        }
+        return y
+    }
+
+    /// The same op on oneDNN's batch norm primitive (ReLU fused in it); running statistics
+    /// updated here, as the engine's kernel does. Nil when a batch statistic is not finite (an
+    /// input holds NaN or ±inf): oneDNN's ReLU turns NaN into 0, so the engine's kernel redoes
+    /// the op and the NaN reaches the loss, where `LossGuard` stops a diverging run.
+    private func batchNormDNNL(_ primitive: DNNLBatchNorm, _ x: Variable, _ xb: Tensor, _ out: Tensor, gamma: Variable, beta: Variable,
+                               runningMean: Tensor, runningVar: Tensor, momentum: Float, relu: Bool) -> Variable? {
+        let c = x.shape[1]
+        let mean = make([c]), variance = make([c])
+        let workspace = primitive.workspaceCount > 0 ? make([primitive.workspaceCount]) : nil
+        let ok = primitive.forward(out.pointer, xb.pointer, gamma: gamma.value.pointer, beta: beta.value.pointer, mean: mean.pointer,
+                                   variance: variance.pointer, workspace: workspace?.pointer)
+        if !ok { fatalError("oneDNN batch norm forward failed for \(x.shape): \(primitive.lastError ?? "?")") }
+        guard (0..<c).allSatisfy({ mean.pointer[$0].isFinite && variance.pointer[$0].isFinite }) else { return nil }
+        let m = Float(x.shape.reduce(1, *) / c)
+        for k in 0..<c {
+            let unbiased = m > 1 ? variance.pointer[k] * m / (m - 1) : variance.pointer[k]
+            runningMean.pointer[k] = (1 - momentum) * runningMean.pointer[k] + momentum * mean.pointer[k]
+            runningVar.pointer[k] = (1 - momentum) * runningVar.pointer[k] + momentum * unbiased
+        }
+        let label = (relu ? "batchNorm+relu" : "batchNorm") + (profile == nil ? "" : " [\(primitive.implementations.joined(separator: ", "))]")
+        let y = output(out, inputs: [x, gamma, beta], blocked: true, op: label)
+        if y.requiresGrad {
+            record(op: label) { [unowned self] in
+                guard let dy = self.blockedGradient(of: y) else { return }
+                let dgamma = self.gradient(of: gamma), dbeta = self.gradient(of: beta)
+                let partial = Scratch(count: 2 * c, pool: self.pool)
+                defer { partial.release() }
+                self.accumulate(x, always: true, blocked: true) { dx in
+                    let ok = primitive.backward(dx: dx, dgamma: partial.pointer, dbeta: partial.pointer + c, dy: dy.pointer, x: xb.pointer,
+                                                gamma: gamma.value.pointer, beta: beta.value.pointer, mean: mean.pointer,
+                                                variance: variance.pointer,
+                                                workspace: workspace.map { UnsafePointer($0.pointer) })
+                    if !ok { fatalError("oneDNN batch norm backward failed for \(x.shape): \(primitive.lastError ?? "?")") }
+                }
+                for k in 0..<c {
+                    dgamma.pointer[k] += partial.pointer[k]
+                    dbeta.pointer[k] += partial.pointer[c + k]
+                }
             }
         }
         return y
