@@ -106,3 +106,14 @@ int vf_dnnl_bnorm_forward(vf_dnnl_bnorm *bn, const float *src, const float *scal
 int vf_dnnl_bnorm_backward(vf_dnnl_bnorm *bn, const float *src, const float *diff_dst, const float *scale, const float *shift,
                            const float *mean, const float *variance, const void *workspace, float *diff_src, float *diff_scale,
                            float *diff_shift);
+
+// A pointwise activation (VF_ACT_*, identity excluded) over `count` dense floats, forward and
+// backward from the source (diff_src overwritten). Every call returns -1 on failure.
+typedef struct vf_dnnl_eltwise vf_dnnl_eltwise;
+vf_dnnl_eltwise *vf_dnnl_eltwise_create(int activation, long count, float leaky_slope, int threads);
+void vf_dnnl_eltwise_destroy(vf_dnnl_eltwise *e);
+const char *vf_dnnl_eltwise_error(const vf_dnnl_eltwise *e);
+// 0: forward, 1: backward.
+const char *vf_dnnl_eltwise_impl(const vf_dnnl_eltwise *e, int which);
+int vf_dnnl_eltwise_forward(vf_dnnl_eltwise *e, const float *src, float *dst);
+int vf_dnnl_eltwise_backward(vf_dnnl_eltwise *e, const float *src, const float *diff_dst, float *diff_src);

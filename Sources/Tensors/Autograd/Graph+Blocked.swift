@@ -101,15 +101,29 @@ extension Graph {
         return y
     }
 
-    /// Pointwise, so the same kernels on the blocked storage.
+    /// Pointwise, so the same kernels on the blocked storage — oneDNN's eltwise primitives for
+    /// the activations `DNNLEltwise` handles, the engine's otherwise.
     func activationBlocked(_ x: Variable, _ xb: Tensor, _ kind: Activation) -> Variable {
         let out = make(x.shape)
-        kind.forward(out.pointer, xb.pointer, count: out.count)
-        let y = output(out, inputs: [x], blocked: true)
+        let count = out.count
+        let primitive = DNNLEltwise.handles(kind) ? DNNLEltwise.shared(kind, count: count) : nil
+        if let primitive {
+            if !primitive.forward(out.pointer, xb.pointer) { fatalError("oneDNN \(kind) forward failed: \(primitive.lastError ?? "?")") }
+        } else {
+            kind.forward(out.pointer, xb.pointer, count: count)
+        }
+        let label = profile == nil ? #function : "activation \(kind) [\(primitive?.implementations.joined(separator: ", ") ?? "engine, blocked")]"
+        let y = output(out, inputs: [x], blocked: true, op: label)
         if y.requiresGrad {
-            record { [unowned self] in
+            record(op: label) { [unowned self] in
                 guard let dy = self.blockedGradient(of: y) else { return }
-                self.accumulate(x, blocked: true) { kind.backward($0, dy.pointer, xb.pointer, count: xb.count) }
+                self.accumulate(x, blocked: true) { dx in
+                    if let primitive {
+                        if !primitive.backward(dx, dy.pointer, xb.pointer) { fatalError("oneDNN \(kind) backward failed: \(primitive.lastError ?? "?")") }
+                    } else {
+                        kind.backward(dx, dy.pointer, xb.pointer, count: count)
+                    }
+                }
             }
         }
         return y

@@ -108,8 +108,7 @@ extension Graph {
         if let residual, residual.shape != x.shape {
             throw TensorError.shapeMismatch(op: "batchNorm residual", expected: "\(x.shape)", got: residual.shape)
         }
-        let tail = residual != nil || activation != nil
-        if tail, isTraining, activation == nil || activation == .relu, let xb = x.blocked, residual == nil || residual?.blocked != nil {
+        if isTraining, let xb = x.blocked, activation == nil || activation == .relu, residual == nil || residual?.blocked != nil {
             let c = x.shape[1]
             return batchNormBlocked(x, xb, make(x.shape), gamma: gamma, beta: beta, runningMean: runningMean, runningVar: runningVar,
                                     mean: make([c]), invStd: make([c]), momentum: momentum, eps: eps,
