@@ -117,3 +117,18 @@ const char *vf_dnnl_eltwise_error(const vf_dnnl_eltwise *e);
 const char *vf_dnnl_eltwise_impl(const vf_dnnl_eltwise *e, int which);
 int vf_dnnl_eltwise_forward(vf_dnnl_eltwise *e, const float *src, float *dst);
 int vf_dnnl_eltwise_backward(vf_dnnl_eltwise *e, const float *src, const float *diff_dst, float *diff_src);
+
+// Training max pooling (square kernel, stride, symmetric padding; padded cells never win) of
+// one (N, C, H, W) in nChw{block}c. The forward writes the argmax into `workspace`
+// (vf_dnnl_maxpool_workspace_bytes, owned by the caller per call site); the backward reads it
+// and overwrites diff_src. Every call returns -1 on failure.
+typedef struct vf_dnnl_maxpool vf_dnnl_maxpool;
+vf_dnnl_maxpool *vf_dnnl_maxpool_create(int batch, int channels, int height, int width, int kernel, int stride, int padding, int block,
+                                        int threads);
+void vf_dnnl_maxpool_destroy(vf_dnnl_maxpool *p);
+const char *vf_dnnl_maxpool_error(const vf_dnnl_maxpool *p);
+// 0: forward, 1: backward.
+const char *vf_dnnl_maxpool_impl(const vf_dnnl_maxpool *p, int which);
+size_t vf_dnnl_maxpool_workspace_bytes(const vf_dnnl_maxpool *p);
+int vf_dnnl_maxpool_forward(vf_dnnl_maxpool *p, const float *src, float *dst, void *workspace);
+int vf_dnnl_maxpool_backward(vf_dnnl_maxpool *p, const float *diff_dst, const void *workspace, float *diff_src);

@@ -129,6 +129,27 @@ extension Graph {
         return y
     }
 
+    /// Max pooling of a blocked value on oneDNN; the output stays blocked.
+    func maxPoolBlocked(_ x: Variable, _ xb: Tensor, _ out: Tensor, _ primitive: DNNLMaxPool) -> Variable {
+        let workspace = make([max(1, primitive.workspaceCount)])
+        if !primitive.forward(out.pointer, xb.pointer, workspace: workspace.pointer) {
+            fatalError("oneDNN max pooling forward failed for \(x.shape): \(primitive.lastError ?? "?")")
+        }
+        let label = profile == nil ? #function : "maxPool2d [\(primitive.implementations.joined(separator: ", "))]"
+        let y = output(out, inputs: [x], blocked: true, op: label)
+        if y.requiresGrad {
+            record(op: label) { [unowned self] in
+                guard let dy = self.blockedGradient(of: y) else { return }
+                self.accumulate(x, blocked: true) { dx in
+                    if !primitive.backward(dx, dy.pointer, workspace: workspace.pointer) {
+                        fatalError("oneDNN max pooling backward failed for \(x.shape): \(primitive.lastError ?? "?")")
+                    }
+                }
+            }
+        }
+        return y
+    }
+
     func addBlocked(_ a: Variable, _ pa: Tensor, _ b: Variable, _ pb: Tensor) -> Variable {
         let out = make(a.shape)
         let n = out.count

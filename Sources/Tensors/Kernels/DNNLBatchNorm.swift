@@ -34,19 +34,11 @@ final class DNNLBatchNorm: @unchecked Sendable {
     static let enabled = DNNLConvolution.enabled && ProcessInfo.processInfo.environment["VISIONFLEET_DNNL_BNORM"] != "0"
 
     private struct Key: Hashable { var batch, channels, plane, block: Int; var eps: Float; var relu: Bool }
-    private static let cache = Mutex([Key: DNNLBatchNorm?]())
-    static let capacity = 64
+    private static let cache = DNNLPrimitiveCache<Key, DNNLBatchNorm>()
 
     /// The primitive pair for this shape, nil when oneDNN has none.
     static func shared(batch: Int, channels: Int, plane: Int, block: Int, eps: Float, relu: Bool) -> DNNLBatchNorm? {
-        let key = Key(batch: batch, channels: channels, plane: plane, block: block, eps: eps, relu: relu)
-        return cache.withLock { cache in
-            if let known = cache[key] { return known }
-            if cache.count >= capacity { cache.removeAll() }
-            let made = DNNLBatchNorm(key)
-            cache[key] = made
-            return made
-        }
+        cache.shared(Key(batch: batch, channels: channels, plane: plane, block: block, eps: eps, relu: relu)) { DNNLBatchNorm($0) }
     }
 
     /// Why the last call failed.

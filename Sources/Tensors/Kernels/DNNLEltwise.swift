@@ -31,20 +31,10 @@ final class DNNLEltwise: @unchecked Sendable {
     static func handles(_ kind: Activation) -> Bool { enabled && [.silu, .sigmoid, .gelu].contains(kind) }
 
     private struct Key: Hashable { var kind: Activation; var count: Int }
-    private static let cache = Mutex([Key: DNNLEltwise?]())
-    static let capacity = 128
+    private static let cache = DNNLPrimitiveCache<Key, DNNLEltwise>()
 
     /// The primitive pair for this activation and element count, nil when oneDNN has none.
-    static func shared(_ kind: Activation, count: Int) -> DNNLEltwise? {
-        let key = Key(kind: kind, count: count)
-        return cache.withLock { cache in
-            if let known = cache[key] { return known }
-            if cache.count >= capacity { cache.removeAll() }
-            let made = DNNLEltwise(key)
-            cache[key] = made
-            return made
-        }
-    }
+    static func shared(_ kind: Activation, count: Int) -> DNNLEltwise? { cache.shared(Key(kind: kind, count: count)) { DNNLEltwise($0) } }
 
     /// The implementations oneDNN chose (forward, backward).
     var implementations: [String] { (0..<2).map { String(cString: vf_dnnl_eltwise_impl(handle, Int32($0))) } }
