@@ -6,16 +6,18 @@ import XCTest
 /// equal (values drawn without ties, so both route each gradient to the same element).
 final class DNNLMaxPoolTests: XCTestCase {
     func testBlockedPoolingMatchesThePlainKernel() throws {
-        guard DNNLMaxPool.enabled, BlockedLayout.block > 0 else { throw XCTSkip("oneDNN's blocked layout is not in use on this CPU") }
+        guard DNNLConvolution.enabled, BlockedLayout.block > 0 else { throw XCTSkip("oneDNN's blocked layout is not in use on this CPU") }
         let channels = BlockedLayout.block
         var rng = RandomState(seed: 17)
-        let x = Tensor(uniform: [2, 3, 9, 9], low: -1, high: 1, rng: &rng)
         let w = Tensor(uniform: [channels, 3, 3, 3], low: -0.5, high: 0.5, rng: &rng)
-        let probe = Tensor(uniform: [2 * channels * 81], low: -1, high: 1, rng: &rng)
-        for (kernel, stride, padding) in [(5, 1, 2), (13, 1, 6), (3, 2, 1)] {
+        let probe = Tensor(uniform: [4 * channels * 81], low: -1, high: 1, rng: &rng)
+        // SPP's windows on a 9×9 map and on a 3×3 one (YOLOX-nano at 96×96: windows larger than the map).
+        for (size, kernel, stride, padding) in [(9, 5, 1, 2), (9, 13, 1, 6), (9, 3, 2, 1), (3, 5, 1, 2), (3, 9, 1, 4), (3, 13, 1, 6)] {
+            let x = Tensor(uniform: [4, 3, size, size], low: -1, high: 1, rng: &rng)
             func run(blocked: Bool) throws -> (y: [Float], dx: [Float], wasBlocked: Bool) {
                 let graph = Graph()
                 graph.useBlockedLayout = blocked
+                graph.useDNNLPooling = true
                 let input = Variable(x.copy(), requiresGrad: true)
                 let h = try graph.conv2d(input, weight: Variable(w.copy(), requiresGrad: false), bias: nil, padding: (1, 1))
                 let y = try graph.maxPool2d(h, kernel: kernel, stride: stride, padding: padding)
@@ -24,7 +26,7 @@ final class DNNLMaxPoolTests: XCTestCase {
                 return (y.value.scalars, try XCTUnwrap(input.grad).scalars, y.blocked != nil)
             }
             let fast = try run(blocked: true), reference = try run(blocked: false)
-            let label = "kernel \(kernel) stride \(stride)"
+            let label = "\(size)×\(size), kernel \(kernel) stride \(stride)"
             XCTAssertTrue(fast.wasBlocked, "the pooled value should stay blocked, \(label)")
             XCTAssertEqual(fast.y, reference.y, "y, \(label)")
             let worst = zip(fast.dx, reference.dx).map { abs($0 - $1) }.max() ?? .nan

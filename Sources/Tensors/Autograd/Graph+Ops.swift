@@ -206,7 +206,7 @@ extension Graph {
     public func maxPool2d(_ x: Variable, kernel: Int, stride: Int, padding: Int = 0) throws -> Variable {
         let g = try poolGeometry(x, kernel: kernel, stride: stride, padding: padding, op: "maxPool2d")
         let out = make([g.batch, g.inChannels, g.outHeight, g.outWidth])
-        if let xb = x.blocked, let primitive = DNNLMaxPool.shared(g, block: BlockedLayout.block) {
+        if useDNNLPooling, let xb = x.blocked, let primitive = DNNLMaxPool.shared(g, block: BlockedLayout.block) {
             return maxPoolBlocked(x, xb, out, primitive)
         }
         let argmax = UnsafeMutablePointer<Int32>.allocate(capacity: out.count)

@@ -13,6 +13,8 @@ public final class Graph: @unchecked Sendable {
     /// With oneDNN, convolution outputs stay in its channel-blocked layout through batch norm,
     /// activations and adds (`BlockedLayout`); false keeps every value plain.
     public var useBlockedLayout = true
+    /// Max pooling of blocked values on oneDNN (`DNNLMaxPool.enabled`, opt-in for now).
+    public var useDNNLPooling = DNNLMaxPool.enabled
     /// Per-op times of forward and backward when set (`vf bench engine --profile`).
     public var profile: TrainingProfile?
     private var steps: [() -> Void] = []

@@ -28,15 +28,19 @@ final class DNNLMaxPool: @unchecked Sendable {
 
     deinit { vf_dnnl_maxpool_destroy(handle) }
 
-    /// Whether blocked max pooling runs on oneDNN (`VISIONFLEET_DNNL_POOL=0`: a plain copy and the engine's kernel).
-    static let enabled = DNNLConvolution.enabled && ProcessInfo.processInfo.environment["VISIONFLEET_DNNL_POOL"] != "0"
+    /// Whether blocked max pooling runs on oneDNN (`VISIONFLEET_DNNL_POOL=1`; otherwise a plain
+    /// copy and the engine's kernel). Opt-in for now: it matches `PoolingKernel` step for step
+    /// (tests) and trains YOLOX-tiny 8% faster, but the overfit-detector test
+    /// (`TrainedDetectorTests`) misses an object after 160 steps with it and passes without —
+    /// summation order in the backward's overlapping windows, or something not yet understood.
+    static let enabled = DNNLConvolution.enabled && ProcessInfo.processInfo.environment["VISIONFLEET_DNNL_POOL"] == "1"
 
     private struct Key: Hashable { var geometry: ConvGeometry; var block: Int }
     private static let cache = DNNLPrimitiveCache<Key, DNNLMaxPool>()
 
     /// The primitive pair for a square, symmetric pooling geometry, nil when oneDNN has none.
     static func shared(_ g: ConvGeometry, block: Int) -> DNNLMaxPool? {
-        guard enabled, g.kernelH == g.kernelW, g.strideH == g.strideW, g.padH == g.padW, g.dilationH == 1, g.dilationW == 1 else { return nil }
+        guard DNNLConvolution.enabled, g.kernelH == g.kernelW, g.strideH == g.strideW, g.padH == g.padW, g.dilationH == 1, g.dilationW == 1 else { return nil }
         return cache.shared(Key(geometry: g, block: block)) { DNNLMaxPool($0) }
     }
 
