@@ -65,13 +65,19 @@ struct LocalFleet: Sendable {
         }
         // Choose and check every port before starting anything.
         var chosen: [String: Int] = [:]
+        // The kernel may hand back a port it just gave (each probe socket is closed): never twice.
+        func unchosenFreePort() -> Int {
+            var port = LocalProcess.freePort()
+            while chosen.values.contains(port) { port = LocalProcess.freePort() }
+            return port
+        }
         for spec in toStart {
-            let port = ports[spec.name] ?? (anyPorts ? LocalProcess.freePort() : state[spec.name]?.port ?? spec.defaultPort)
+            let port = ports[spec.name] ?? (anyPorts ? unchosenFreePort() : state[spec.name]?.port ?? spec.defaultPort)
             guard LocalProcess.portIsFree(port, host: host) else { throw Failure.portTaken(service: spec.name, port: port) }
             chosen[spec.name] = port
             if spec.name == "serve" {
                 let metrics = ports["metrics"]
-                    ?? (anyPorts ? LocalProcess.freePort() : state["serve"]?.metricsPort ?? FleetServiceSpec.defaultMetricsPort)
+                    ?? (anyPorts ? unchosenFreePort() : state["serve"]?.metricsPort ?? FleetServiceSpec.defaultMetricsPort)
                 guard LocalProcess.portIsFree(metrics, host: host) else { throw Failure.portTaken(service: "metrics", port: metrics) }
                 chosen["metrics"] = metrics
             }
