@@ -37,14 +37,7 @@ struct vf_dnnl_conv {
     char error[256];
 };
 
-#define CHECK(call)                                                                          \
-    do {                                                                                     \
-        dnnl_status_t s_ = (call);                                                           \
-        if (s_ != dnnl_success) {                                                            \
-            snprintf(conv->error, sizeof conv->error, "%s failed: status %d", #call, (int)s_); \
-            return -1;                                                                       \
-        }                                                                                    \
-    } while (0)
+#define CHECK(call) VF_DNNL_CHECK(conv->error, call)
 
 static int port_init(vf_dnnl_conv *conv, port_t *p, const dnnl_memory_desc_t *user_md, const dnnl_memory_desc_t *inner_md, int output) {
     CHECK(dnnl_memory_create(&p->user, user_md, conv->engine, DNNL_MEMORY_NONE));
@@ -101,22 +94,8 @@ static int port_out_finish(vf_dnnl_conv *conv, port_t *p) {
 }
 
 static int make_step(vf_dnnl_conv *conv, step_t *step, dnnl_primitive_desc_t pd) {
-    const char *impl = NULL;
-    dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl);
-    snprintf(step->impl, sizeof step->impl, "%s", impl ? impl : "?");
-    CHECK(dnnl_primitive_create(&step->prim, pd));
-    CHECK(dnnl_memory_create(&step->scratchpad, dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0), conv->engine,
-                             DNNL_MEMORY_ALLOCATE));
+    CHECK(vf_dnnl_make_primitive(conv->engine, pd, &step->prim, &step->scratchpad, step->impl));
     return 0;
-}
-
-// Every primitive gets a user-managed scratchpad: the library's would be allocated and freed
-// around each call (fresh pages, faulted in again every step).
-static dnnl_primitive_attr_t user_scratchpad(void) {
-    dnnl_primitive_attr_t attr = NULL;
-    if (dnnl_primitive_attr_create(&attr) != dnnl_success) return NULL;
-    dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user);
-    return attr;
 }
 
 static const dnnl_memory_desc_t *md_of(dnnl_primitive_desc_t pd, dnnl_query_t what) {
@@ -149,7 +128,7 @@ static int build(vf_dnnl_conv *conv, int n, int c, int h, int w, int oc, int kh,
     dnnl_primitive_desc_t fpd = NULL, bdpd = NULL, bwpd = NULL;
     CHECK(dnnl_dilated_convolution_forward_desc_init(&fd, dnnl_forward_training, dnnl_convolution_direct, &src_any, &weights_any,
                                                      bias, &dst_any, strides, dilates, pad, pad_r));
-    dnnl_primitive_attr_t attr = user_scratchpad();
+    dnnl_primitive_attr_t attr = vf_dnnl_user_scratchpad();
     if (!attr) {
         snprintf(conv->error, sizeof conv->error, "out of memory");
         return -1;

@@ -51,14 +51,7 @@ struct vf_dnnl_net {
     char error[256];
 };
 
-#define CHECK(call)                                                                   \
-    do {                                                                              \
-        dnnl_status_t s_ = (call);                                                    \
-        if (s_ != dnnl_success) {                                                     \
-            snprintf(net->error, sizeof net->error, "%s failed: status %d", #call, (int)s_); \
-            return -1;                                                                \
-        }                                                                             \
-    } while (0)
+#define CHECK(call) VF_DNNL_CHECK(net->error, call)
 
 static int grow(void **items, int *cap, int count, size_t size) {
     if (count < *cap) return 0;
@@ -215,16 +208,15 @@ static int valid_slot(vf_dnnl_net *net, int slot) {
 }
 
 static int append_activation(vf_dnnl_net *net, dnnl_post_ops_t ops, int activation, float slope) {
-    switch (activation) {
-    case VF_ACT_IDENTITY: return 0;
-    case VF_ACT_RELU: CHECK(dnnl_post_ops_append_eltwise(ops, 1.f, dnnl_eltwise_relu, 0.f, 0.f)); return 0;
-    case VF_ACT_RELU6: CHECK(dnnl_post_ops_append_eltwise(ops, 1.f, dnnl_eltwise_clip_v2, 0.f, 6.f)); return 0;
-    case VF_ACT_SILU: CHECK(dnnl_post_ops_append_eltwise(ops, 1.f, dnnl_eltwise_swish, 1.f, 0.f)); return 0;
-    case VF_ACT_LEAKY_RELU: CHECK(dnnl_post_ops_append_eltwise(ops, 1.f, dnnl_eltwise_relu, slope, 0.f)); return 0;
-    case VF_ACT_SIGMOID: CHECK(dnnl_post_ops_append_eltwise(ops, 1.f, dnnl_eltwise_logistic, 0.f, 0.f)); return 0;
-    case VF_ACT_GELU: CHECK(dnnl_post_ops_append_eltwise(ops, 1.f, dnnl_eltwise_gelu_erf, 0.f, 0.f)); return 0;
-    default: snprintf(net->error, sizeof net->error, "unknown activation %d", activation); return -1;
+    if (activation == VF_ACT_IDENTITY) return 0;
+    float alpha, beta;
+    dnnl_alg_kind_t alg = vf_dnnl_activation(activation, slope, &alpha, &beta);
+    if (!alg) {
+        snprintf(net->error, sizeof net->error, "unknown activation %d", activation);
+        return -1;
     }
+    CHECK(dnnl_post_ops_append_eltwise(ops, 1.f, alg, alpha, beta));
+    return 0;
 }
 
 int vf_dnnl_net_conv(vf_dnnl_net *net, int src, int residual, int residual_dies, const float *weight, const float *bias,

@@ -22,17 +22,18 @@ extension Graph {
 extension Graph {
     /// Training batch norm of a blocked value, optionally fused with the tail of a residual
     /// block — relu(bn(x) + residual) — in the same passes (`BlockedBatchNormKernel.Epilogue`).
-    func batchNormBlocked(_ x: Variable, _ xb: Tensor, _ out: Tensor, gamma: Variable, beta: Variable, runningMean: Tensor,
-                          runningVar: Tensor, mean: Tensor, invStd: Tensor, momentum: Float, eps: Float,
-                          residual: (variable: Variable, blocked: Tensor)? = nil, relu: Bool = false) -> Variable {
+    func batchNormBlocked(_ x: Variable, _ xb: Tensor, gamma: Variable, beta: Variable, runningMean: Tensor, runningVar: Tensor,
+                          momentum: Float, eps: Float, residual: (variable: Variable, blocked: Tensor)?, relu: Bool) -> Variable {
         let (n, c, plane) = BlockedLayout.dims(x.shape)
         let block = BlockedLayout.block
+        let out = make(x.shape)
         if residual == nil, DNNLBatchNorm.enabled,
            let primitive = DNNLBatchNorm.shared(batch: n, channels: c, plane: plane, block: block, eps: eps, relu: relu),
            let y = batchNormDNNL(primitive, x, xb, out, gamma: gamma, beta: beta, runningMean: runningMean, runningVar: runningVar,
                                  momentum: momentum, relu: relu) {
             return y
         }
+        let mean = make([c]), invStd = make([c])
         let epilogue = BlockedBatchNormKernel.Epilogue(residual: residual.map { UnsafePointer($0.blocked.pointer) }, relu: relu)
         BlockedBatchNormKernel.forwardTraining(out.pointer, xb.pointer, gamma: gamma.value.pointer, beta: beta.value.pointer,
                                                runningMean: runningMean.pointer, runningVar: runningVar.pointer,

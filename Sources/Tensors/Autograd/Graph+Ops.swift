@@ -108,11 +108,15 @@ extension Graph {
         if let residual, residual.shape != x.shape {
             throw TensorError.shapeMismatch(op: "batchNorm residual", expected: "\(x.shape)", got: residual.shape)
         }
-        if isTraining, let xb = x.blocked, activation == nil || activation == .relu, residual == nil || residual?.blocked != nil {
-            let c = x.shape[1]
-            return batchNormBlocked(x, xb, make(x.shape), gamma: gamma, beta: beta, runningMean: runningMean, runningVar: runningVar,
-                                    mean: make([c]), invStd: make([c]), momentum: momentum, eps: eps,
-                                    residual: residual.map { ($0, $0.blocked!) }, relu: activation == .relu)
+        if isTraining, let xb = x.blocked {
+            // What the kernel can take in its passes: a blocked residual, then ReLU.
+            let fused = residual.flatMap { r in r.blocked.map { (variable: r, blocked: $0) } }
+            let relu = activation == .relu && (residual == nil || fused != nil)
+            var y = batchNormBlocked(x, xb, gamma: gamma, beta: beta, runningMean: runningMean, runningVar: runningVar, momentum: momentum,
+                                     eps: eps, residual: fused, relu: relu)
+            if let residual, fused == nil { y = try add(y, residual) }
+            if let activation, !relu { y = self.activation(y, activation) }
+            return y
         }
         var y = normalize(x, gamma: gamma, beta: beta, runningMean: runningMean, runningVar: runningVar, momentum: momentum, eps: eps)
         if let residual { y = try add(y, residual) }
@@ -120,6 +124,7 @@ extension Graph {
         return y
     }
 
+    /// Batch norm of plain values (blocked training values go to `batchNormBlocked`).
     private func normalize(_ x: Variable, gamma: Variable, beta: Variable, runningMean: Tensor, runningVar: Tensor,
                            momentum: Float, eps: Float) -> Variable {
         let n = x.shape[0], c = x.shape[1], plane = x.shape.dropFirst(2).reduce(1, *)
@@ -131,10 +136,6 @@ extension Graph {
             return output(out, inputs: [x, gamma, beta], op: "batchNorm")
         }
         let mean = make([c]), invStd = make([c])
-        if let blocked = x.blocked {
-            return batchNormBlocked(x, blocked, out, gamma: gamma, beta: beta, runningMean: runningMean, runningVar: runningVar,
-                                    mean: mean, invStd: invStd, momentum: momentum, eps: eps)
-        }
         BatchNormKernel.forwardTraining(out.pointer, x.value.pointer, gamma: gamma.value.pointer, beta: beta.value.pointer,
                                         runningMean: runningMean.pointer, runningVar: runningVar.pointer,
                                         savedMean: mean.pointer, savedInvStd: invStd.pointer,

@@ -24,8 +24,8 @@ final class DNNLEltwise: @unchecked Sendable {
     deinit { vf_dnnl_eltwise_destroy(handle) }
 
     /// Whether SiLU, sigmoid and GELU of blocked training values run on oneDNN
-    /// (`VISIONFLEET_DNNL_ELTWISE=1`). Off by default: side by side on YOLOX-tiny the engine's
-    /// C kernel (`vf_sigmoid_family_*`) takes 10–20% less time for SiLU forward and backward.
+    /// (`VISIONFLEET_DNNL_ELTWISE=1`). Off by default: side by side on YOLOX-tiny it is level
+    /// with the engine's C kernel (`vf_sigmoid_family_*`) for SiLU, within this machine's noise.
     /// ReLU never does: oneDNN's turns NaN into 0, which would hide a diverging loss from `LossGuard`.
     static let enabled = DNNLConvolution.enabled && ProcessInfo.processInfo.environment["VISIONFLEET_DNNL_ELTWISE"] == "1"
     static func handles(_ kind: Activation) -> Bool { enabled && [.silu, .sigmoid, .gelu].contains(kind) }
