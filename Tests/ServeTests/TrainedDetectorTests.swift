@@ -31,8 +31,17 @@ final class TrainedDetectorTests: XCTestCase {
             optimizer.step()
             graph.reset()
         }
-        // Settle batch norm's running statistics (YOLOX's momentum is 0.03) on the same images: serving uses them.
-        for _ in 0..<250 { _ = try model(Variable(x), Graph(recording: false, training: true)) }
+        // Settle batch norm's running statistics on the same images (serving uses them): one pass at
+        // momentum 1 over the four images repeated 16 times. Four 96×96 images give the stride-32
+        // level 36 values per channel, whose unbiased variance (×36/35) this overfit net notices;
+        // the repeats make the statistics those the training steps normalised with.
+        func norms(_ m: any Module) -> [BatchNorm2d] { ((m as? BatchNorm2d).map { [$0] } ?? []) + m.children.flatMap { norms($0.1) } }
+        let batchNorms = norms(model)
+        let momenta = batchNorms.map(\.momentum)
+        batchNorms.forEach { $0.momentum = 1 }
+        let repeated = try Tensor(shape: [64, 3, 96, 96], values: Array(repeatElement(pixels, count: 16).joined()))
+        _ = try model(Variable(repeated), Graph(recording: false, training: true))
+        zip(batchNorms, momenta).forEach { $0.momentum = $1 }
 
         let config = try ExperimentConfig.parse(yaml: """
         configVersion: 1

@@ -13,7 +13,7 @@ public final class Graph: @unchecked Sendable {
     /// With oneDNN, convolution outputs stay in its channel-blocked layout through batch norm,
     /// activations and adds (`BlockedLayout`); false keeps every value plain.
     public var useBlockedLayout = true
-    /// Max pooling of blocked values on oneDNN (`DNNLMaxPool.enabled`, opt-in for now).
+    /// Max pooling of blocked values on oneDNN (`DNNLMaxPool.enabled`: on unless `VISIONFLEET_DNNL_POOL=0`).
     public var useDNNLPooling = DNNLMaxPool.enabled
     /// Per-op times of forward and backward when set (`vf bench engine --profile`).
     public var profile: TrainingProfile?

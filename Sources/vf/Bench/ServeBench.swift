@@ -96,18 +96,23 @@ struct ServeBench: AsyncParsableCommand {
                        level, result.rps, result.p50, result.p99, meanBatch, result.errors))
         }
 
-        // The engine alone on batches of 128, while vf-serve idles.
+        // The engine alone on batches of 128 (and of vf-serve's max batch), while vf-serve idles.
         let plan = try trainer.model.inferencePlan(height: 32, width: 32)
-        let batch = Tensor(uninitialized: [128, 3, 32, 32])
-        for i in 0..<batch.count { batch.pointer[i] = image[i % image.count] }
-        for _ in 0..<2 { _ = try plan.run(batch) }
-        let clock = ContinuousClock()
-        var runs = 0
-        let start = clock.now
-        while clock.now - start < .seconds(max(2, seconds / 2)) { _ = try plan.run(batch); runs += 1 }
-        let engine = Double(runs * 128) / Self.seconds(clock.now - start)
-        log(String(format: "engine batch 128: %.0f images/s", engine))
+        func engineRate(_ size: Int) throws -> Double {
+            let batch = Tensor(uninitialized: [size, 3, 32, 32])
+            for i in 0..<batch.count { batch.pointer[i] = image[i % image.count] }
+            for _ in 0..<2 { _ = try plan.run(batch) }
+            let clock = ContinuousClock()
+            var runs = 0
+            let start = clock.now
+            while clock.now - start < .seconds(max(2, seconds / 2)) { _ = try plan.run(batch); runs += 1 }
+            return Double(runs * size) / Self.seconds(clock.now - start)
+        }
+        let engine = try engineRate(128)
+        let engineMax = try engineRate(maxBatch)
+        log(String(format: "engine batch 128: %.0f images/s; batch %d: %.0f images/s", engine, maxBatch, engineMax))
         object["engine_b128_images_per_s"] = engine.rounded()
+        object["engine_b\(maxBatch)_images_per_s"] = engineMax.rounded()
         object["peak_rss_mib"] = peakRSS.rounded(toPlaces: 1)
         if let top = levels.max(), let rps = (object["\(top)"] as? [String: Any])?["rps"] as? Double {
             object["ratio_rps_\(top)_vs_engine_b128"] = (rps / engine).rounded(toPlaces: 3)
