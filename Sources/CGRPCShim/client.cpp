@@ -10,13 +10,6 @@
 
 #include "shim_internal.h"
 
-struct vfg_channel {
-  std::shared_ptr<grpc::Channel> channel;
-  std::unique_ptr<grpc::GenericStub> stub;
-  size_t queue_bytes = 0;
-  size_t queue_messages = 0;
-};
-
 namespace {
 
 void Configure(grpc::ClientContext &ctx, const vfg_call_options *options) {

@@ -2,6 +2,7 @@
 #ifndef VFGRPC_INTERNAL_H
 #define VFGRPC_INTERNAL_H
 
+#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/support/byte_buffer.h>
 
@@ -168,5 +169,14 @@ inline void Deliver(vfg_event_callback cb, void *ctx, vfg_event_kind kind) {
 }
 
 }  // namespace vfg
+
+/// A client channel: the grpc channel, the generic stub every call goes through, and the
+/// write-queue bounds its streams get (client.cpp, load_generator.cpp).
+struct vfg_channel {
+  std::shared_ptr<grpc::Channel> channel;
+  std::unique_ptr<grpc::GenericStub> stub;
+  size_t queue_bytes = 0;
+  size_t queue_messages = 0;
+};
 
 #endif  // VFGRPC_INTERNAL_H

@@ -228,6 +228,17 @@ void vfg_client_call_cancel(vfg_client_call *call);
 /// Drops the caller's reference; a call that has not finished is cancelled first.
 void vfg_client_call_release(vfg_client_call *call);
 
+// MARK: - Load generation (benchmarks)
+
+/// Keeps `concurrency` unary calls of `method` with the same request in flight on `channel` for
+/// `seconds`, each re-issued from the last one's completion (a closed loop, as Triton's
+/// perf_analyzer runs). Writes the latency of each successful call, in milliseconds, to
+/// `latencies_ms` (up to `latency_capacity` of them) and the counts to `completed` / `failed`.
+/// Returns 0, or -1 for bad arguments. Blocks until the last call in flight completes.
+int vfg_load_unary(vfg_channel *channel, const char *method, const uint8_t *request,
+                   size_t request_length, int concurrency, double seconds, double *latencies_ms,
+                   size_t latency_capacity, uint64_t *completed, uint64_t *failed);
+
 #ifdef __cplusplus
 }
 #endif

@@ -10,7 +10,8 @@ import VisionModels
 
 /// `vf bench serve`: the CIFAR ResNet-20 classifier served by a real vf-serve (model from a real
 /// vf-registry), loaded with ModelInfer requests of one 3×32×32 FP32 image from N clients in
-/// flight (1, 8, 32) by a native client: requests/s, p50/p99 latency, mean batch size (from
+/// flight (1, 8, 32) by a native client (the shim's C++ closed loop by default, `--client swift` for
+/// async Swift clients): requests/s, p50/p99 latency, mean batch size (from
 /// ModelStatistics); the engine's own batch-128 throughput in the same run; vf-serve's peak RSS.
 /// `--peer` also runs MLServer 1.7 + ONNX Runtime (`../shared/peers/run mlserver`), and the
 /// peer's own Python load generator against vf-serve, so both servers face the same client.
@@ -22,6 +23,8 @@ struct ServeBench: AsyncParsableCommand {
     @Option(help: "vf-serve's max batch size.") var maxBatch = 16
     @Option(help: "vf-serve's max queue delay, µs.") var delayUs = 200
     @Option(help: "vf-serve's model instances.") var instances = 1
+    @Option(name: .customLong("client"), help: "Load generator: cpp (the shim's C++ closed loop, as Triton's perf_analyzer) or swift (async Swift clients).")
+    var generator: LoadGenerator = .cpp
     @Flag(help: "Also run MLServer's peer and the peer's load generator against vf-serve.") var peer = false
     @Option(help: "Folder of the peer programs.") var peers = "../shared/peers"
     @Flag(help: "Then also load a YOLOX-tiny and a retrieval model with a 100,000-item gallery and report vf-serve's resident memory.")
@@ -59,7 +62,8 @@ struct ServeBench: AsyncParsableCommand {
                                     arguments: ["--models", "resnet20@production", "--registry", "127.0.0.1:\(registry.port)",
                                                 "--no-metrics", "--max-batch-size", "\(maxBatch)", "--max-queue-delay-us", "\(delayUs)", "--instances", "\(instances)"])
         defer { serve.stop() }
-        let client = RPCClient(channel: try RPCChannel(target: "127.0.0.1:\(serve.port)"))
+        let channel = try RPCChannel(target: "127.0.0.1:\(serve.port)")
+        let client = RPCClient(channel: channel)
         typealias OIP = ServiceCatalog.GRPCInferenceService
         let readyBy = ContinuousClock.now + .seconds(60)
         while ContinuousClock.now < readyBy {
@@ -84,9 +88,9 @@ struct ServeBench: AsyncParsableCommand {
         var peakRSS = 0.0
         for level in levels {
             // Warm-up, then the measured window.
-            _ = try await Self.load(client, infer, clients: level, seconds: min(1, seconds))
+            _ = try await Self.load(generator, channel, infer, clients: level, seconds: min(1, seconds))
             let before = try await statistics()
-            let (result, peak) = try await serve.samplingPeak { try await Self.load(client, infer, clients: level, seconds: seconds) }
+            let (result, peak) = try await serve.samplingPeak { try await Self.load(generator, channel, infer, clients: level, seconds: seconds) }
             let after = try await statistics()
             peakRSS = max(peakRSS, peak)
             let meanBatch = (after.0 - before.0) / max(after.1 - before.1, 1)
@@ -111,6 +115,7 @@ struct ServeBench: AsyncParsableCommand {
         let engine = try engineRate(128)
         let engineMax = try engineRate(maxBatch)
         log(String(format: "engine batch 128: %.0f images/s; batch %d: %.0f images/s", engine, maxBatch, engineMax))
+        object["client"] = generator.rawValue
         object["engine_b128_images_per_s"] = engine.rounded()
         object["engine_b\(maxBatch)_images_per_s"] = engineMax.rounded()
         object["peak_rss_mib"] = peakRSS.rounded(toPlaces: 1)
@@ -209,8 +214,19 @@ struct ServeBench: AsyncParsableCommand {
         return (rss, peak)
     }
 
-    /// `clients` loops of ModelInfer for `seconds`; latencies in ms.
-    static func load(_ client: RPCClient, _ request: Inference_ModelInferRequest, clients: Int, seconds: Double) async throws -> LoadResult {
+    enum LoadGenerator: String, ExpressibleByArgument, Sendable { case cpp, swift }
+
+    /// `clients` closed loops of ModelInfer for `seconds`; latencies in ms.
+    static func load(_ generator: LoadGenerator, _ channel: RPCChannel, _ request: Inference_ModelInferRequest, clients: Int,
+                     seconds: Double) async throws -> LoadResult {
+        if generator == .cpp {
+            let run = try await UnaryLoad.run(on: channel, method: ServiceCatalog.GRPCInferenceService.modelInfer.path,
+                                              request: try request.serializedData(), concurrency: clients, seconds: seconds)
+            let latencies = run.latenciesMs.sorted()
+            func q(_ p: Double) -> Double { latencies.isEmpty ? 0 : latencies[min(latencies.count - 1, Int(p * Double(latencies.count)))] }
+            return LoadResult(rps: Double(run.completed) / seconds, p50: q(0.5), p99: q(0.99), errors: run.failed)
+        }
+        let client = RPCClient(channel: channel)
         let clock = ContinuousClock()
         let stop = clock.now + .milliseconds(Int(seconds * 1000))
         let start = clock.now
