@@ -1,6 +1,6 @@
 // A closed-loop unary load generator (what Triton's C++ perf_analyzer does): `concurrency`
 // calls in flight on one channel, each re-issued from its completion until the deadline, with
-// no Swift, allocation of messages or task switches between calls. Benchmarks measure a server
+// no Swift or task switches between calls. Benchmarks measure a server
 // with it so the client's own cost on a shared machine stays small.
 #include <grpcpp/generic/generic_stub.h>
 
@@ -9,7 +9,6 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
-#include <vector>
 
 #include "shim_internal.h"
 
@@ -31,41 +30,67 @@ struct LoadRun {
   int active = 0;
 };
 
-/// One call in flight: issues the next call from the completion of the last.
-struct LoadSlot {
-  LoadRun *run = nullptr;
-  std::unique_ptr<grpc::ClientContext> context;
+/// One call: its own context and buffers, freed once both the issuer (after UnaryCall returns)
+/// and the completion are done with it.
+struct LoadCall {
+  explicit LoadCall(LoadRun *r) : run(r), request(r->request) {}  // the request shares its slices
+  LoadRun *run;
+  grpc::ClientContext context;
   grpc::ByteBuffer request;
   grpc::ByteBuffer response;
-  Clock::time_point started;
-
-  void Issue() {
-    context = std::make_unique<grpc::ClientContext>();
-    request = run->request;  // shares the slices
-    response.Clear();
-    started = Clock::now();
-    run->stub->UnaryCall(context.get(), run->method, grpc::StubOptions(), &request, &response,
-                         [this](grpc::Status status) { Completed(status); });
-  }
-
-  void Completed(const grpc::Status &status) {
-    const auto now = Clock::now();
-    if (status.ok()) {
-      const uint64_t index = run->completed.fetch_add(1, std::memory_order_relaxed);
-      if (index < run->latency_capacity) {
-        run->latencies_ms[index] = std::chrono::duration<double, std::milli>(now - started).count();
-      }
-    } else {
-      run->failed.fetch_add(1, std::memory_order_relaxed);
-    }
-    if (now < run->deadline) {
-      Issue();
-      return;
-    }
-    std::lock_guard<std::mutex> lock(run->mu);
-    if (--run->active == 0) run->finished.notify_all();
+  Clock::time_point started = Clock::now();
+  std::atomic<int> refs{2};
+  void Unref() {
+    if (refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
   }
 };
+
+void Completed(LoadCall *call, const grpc::Status &status);
+
+// A completion that runs inline inside UnaryCall (a call failing at once) must not issue the
+// next call from there, or a dead server would grow the stack by a frame per call: it is
+// counted here and issued by the loop of the Issue already on this thread.
+thread_local bool tl_issuing = false;
+thread_local int tl_deferred = 0;
+
+/// Starts the next call of a slot.
+void Issue(LoadRun *run) {
+  if (tl_issuing) {
+    tl_deferred++;
+    return;
+  }
+  tl_issuing = true;
+  for (int pending = 1; pending > 0; pending += tl_deferred, tl_deferred = 0) {
+    pending--;
+    auto *call = new LoadCall(run);
+    run->stub->UnaryCall(&call->context, run->method, grpc::StubOptions(), &call->request, &call->response,
+                         [call](grpc::Status status) {
+                           Completed(call, status);
+                           call->Unref();
+                         });
+    call->Unref();
+  }
+  tl_issuing = false;
+}
+
+void Completed(LoadCall *call, const grpc::Status &status) {
+  LoadRun *run = call->run;
+  const auto now = Clock::now();
+  if (status.ok()) {
+    const uint64_t index = run->completed.fetch_add(1, std::memory_order_relaxed);
+    if (index < run->latency_capacity) {
+      run->latencies_ms[index] = std::chrono::duration<double, std::milli>(now - call->started).count();
+    }
+  } else {
+    run->failed.fetch_add(1, std::memory_order_relaxed);
+  }
+  if (now < run->deadline) {
+    Issue(run);
+    return;
+  }
+  std::lock_guard<std::mutex> lock(run->mu);
+  if (--run->active == 0) run->finished.notify_all();
+}
 
 }  // namespace
 
@@ -82,9 +107,7 @@ extern "C" int vfg_load_unary(vfg_channel *channel, const char *method, const ui
   run.latencies_ms = latencies_ms;
   run.latency_capacity = latency_capacity;
   run.active = concurrency;
-  std::vector<LoadSlot> slots(static_cast<size_t>(concurrency));
-  for (auto &slot : slots) slot.run = &run;
-  for (auto &slot : slots) slot.Issue();
+  for (int i = 0; i < concurrency; i++) Issue(&run);
   {
     std::unique_lock<std::mutex> lock(run.mu);
     run.finished.wait(lock, [&] { return run.active == 0; });

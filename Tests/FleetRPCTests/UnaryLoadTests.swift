@@ -31,6 +31,16 @@ final class UnaryLoadTests: XCTestCase {
         await t.stop()
     }
 
+    func testCountsFailuresWhenNothingListens() async throws {
+        let probe = try await TestServer.start()
+        let port = probe.port
+        await probe.stop()
+        let channel = try RPCChannel(target: "127.0.0.1:\(port)")
+        let result = try await UnaryLoad.run(on: channel, method: Echo.unary.path, request: Data(), concurrency: 4, seconds: 0.3)
+        XCTAssertEqual(result.completed, 0)
+        XCTAssertGreaterThan(result.failed, 0)
+    }
+
     func testRefusesBadArguments() async throws {
         let channel = try RPCChannel(target: "127.0.0.1:1")
         do {
