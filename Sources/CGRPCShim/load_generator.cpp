@@ -1,9 +1,7 @@
 // A closed-loop unary load generator (what Triton's C++ perf_analyzer does): `concurrency`
 // calls in flight on one channel, each re-issued from its completion until the deadline, with
-// no Swift or task switches between calls. Benchmarks measure a server
-// with it so the client's own cost on a shared machine stays small.
-#include <grpcpp/generic/generic_stub.h>
-
+// no Swift or task switches between calls. Benchmarks measure a server with it so the
+// client's own cost on a shared machine stays small.
 #include <atomic>
 #include <chrono>
 #include <condition_variable>

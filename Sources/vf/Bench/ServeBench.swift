@@ -113,7 +113,7 @@ struct ServeBench: AsyncParsableCommand {
             return Double(runs * size) / Self.seconds(clock.now - start)
         }
         let engine = try engineRate(128)
-        let engineMax = try engineRate(maxBatch)
+        let engineMax = maxBatch == 128 ? engine : try engineRate(maxBatch)
         log(String(format: "engine batch 128: %.0f images/s; batch %d: %.0f images/s", engine, maxBatch, engineMax))
         object["client"] = generator.rawValue
         object["engine_b128_images_per_s"] = engine.rounded()
@@ -219,39 +219,42 @@ struct ServeBench: AsyncParsableCommand {
     /// `clients` closed loops of ModelInfer for `seconds`; latencies in ms.
     static func load(_ generator: LoadGenerator, _ channel: RPCChannel, _ request: Inference_ModelInferRequest, clients: Int,
                      seconds: Double) async throws -> LoadResult {
-        if generator == .cpp {
+        let clock = ContinuousClock()
+        let start = clock.now
+        var latencies: [Double], answered: Int, errors: Int
+        switch generator {
+        case .cpp:
             let run = try await UnaryLoad.run(on: channel, method: ServiceCatalog.GRPCInferenceService.modelInfer.path,
                                               request: try request.serializedData(), concurrency: clients, seconds: seconds)
-            let latencies = run.latenciesMs.sorted()
-            func q(_ p: Double) -> Double { latencies.isEmpty ? 0 : latencies[min(latencies.count - 1, Int(p * Double(latencies.count)))] }
-            return LoadResult(rps: Double(run.completed) / seconds, p50: q(0.5), p99: q(0.99), errors: run.failed)
-        }
-        let client = RPCClient(channel: channel)
-        let clock = ContinuousClock()
-        let stop = clock.now + .milliseconds(Int(seconds * 1000))
-        let start = clock.now
-        let results = try await withThrowingTaskGroup(of: ([Double], Int).self) { group in
-            for _ in 0..<clients {
-                group.addTask {
-                    var latencies: [Double] = [], errors = 0
-                    while clock.now < stop {
-                        let t = clock.now
-                        do {
-                            let _: Inference_ModelInferResponse = try await client.unary(ServiceCatalog.GRPCInferenceService.modelInfer.path, request)
-                            latencies.append(Self.seconds(clock.now - t) * 1000)
-                        } catch { errors += 1 }
+            (latencies, answered, errors) = (run.latenciesMs, run.completed, run.failed)
+        case .swift:
+            let client = RPCClient(channel: channel)
+            let stop = clock.now + .milliseconds(Int(seconds * 1000))
+            let results = try await withThrowingTaskGroup(of: ([Double], Int).self) { group in
+                for _ in 0..<clients {
+                    group.addTask {
+                        var latencies: [Double] = [], errors = 0
+                        while clock.now < stop {
+                            let t = clock.now
+                            do {
+                                let _: Inference_ModelInferResponse = try await client.unary(ServiceCatalog.GRPCInferenceService.modelInfer.path, request)
+                                latencies.append(Self.seconds(clock.now - t) * 1000)
+                            } catch { errors += 1 }
+                        }
+                        return (latencies, errors)
                     }
-                    return (latencies, errors)
                 }
+                var all: [([Double], Int)] = []
+                for try await r in group { all.append(r) }
+                return all
             }
-            var all: [([Double], Int)] = []
-            for try await r in group { all.append(r) }
-            return all
+            latencies = results.flatMap(\.0)
+            (answered, errors) = (latencies.count, results.reduce(0) { $0 + $1.1 })
         }
         let elapsed = Self.seconds(clock.now - start)
-        let latencies = results.flatMap(\.0).sorted()
+        latencies.sort()
         func q(_ p: Double) -> Double { latencies.isEmpty ? 0 : latencies[min(latencies.count - 1, Int(p * Double(latencies.count)))] }
-        return LoadResult(rps: Double(latencies.count) / elapsed, p50: q(0.5), p99: q(0.99), errors: results.reduce(0) { $0 + $1.1 })
+        return LoadResult(rps: Double(answered) / elapsed, p50: q(0.5), p99: q(0.99), errors: errors)
     }
 
     static func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
