@@ -15,6 +15,25 @@ public struct BlobDigest: Hashable, Sendable, Comparable, CustomStringConvertibl
 
     init(hex: String) { self.hex = hex }
 
+    /// The digest of 32 raw bytes.
+    public init<Bytes: Sequence<UInt8>>(bytes: Bytes) {
+        let digits = Array("0123456789abcdef".utf8)
+        var hex = [UInt8]()
+        hex.reserveCapacity(64)
+        for byte in bytes {
+            hex.append(digits[Int(byte >> 4)])
+            hex.append(digits[Int(byte & 15)])
+        }
+        self.hex = String(decoding: hex, as: UTF8.self)
+    }
+
+    /// The 32 raw bytes.
+    public var bytes: [UInt8] {
+        var out = [UInt8](repeating: 0, count: 32)
+        for (i, c) in hex.utf8.enumerated() { out[i >> 1] |= (c <= 57 ? c &- 48 : c &- 87) << (i & 1 == 0 ? 4 : 0) }
+        return out
+    }
+
     public var description: String { Self.prefix + hex }
     public static func < (a: BlobDigest, b: BlobDigest) -> Bool { a.hex < b.hex }
 }

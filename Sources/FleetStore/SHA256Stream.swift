@@ -27,14 +27,7 @@ public final class SHA256Stream {
         var out = [UInt8](repeating: 0, count: 32)
         var length: UInt32 = 0
         EVP_DigestFinal_ex(context, &out, &length)
-        let digits = Array("0123456789abcdef".utf8)
-        var hex = [UInt8]()
-        hex.reserveCapacity(64)
-        for byte in out {
-            hex.append(digits[Int(byte >> 4)])
-            hex.append(digits[Int(byte & 15)])
-        }
-        return BlobDigest(hex: String(decoding: hex, as: UTF8.self))
+        return BlobDigest(bytes: out)
     }
 
     /// The digest of one buffer.

@@ -11,12 +11,14 @@ public final class SQLiteDatabase: Sendable {
 
     /// Opens (creating) the database at `path` and applies `migrator`. `pageSize` applies to a
     /// database created here (SQLite's default 4,096 otherwise; an existing file keeps its own).
-    public init(path: String, migrator: DatabaseMigrator, pageSize: Int? = nil) throws {
+    /// `cacheKiB` bounds each connection's page cache (SQLite's default is 2,000 KiB).
+    public init(path: String, migrator: DatabaseMigrator, pageSize: Int? = nil, cacheKiB: Int? = nil) throws {
         self.path = path
         var config = Configuration()
         config.busyMode = .timeout(10)
         config.prepareDatabase { db in
             if let pageSize { try db.execute(sql: "PRAGMA page_size = \(pageSize)") }
+            if let cacheKiB { try db.execute(sql: "PRAGMA cache_size = -\(cacheKiB)") }
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
             try db.execute(sql: "PRAGMA foreign_keys = ON")
         }

@@ -18,8 +18,25 @@ final class SmallBlobTable: Sendable {
         migrator.registerMigration("v1") { db in
             try db.execute(sql: "CREATE TABLE blob (digest TEXT PRIMARY KEY, data BLOB NOT NULL)")
         }
-        // Large pages: a batch of small rows is a few large writes.
-        database = try SQLiteDatabase(path: path, migrator: migrator, pageSize: 65536)
+        // The key as its 32 bytes, not 64 hex digits: the digest index is half the size. Each
+        // transaction rewrites the index pages its random keys land on, so the index's size is
+        // what an import writes beyond its images.
+        migrator.registerMigration("v2-binary-digest") { db in
+            db.add(function: DatabaseFunction("vf_digest_key", argumentCount: 1, pure: true) { values in
+                guard let hex = String.fromDatabaseValue(values[0]) else { return nil }
+                return Data(BlobDigest(hex: hex).bytes)
+            })
+            try db.execute(sql: """
+                CREATE TABLE blob_v2 (digest BLOB PRIMARY KEY, data BLOB NOT NULL);
+                INSERT INTO blob_v2 (digest, data) SELECT vf_digest_key(digest), data FROM blob ORDER BY rowid;
+                DROP TABLE blob;
+                ALTER TABLE blob_v2 RENAME TO blob;
+                """)
+        }
+        // Large pages: a batch of small rows is a few large writes. A cache that holds the
+        // digest index (~3 MiB per 70,000 blobs): SQLite's default 2 MiB is 31 such pages, and
+        // every batch re-read what it had evicted.
+        database = try SQLiteDatabase(path: path, migrator: migrator, pageSize: 65536, cacheKiB: 64 << 10)
     }
 
     /// Inserts in one transaction; true for each blob that was not there yet.
@@ -28,7 +45,7 @@ final class SmallBlobTable: Sendable {
             try database.write { db in
                 let insert = try db.cachedStatement(sql: "INSERT OR IGNORE INTO blob (digest, data) VALUES (?, ?)")
                 return try blobs.map { blob in
-                    try insert.execute(arguments: [blob.digest.hex, blob.data])
+                    try insert.execute(arguments: [Data(blob.digest.bytes), blob.data])
                     return db.changesCount > 0
                 }
             }
@@ -40,7 +57,7 @@ final class SmallBlobTable: Sendable {
         try guarded {
             try database.read { db in
                 let select = try db.cachedStatement(sql: "SELECT data FROM blob WHERE digest = ?")
-                return try digests.map { try Data.fetchOne(select, arguments: [$0.hex]) }
+                return try digests.map { try Data.fetchOne(select, arguments: [Data($0.bytes)]) }
             }
         }
     }
@@ -48,7 +65,7 @@ final class SmallBlobTable: Sendable {
     func size(of digest: BlobDigest) throws -> Int64? {
         try guarded {
             try database.read { db in
-                try Int64.fetchOne(db.cachedStatement(sql: "SELECT length(data) FROM blob WHERE digest = ?"), arguments: [digest.hex])
+                try Int64.fetchOne(db.cachedStatement(sql: "SELECT length(data) FROM blob WHERE digest = ?"), arguments: [Data(digest.bytes)])
             }
         }
     }
@@ -57,7 +74,7 @@ final class SmallBlobTable: Sendable {
     func list() throws -> [(digest: BlobDigest, size: Int64)] {
         try guarded {
             try database.read { db in
-                try Row.fetchAll(db, sql: "SELECT digest, length(data) FROM blob").map { (BlobDigest(hex: $0[0]), $0[1]) }
+                try Row.fetchAll(db, sql: "SELECT digest, length(data) FROM blob").map { (BlobDigest(bytes: $0[0] as Data), $0[1]) }
             }
         }
     }
@@ -67,7 +84,7 @@ final class SmallBlobTable: Sendable {
         try guarded {
             try database.write { db in
                 let delete = try db.cachedStatement(sql: "DELETE FROM blob WHERE digest = ?")
-                for digest in digests { try delete.execute(arguments: [digest.hex]) }
+                for digest in digests { try delete.execute(arguments: [Data(digest.bytes)]) }
             }
         }
     }

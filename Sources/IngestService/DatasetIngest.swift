@@ -88,7 +88,7 @@ public final class DatasetIngest: Sendable {
         }
         phases.append("receive \((mark - session.started).formatted(.units(allowed: [.milliseconds])))")
         try session.finishReceiving(cancelled: cancelled)
-        lap("last batch+flush")
+        lap("last batch")
         let header = session.header
         var task = header.task
         if let existing = try? catalog.dataset(named: header.dataset) {
@@ -105,6 +105,9 @@ public final class DatasetIngest: Sendable {
         }
         let built = try VersionBuilder(session: session, task: task, blobs: blobs).build(lap: lap)
         defer { blobs.unpin(built.pinned) }
+        // The stream's blobs were flushed while the version was built; durable before it commits.
+        try session.awaitDurable()
+        lap("flush")
         let (version, reused) = try catalog.commitVersion(built.version, items: built.items, createTask: task,
                                                           description: header.description_p, actor: actor, now: Date())
         lap("catalog")

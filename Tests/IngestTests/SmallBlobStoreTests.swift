@@ -52,6 +52,40 @@ final class SmallBlobStoreTests: XCTestCase {
         }
     }
 
+    /// A store written before the key became the digest's 32 bytes (64 hex digits as text)
+    /// opens with every row readable under its digest, and takes new rows.
+    func testATableKeyedByHexTextIsMigrated() throws {
+        let root = Fixtures.temp("blobs-v1")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let old = (0..<3).map { Data("old image \($0) ".utf8 + [UInt8](repeating: UInt8($0), count: 200)) }
+        let digests = old.map { SHA256Stream.digest(of: $0) }
+        try FileManager.default.createDirectory(at: root.appendingPathComponent("blobs"), withIntermediateDirectories: true)
+        do {
+            // What the earlier release created: its one migration, its page size, hex keys.
+            var config = Configuration()
+            config.prepareDatabase { db in try db.execute(sql: "PRAGMA page_size = 65536") }
+            let queue = try DatabaseQueue(path: root.appendingPathComponent("blobs/small.sqlite").path, configuration: config)
+            var migrator = DatabaseMigrator()
+            migrator.registerMigration("v1") { db in try db.execute(sql: "CREATE TABLE blob (digest TEXT PRIMARY KEY, data BLOB NOT NULL)") }
+            try migrator.migrate(queue)
+            try queue.write { db in
+                for (digest, data) in zip(digests, old) {
+                    try db.execute(sql: "INSERT INTO blob (digest, data) VALUES (?, ?)", arguments: [digest.hex, data])
+                }
+            }
+        }
+        let store = try LocalBlobStore(root: root)
+        XCTAssertEqual(try store.readAll(digests), old)
+        XCTAssertEqual(Set(try store.list().map(\.digest)), Set(digests))
+        let again = try store.storeAll([old[2], Data("new".utf8)])
+        XCTAssertEqual(again.map(\.deduplicated), [true, false])
+        XCTAssertEqual(try store.readWhole(again[1].digest), Data("new".utf8))
+        let keys = try DatabaseQueue(path: root.appendingPathComponent("blobs/small.sqlite").path).read { db in
+            try Data.fetchAll(db, sql: "SELECT digest FROM blob ORDER BY rowid")
+        }
+        XCTAssertEqual(keys, (digests + [again[1].digest]).map { Data($0.bytes) })
+    }
+
     func testACorruptedRowIsAnIntegrityErrorAndDataLossOverTheRPC() async throws {
         let h = try await IngestHarness.start()
         let (url, _) = try Fixtures.classes(.imagefolder, perClass: 2)
@@ -66,7 +100,7 @@ final class SmallBlobStoreTests: XCTestCase {
         let victim = try BlobDigest(parsing: digests[0])
         let table = try DatabaseQueue(path: h.home.appendingPathComponent("blobs/small.sqlite").path)
         try await table.write { db in
-            try db.execute(sql: "UPDATE blob SET data = ? WHERE digest = ?", arguments: [Data("not the image".utf8), victim.hex])
+            try db.execute(sql: "UPDATE blob SET data = ? WHERE digest = ?", arguments: [Data("not the image".utf8), Data(victim.bytes)])
         }
         XCTAssertThrowsError(try h.ingest.blobs.readWhole(victim)) {
             guard case .integrity? = $0 as? StoreError else { return XCTFail("\($0)") }

@@ -6,7 +6,7 @@ import VisionData
 /// One ImportDataset stream. The lifecycle, written down here and nowhere else:
 ///
 ///     awaitingHeader ──header──▶ receiving ──stream ends, every file whole──▶ validating
-///     validating ──version committed (or the identical latest returned)──▶ committed
+///     validating ──blobs durable, version committed (or the identical latest returned)──▶ committed
 ///     any state ──a bad stream, a rejected item in strict mode, a cancel──▶ rejected
 ///
 /// Small images (one chunk each, most of any dataset) are gathered into batches that are
@@ -35,6 +35,8 @@ final class ImportSession {
     private(set) var largeImages: [String] = []
     private var finishedImages: [(path: String, writer: any BlobWriter)] = []
     private var pinned: [BlobDigest] = []
+    /// The flush of the stream's unsynced small blobs, started when the stream ends.
+    private var flushing: BackgroundFlush?
     static let batchSize = 4096
     /// Whole small images (one chunk each) held until a batch is checked and stored.
     private var smallImages: [SmallImage] = []
@@ -46,7 +48,7 @@ final class ImportSession {
     private let storingQueue = DispatchQueue(label: "visionfleet.ingest.import.store")
     static let batchesInFlight = 3
     /// Small images per batch: small enough that the batch left when the stream ends is short.
-    static let smallBatchCount = 512
+    static let smallBatchCount = 4096
     static let smallBatchBytes = 16 << 20
     static let smallImageLimit = 1 << 20
     /// Staging folders already created.
@@ -272,8 +274,13 @@ final class ImportSession {
         try commitImages()
         try storeSmallImages()
         try joinSmallImages()
-        do { try blobs.flush() } catch let error as StoreError { throw IngestError.from(error) }
+        flushing = BackgroundFlush(blobs)
         state = .validating
+    }
+
+    /// Waits until the stream's blobs are on stable storage: before the version naming them commits.
+    func awaitDurable() throws {
+        try flushing?.wait()
     }
 
     func markCommitted() {
@@ -283,6 +290,7 @@ final class ImportSession {
 
     /// Removes the staging folder.
     func discard(keepState: Bool = false) {
+        try? flushing?.wait()
         try? current?.handle?.close()
         current?.writer?.abort()
         current = nil
