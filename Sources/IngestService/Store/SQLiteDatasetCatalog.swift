@@ -56,6 +56,19 @@ public final class SQLiteDatasetCatalog: DatasetCatalog {
                 CREATE INDEX item_by_split ON item(dataset, version, split, position);
                 """)
         }
+        // Items as pages of 1,024 (`ItemPages`): a version is a few dozen rows, not one per item.
+        migrator.registerMigration("v4-item-pages") { db in
+            try db.execute(sql: ItemPages.createTable)
+            let versions = try Row.fetchAll(db, sql: "SELECT dataset, version FROM version ORDER BY dataset, version")
+            for row in versions {
+                let dataset: String = row[0]
+                let version: Int32 = row[1]
+                let records = try Data.fetchAll(db, sql: "SELECT record FROM item WHERE dataset = ? AND version = ? ORDER BY position",
+                                                arguments: [dataset, version])
+                try ItemPages.insert(try records.map { try Visionfleet_V1_DatasetItem(serializedBytes: $0) }, dataset: dataset, version: version, db: db)
+            }
+            try db.execute(sql: "DROP TABLE item")
+        }
         return migrator
     }
 
@@ -99,7 +112,7 @@ public final class SQLiteDatasetCatalog: DatasetCatalog {
     public func deleteDataset(named name: String) throws {
         try write { db in
             guard try Self.exists(db, name) else { throw IngestError.notFound("dataset '\(name)' does not exist") }
-            try db.execute(sql: "DELETE FROM item WHERE dataset = ?", arguments: [name])
+            try db.execute(sql: "DELETE FROM item_page WHERE dataset = ?", arguments: [name])
             try db.execute(sql: "DELETE FROM version WHERE dataset = ?", arguments: [name])
             try db.execute(sql: "DELETE FROM dataset WHERE name = ?", arguments: [name])
         }
@@ -127,7 +140,7 @@ public final class SQLiteDatasetCatalog: DatasetCatalog {
             try db.execute(sql: "UPDATE dataset SET last_version = ? WHERE name = ?", arguments: [version.version, draft.dataset])
             try db.execute(sql: "INSERT INTO version (dataset, version, digest, record) VALUES (?, ?, ?, ?)",
                            arguments: [draft.dataset, version.version, version.manifestDigest, try version.serializedData()])
-            try ItemRows.insert(items, dataset: draft.dataset, version: version.version, db: db)
+            try ItemPages.insert(items, dataset: draft.dataset, version: version.version, db: db)
             return (version, false)
         }
     }
@@ -150,19 +163,12 @@ public final class SQLiteDatasetCatalog: DatasetCatalog {
         -> [(index: Int64, item: Visionfleet_V1_DatasetItem)] {
         try read { db in
             let version = try Self.loadVersion(db, ref)
-            let rows: [Data] = if split == .unspecified {
-                try Data.fetchAll(try db.cachedStatement(sql: "SELECT record FROM item WHERE dataset = ? AND version = ? ORDER BY position LIMIT ? OFFSET ?"),
-                                  arguments: [version.dataset, version.version, limit, offset])
-            } else {
-                try Data.fetchAll(try db.cachedStatement(sql: "SELECT record FROM item WHERE dataset = ? AND version = ? AND split = ? ORDER BY position LIMIT ? OFFSET ?"),
-                                  arguments: [version.dataset, version.version, split.rawValue, limit, offset])
-            }
-            return try rows.enumerated().map { (offset + Int64($0.offset), try Visionfleet_V1_DatasetItem(serializedBytes: $0.element)) }
+            return try ItemPages.items(dataset: version.dataset, version: version.version, split: split, offset: offset, limit: limit, db: db)
         }
     }
 
     public func referencedDigests() throws -> Set<BlobDigest> {
-        try read { db in Set(try String.fetchAll(db, sql: "SELECT DISTINCT digest FROM item").compactMap { try? BlobDigest(parsing: $0) }) }
+        try read { db in try ItemPages.referencedDigests(db: db) }
     }
 
     // MARK: helpers

@@ -111,10 +111,12 @@ extension DatasetClient {
                 batchBytes = 0
             }
             let rootPath = plan.root.standardizedFileURL.path + "/"
+            // Small files (most images) read ahead on several threads, each in one read and one chunk.
+            let readAhead = FileReadAhead(paths: plan.files.map { rootPath + $0 }, sizes: plan.sizes.map { Int($0) },
+                                          include: { plan.sizes[$0] <= Int64(Self.chunkSize) })
+            defer { readAhead.cancel() }
             for (file, size) in zip(plan.files, plan.sizes) {
-                if size <= Int64(Self.chunkSize) {
-                    // Small files (most images) in one read and one chunk.
-                    let data = try FolderWalker.read(rootPath + file, size: Int(size))
+                if let data = try readAhead.next() {
                     try await send(.with { $0.path = file; $0.data = data; $0.last = true })
                     sent += size
                     progress?(sent, plan.totalBytes)
