@@ -47,7 +47,10 @@ final class ImportSession {
     private let checking = DispatchQueue(label: "visionfleet.ingest.import.check")
     private let storingQueue = DispatchQueue(label: "visionfleet.ingest.import.store")
     static let batchesInFlight = 3
-    /// Small images per batch: small enough that the batch left when the stream ends is short.
+    /// Small images per batch. Each batch is one transaction of the small-blob table, which
+    /// rewrites every digest-index page its random keys land on: few large batches write far
+    /// less (a 70,000-image import: 163 MiB at 2,048, 142 at 4,096), and what is left when the
+    /// stream ends is still decoded on every core.
     static let smallBatchCount = 4096
     static let smallBatchBytes = 16 << 20
     static let smallImageLimit = 1 << 20
