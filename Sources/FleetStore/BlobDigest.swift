@@ -7,7 +7,7 @@ public struct BlobDigest: Hashable, Sendable, Comparable, CustomStringConvertibl
     /// Parses "sha256:<hex>" (or bare hex); throws `invalidDigest` otherwise.
     public init(parsing text: String) throws(StoreError) {
         let hex = text.hasPrefix(Self.prefix) ? String(text.dropFirst(Self.prefix.count)) : text
-        guard hex.utf8.count == 64, hex.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }) else {
+        guard hex.utf8.count == 64, hex.utf8.allSatisfy({ Self.hexValue($0) != nil }) else {
             throw .invalidDigest(text)
         }
         self.hex = hex
@@ -30,8 +30,38 @@ public struct BlobDigest: Hashable, Sendable, Comparable, CustomStringConvertibl
     /// The 32 raw bytes.
     public var bytes: [UInt8] {
         var out = [UInt8](repeating: 0, count: 32)
-        for (i, c) in hex.utf8.enumerated() { out[i >> 1] |= (c <= 57 ? c &- 48 : c &- 87) << (i & 1 == 0 ? 4 : 0) }
+        var hex = hex
+        _ = hex.withUTF8 { digits in out.withUnsafeMutableBytes { Self.write(hexDigits: digits, to: $0.baseAddress!) } }
         return out
+    }
+
+    /// Writes the 32 raw bytes of a digest's text ("sha256:<hex>" or bare hex, as
+    /// `init(parsing:)` reads it) without allocating; false when the text is not a digest.
+    public static func writeBytes(of text: String, to out: UnsafeMutableRawPointer) -> Bool {
+        var text = text
+        return text.withUTF8 { utf8 in
+            let prefix = Self.prefix.utf8.count
+            let digits = utf8.starts(with: Self.prefix.utf8) ? UnsafeBufferPointer(rebasing: utf8[prefix...]) : utf8
+            return write(hexDigits: digits, to: out)
+        }
+    }
+
+    private static func write(hexDigits digits: UnsafeBufferPointer<UInt8>, to out: UnsafeMutableRawPointer) -> Bool {
+        guard digits.count == 64 else { return false }
+        for k in 0..<32 {
+            guard let high = hexValue(digits[2 * k]), let low = hexValue(digits[2 * k + 1]) else { return false }
+            out.storeBytes(of: high << 4 | low, toByteOffset: k, as: UInt8.self)
+        }
+        return true
+    }
+
+    /// A lowercase hex digit's value.
+    private static func hexValue(_ c: UInt8) -> UInt8? {
+        switch c {
+        case 48...57: c - 48
+        case 97...102: c - 87
+        default: nil
+        }
     }
 
     public var description: String { Self.prefix + hex }

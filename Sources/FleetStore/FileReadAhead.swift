@@ -5,7 +5,7 @@ import Glibc
 
 /// Reads a list of small files ahead of their consumer on several threads and hands them over
 /// in list order. A disk answers many small reads at once far faster than one after another
-/// (70,000 thumbnails not in the page cache: ~8 s read in turn, ~2 s sixteen at a time), and a
+/// (20,000 thumbnails not in the page cache here: 2.4 s read in turn, 0.7 s sixteen at a time), and a
 /// warm cache loses nothing: two workers, more only while reads wait for the disk. At most
 /// `window` files and `maxBytes` bytes wait to be taken.
 /// The workers run until the list is read: a consumer that stops early calls `cancel`.
@@ -108,25 +108,25 @@ public final class FileReadAhead: @unchecked Sendable {
         while true {
             while nextToRead < paths.count, !included[nextToRead] { nextToRead += 1 }
             guard !cancelled, nextToRead < paths.count else { return }
-            // Wait while the window is full; the file the consumer is at is always read.
-            let ahead = nextToRead - nextToTake
-            if ahead > 0, ahead >= window || bytesWaiting + sizes[nextToRead] > maxBytes {
-                workersWaiting += 1
-                pthread_cond_wait(room, mutex)
-                workersWaiting -= 1
-                continue
-            }
-            // Up to `claim` files at a time: fewer lock round trips and wake-ups per file.
+            // Up to `claim` files at a time (fewer lock round trips and wake-ups per file), each
+            // within the window and the byte bound; the file the consumer is at is always read.
             let start = nextToRead
             var end = start
             var claimed = 0
-            while end < paths.count, claimed < Self.claim, end - nextToTake < window {
+            while end < paths.count, claimed < Self.claim {
                 if included[end] {
-                    if claimed > 0, bytesWaiting + sizes[end] > maxBytes { break }
+                    let ahead = end - nextToTake
+                    if ahead > 0, ahead >= window || bytesWaiting + sizes[end] > maxBytes { break }
                     bytesWaiting += sizes[end]
                     claimed += 1
                 }
                 end += 1
+            }
+            guard claimed > 0 else {
+                workersWaiting += 1
+                pthread_cond_wait(room, mutex)
+                workersWaiting -= 1
+                continue
             }
             nextToRead = end
             pthread_mutex_unlock(mutex)

@@ -47,7 +47,7 @@ enum ItemPages {
                     var at = 0
                     for (k, i) in range.enumerated() {
                         let split = items[i].split
-                        guard Self.writeDigest(items[i].blobDigest, to: digestBytes.baseAddress! + 32 * k) else {
+                        guard BlobDigest.writeBytes(of: items[i].blobDigest, to: digestBytes.baseAddress! + 32 * k) else {
                             throw IngestError.storage("item \(i) of \(dataset)@\(version): blob digest '\(items[i].blobDigest)' is not a SHA-256 digest")
                         }
                         if let s = splitColumns.firstIndex(where: { $0.split == split }) { counts[s] += 1 }
@@ -63,28 +63,6 @@ enum ItemPages {
             arguments += [digests, frames]
             try statement.execute(arguments: arguments)
             for k in splitColumns.indices { before[k] += counts[k] }
-        }
-    }
-
-    /// Writes the 32 bytes of "sha256:<64 lowercase hex digits>"; false when the text is not that.
-    static func writeDigest(_ text: String, to out: UnsafeMutableRawPointer) -> Bool {
-        var text = text
-        return text.withUTF8 { utf8 in
-            let prefix = BlobDigest.prefix.utf8.count
-            guard utf8.count == prefix + 64, utf8.starts(with: BlobDigest.prefix.utf8) else { return false }
-            for k in 0..<32 {
-                guard let high = hexValue(utf8[prefix + 2 * k]), let low = hexValue(utf8[prefix + 2 * k + 1]) else { return false }
-                out.storeBytes(of: high << 4 | low, toByteOffset: k, as: UInt8.self)
-            }
-            return true
-        }
-    }
-
-    private static func hexValue(_ c: UInt8) -> UInt8? {
-        switch c {
-        case 48...57: c - 48
-        case 97...102: c - 87
-        default: nil
         }
     }
 
