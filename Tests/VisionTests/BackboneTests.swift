@@ -65,10 +65,12 @@ final class BackboneTests: XCTestCase {
             var rng = RandomState(seed: 1)
             let x = Tensor(normal: [6, 1, size, size], std: 1, rng: &rng)
             let labels: [Int32] = [0, 1, 2, 0, 1, 2]
-            let sgd = SGD(parameters: net.parameters, learningRate: 0.01, momentum: 0.9)
+            // Plain SGD: with momentum 0.9 MobileNetV2's loss on six images swings so far that
+            // the thread count (summation order) decided whether step 15 was below half.
+            let sgd = SGD(parameters: net.parameters, learningRate: 0.03, momentum: 0)
             let graph = Graph()
             var losses: [Float] = []
-            for _ in 0..<15 {
+            for _ in 0..<25 {
                 let loss = try graph.crossEntropy(try net(Variable(x), graph), targets: labels)
                 losses.append(loss.value[0])
                 sgd.zeroGrad()
@@ -76,7 +78,7 @@ final class BackboneTests: XCTestCase {
                 sgd.step()
                 graph.reset()
             }
-            XCTAssertLessThan(losses.last!, losses.first! * 0.5, "\(type(of: net)): \(losses)")
+            XCTAssertLessThan(losses.suffix(3).reduce(0, +) / 3, losses.first! * 0.5, "\(type(of: net)): \(losses)")
         }
     }
 
