@@ -48,20 +48,28 @@ public struct BlobDigest: Hashable, Sendable, Comparable, CustomStringConvertibl
 
     private static func write(hexDigits digits: UnsafeBufferPointer<UInt8>, to out: UnsafeMutableRawPointer) -> Bool {
         guard digits.count == 64 else { return false }
+        // Without a branch per digit (this runs for every item a version stores): every
+        // digit decoded, one check at the end.
+        var valid = true
         for k in 0..<32 {
-            guard let high = hexValue(digits[2 * k]), let low = hexValue(digits[2 * k + 1]) else { return false }
+            let (high, highValid) = hexDigit(digits[2 * k]), (low, lowValid) = hexDigit(digits[2 * k + 1])
+            valid = valid && highValid && lowValid
             out.storeBytes(of: high << 4 | low, toByteOffset: k, as: UInt8.self)
         }
-        return true
+        return valid
+    }
+
+    /// A digit's value, and whether it is a lowercase hex digit (the value is junk otherwise).
+    @inline(__always)
+    private static func hexDigit(_ c: UInt8) -> (UInt8, Bool) {
+        let decimal = c &- 48 < 10
+        return (decimal ? c &- 48 : (c &- 87) & 15, decimal || c &- 97 < 6)
     }
 
     /// A lowercase hex digit's value.
     private static func hexValue(_ c: UInt8) -> UInt8? {
-        switch c {
-        case 48...57: c - 48
-        case 97...102: c - 87
-        default: nil
-        }
+        let (value, valid) = hexDigit(c)
+        return valid ? value : nil
     }
 
     public var description: String { Self.prefix + hex }

@@ -17,6 +17,8 @@ public final class DatasetIngest: Sendable {
     /// vf-registry when one is configured): a dataset they name is not deleted.
     public typealias LineageLookup = @Sendable (_ dataset: String) async throws -> [String]
     let lineage: LineageLookup?
+    /// Serial: what a committed import releases after its reply (`CommittedImport`).
+    let afterReply = DispatchQueue(label: "visionfleet.ingest.after-reply", qos: .utility)
 
     public init(catalog: any DatasetCatalog, blobs: any BlobStore, stagingRoot: URL, maxImportBytes: Int64 = 64 << 30,
                 lineage: LineageLookup? = nil, logger: Logger = Logger(label: "visionfleet.ingest")) throws {
@@ -104,7 +106,8 @@ public final class DatasetIngest: Sendable {
             throw IngestError.invalidArgument(item: header.dataset, field: "header.task", message: "classification or detection (retrieval trains on classification data)")
         }
         let built = try VersionBuilder(session: session, task: task, blobs: blobs).build(lap: lap)
-        defer { blobs.unpin(built.pinned) }
+        var handedOver = false
+        defer { if !handedOver { blobs.unpin(built.pinned) } }
         // The stream's blobs were flushed while the version was built; durable before it commits.
         try session.awaitDurable()
         lap("flush")
@@ -115,6 +118,11 @@ public final class DatasetIngest: Sendable {
         lap("cleanup")
         logger.info("import phases: \(phases.joined(separator: ", "))")
         logger.info("\(reused ? "re-imported" : "committed") \(version.dataset)@\(version.version): \(version.imageCount) images, \(built.problems.count) left out")
+        // Pins and the import's tables (70,000 items: ~100 ms of unpinning and freeing) are
+        // released after the reply, on the core the finished client left idle.
+        let leftovers = CommittedImport(session: session, built: built, blobs: blobs)
+        handedOver = true
+        afterReply.async { leftovers.release() }
         return .with {
             $0.version = version
             $0.acceptedItems = Int64(built.items.count)
@@ -127,6 +135,7 @@ public final class DatasetIngest: Sendable {
     }
 
     public func collectGarbage(dryRun: Bool = false) throws -> GarbageReport {
+        afterReply.sync {}  // committed imports' pins released first
         do { return try blobs.collectGarbage(dryRun: dryRun) { try catalog.referencedDigests() } } catch let error as StoreError {
             throw IngestError.from(error)
         }

@@ -59,7 +59,8 @@ final class ImportSession {
     private(set) var header = Visionfleet_V1_ImportHeader()
     /// The file being received: an image into a blob writer, anything else into a staging file.
     private var current: (path: String, handle: FileHandle?, writer: (any BlobWriter)?, hasher: SHA256Stream?, size: Int64)?
-    /// path → (size, digest) of every complete file.
+    /// path → (size, digest) of every complete file; "" for a small image's digest (its blob
+    /// in `imageBlobs` has it; a small image that does not decode has none).
     private(set) var files: [String: (size: Int64, digest: String)] = [:]
     /// Files over `max_image_bytes`: received but not kept.
     private(set) var oversized: [String: Int64] = [:]
@@ -121,17 +122,20 @@ final class ImportSession {
             let path = chunk.path
             guard !path.isEmpty else { throw bad("", "chunk.path", "the first chunk of a file must name its path") }
             try DatasetNames.checkPath(path, field: "chunk.path")
-            guard files[path] == nil, oversized[path] == nil else { throw bad(path, "chunk.path", "the file was sent twice") }
+            guard oversized.isEmpty || oversized[path] == nil else { throw bad(path, "chunk.path", "the file was sent twice") }
             guard chunk.offset == 0 else { throw bad(path, "chunk.offset", "the first chunk starts at offset \(chunk.offset), not 0") }
             let isAnnotation = ImportFormat.isAnnotationFile(path, header: header)
             if chunk.last, !isAnnotation, chunk.data.count <= Self.smallImageLimit, Int64(chunk.data.count) <= maxImageBytes {
                 // A whole small image in one chunk: kept in memory and stored with its batch.
-                files[path] = (Int64(chunk.data.count), "")
+                guard files.updateValue((Int64(chunk.data.count), ""), forKey: path) == nil else {
+                    throw bad(path, "chunk.path", "the file was sent twice")
+                }
                 smallImages.append(SmallImage(path: path, data: chunk.data, announcedDigest: chunk.digest))
                 smallBytes += chunk.data.count
                 if smallImages.count >= Self.smallBatchCount || smallBytes >= Self.smallBatchBytes { try storeSmallImages() }
                 return
             }
+            guard files[path] == nil else { throw bad(path, "chunk.path", "the file was sent twice") }
             let url = staging.appendingPathComponent(path)
             do {
                 try makeFolder(for: path)
@@ -230,20 +234,20 @@ final class ImportSession {
             if let store = error as? StoreError { throw IngestError.from(store) }
             throw IngestError.storage("storing images: \(error)")
         }
+        smallDecoded.reserveCapacity(smallDecoded.count + batch.count)
         for (i, image) in batch.enumerated() {
-            let digest = result.digests[i].description
-            files[image.path] = (Int64(image.data.count), digest)
+            // `files` keeps the entry `take` made (its digest is the blob's, in `imageBlobs`).
             smallDecoded.append((image.path, result.decoded[i]))
             if let blob = result.committed[i] { imageBlobs[image.path] = blob }
-            if !image.announcedDigest.isEmpty, image.announcedDigest != digest {
+            if !image.announcedDigest.isEmpty, case let digest = result.digests[i].description, image.announcedDigest != digest {
                 throw bad(image.path, "chunk.digest", "the bytes received hash to \(digest), the chunk says \(image.announcedDigest)")
             }
         }
     }
 
     /// What the format's reader sees: the staging folder plus the small images in the store.
-    func fileView() -> UploadFileView {
-        UploadFileView(root: staging.path, images: smallDecoded.lazy.map(\.path))
+    static func fileView(root staging: URL, small: [(path: String, image: DecodedImage)]) -> UploadFileView {
+        UploadFileView(root: staging.path, images: small.lazy.map(\.path))
     }
 
     /// Commits the finished images (one flush) and links each into the staging folder.
@@ -286,9 +290,25 @@ final class ImportSession {
         try flushing?.wait()
     }
 
+    /// The version committed: the staging folder goes now; the pins and the session's tables
+    /// go in `releaseAfterCommit`, which need not delay the reply.
     func markCommitted() {
         state = .committed
+        try? flushing?.wait()
+        flushing = nil
+        try? FileManager.default.removeItem(at: staging)
+    }
+
+    /// Unpins the session's blobs (the committed version references them now) and frees its
+    /// tables; called once, after `markCommitted`, off the reply's path.
+    func releaseAfterCommit() {
+        precondition(state == .committed, "released before the version committed")
         discard(keepState: true)
+        files = [:]
+        imageBlobs = [:]
+        smallDecoded = []
+        largeImages = []
+        oversized = [:]
     }
 
     /// Removes the staging folder.

@@ -9,9 +9,9 @@ enum NaturalOrder {
     }
 
     /// The order of `values` by their names (ties by `tieBreak`), each name's bytes read once.
-    static func sortedIndices(_ names: [String], tieBreak: (Int, Int) -> Bool) -> [Int] {
+    static func sortedIndices(_ names: [String], tieBreak: @Sendable (Int, Int) -> Bool) -> [Int] {
         let bytes = names.map { Array($0.utf8) }
-        return names.indices.sorted { i, j in
+        return TwoCoreSort.indices(names.count) { i, j in
             let order = bytes[i].withUnsafeBufferPointer { x in bytes[j].withUnsafeBufferPointer { y in compare(x, y) } }
             return order == .orderedSame ? tieBreak(i, j) : order == .orderedAscending
         }

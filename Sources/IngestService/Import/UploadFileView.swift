@@ -8,29 +8,42 @@ struct UploadFileView: DatasetFileView {
     /// Absolute folder path → the names the held images add to it (files, and the folders
     /// they lie in), with their kinds. Every folder above a held image is a key.
     private let children: [String: [String: DatasetFileKind]]
+    /// The same names per folder in the order they were added: arrival order, which a client
+    /// sends sorted, so a reader's sort of a listing finds it (nearly) in order.
+    private let order: [String: [(name: String, kind: DatasetFileKind)]]
     private let disk = DiskFileView()
 
     /// `root`: the staging folder (absolute, standardized); `images`: paths relative to it,
     /// best in arrival order (images of one folder together).
     init<Paths: Sequence<String>>(root: String, images: Paths) {
         var children: [String: [String: DatasetFileKind]] = [root: [:]]
-        // The folder being filled, taken out of `children` while it is (no copy on write).
+        var order: [String: [(name: String, kind: DatasetFileKind)]] = [root: []]
+        // The folder being filled, taken out of `children` and `order` while it is (no copy on write).
         var folder: Substring?
         var absolute = root
         var names: [String: DatasetFileKind] = [:]
+        var listed: [(name: String, kind: DatasetFileKind)] = []
         for relative in images {
             let path = Substring(relative)
             let slash = path.lastIndex(of: "/")
             let parent = slash.map { path[..<$0] } ?? ""
             if parent != folder {
-                if folder != nil { children[absolute] = names }
+                if folder != nil {
+                    children[absolute] = names
+                    order[absolute] = listed
+                }
                 folder = parent
                 absolute = parent.isEmpty ? root : root + "/" + parent
                 names = children.removeValue(forKey: absolute) ?? [:]
+                listed = order.removeValue(forKey: absolute) ?? []
             }
-            names[String(slash.map { path[path.index(after: $0)...] } ?? path)] = .file
+            let name = String(slash.map { path[path.index(after: $0)...] } ?? path)
+            if names.updateValue(.file, forKey: name) == nil { listed.append((name, .file)) }
         }
-        if folder != nil { children[absolute] = names }
+        if folder != nil {
+            children[absolute] = names
+            order[absolute] = listed
+        }
         // Each folder above a held image, up to the root, stopping at one already linked.
         for path in Array(children.keys) {
             var path = path
@@ -39,10 +52,12 @@ struct UploadFileView: DatasetFileView {
                 let name = String(path[path.index(after: slash)...])
                 if children[parent]?[name] != nil { break }
                 children[parent, default: [:]][name] = .folder
+                order[parent, default: []].append((name, .folder))
                 path = parent
             }
         }
         self.children = children
+        self.order = order
     }
 
     func kind(atPath path: String) -> DatasetFileKind? {
@@ -61,10 +76,9 @@ struct UploadFileView: DatasetFileView {
     func entries(atPath path: String) -> [(name: String, kind: DatasetFileKind)]? {
         let path = Self.trimmed(path)
         let onDisk = disk.entries(atPath: path)
-        guard let held = children[path] else { return onDisk }
-        var all = held
-        for (name, kind) in onDisk ?? [] where all[name] == nil { all[name] = kind }
-        return all.map { ($0.key, $0.value) }
+        guard let held = children[path], var all = order[path] else { return onDisk }
+        for (name, kind) in onDisk ?? [] where held[name] == nil { all.append((name, kind)) }
+        return all
     }
 
     /// Without trailing slashes, `.` segments and `..` with the segment before it (a reader

@@ -46,12 +46,22 @@ struct VersionBuilder {
             // Every uploaded image decoded on all cores before the reader runs (small ones while
             // the stream went on, large ones here); the reader takes sizes and failures from
             // there (the blobs are already hashed) and sees the upload through `fileView`.
-            let base = session.staging.path + "/"
-            var decoded = Self.decodeAll(session.largeImages, in: session.staging)
-            decoded.reserveCapacity(decoded.count + session.smallDecoded.count)
-            for (path, image) in session.smallDecoded { decoded[base + path] = image }
+            // The lookup and the file view are built side by side (each a pass over every image).
+            let (small, large, staging) = (session.smallDecoded, session.largeImages, session.staging)
+            let lookup = ConcurrentSlots<[String: DecodedImage]>(count: 1), view = ConcurrentSlots<UploadFileView>(count: 1)
+            DispatchQueue.concurrentPerform(iterations: 2) { part in
+                if part == 0 {
+                    view.set(0, ImportSession.fileView(root: staging, small: small))
+                    return
+                }
+                var decoded = Self.decodeAll(large, in: staging)
+                decoded.reserveCapacity(decoded.count + small.count)
+                for (path, image) in small { decoded[path] = image }
+                lookup.set(0, decoded)
+            }
             result = try format.read(url, options: DatasetReadOptions(verifyPixels: true, computeDigests: false, confinedTo: session.staging,
-                                                                      decoded: decoded, files: session.fileView()))
+                                                                      decoded: lookup.values[0]!, decodedRoot: session.staging,
+                                                                      files: view.values[0]!))
         } catch {
             throw IngestError.invalidArgument(item: header.annotationPath.isEmpty ? "upload" : header.annotationPath, field: "annotations",
                                               message: "\(error)")
@@ -88,7 +98,7 @@ struct VersionBuilder {
         return (result.dataset, kept, problems)
     }
 
-    /// Decodes every staged image fully, on all cores: absolute path → size or failure.
+    /// Decodes every staged image fully, on all cores: staging-relative path → size or failure.
     static func decodeAll(_ paths: [String], in staging: URL) -> [String: DecodedImage] {
         let base = staging.path + "/"
         let files = paths.map { base + $0 }
@@ -99,7 +109,7 @@ struct VersionBuilder {
         }
         var out: [String: DecodedImage] = [:]
         out.reserveCapacity(files.count)
-        for (file, value) in zip(files, slots.values) { out[file] = value }
+        for (path, value) in zip(paths, slots.values) { out[path] = value }
         return out
     }
 
@@ -166,23 +176,31 @@ struct VersionBuilder {
         let splits = SplitAssigner.assign(digests: digests, formatSplits: kept.map(\.split), classes: kept.map(\.label),
                                           fraction: header.options.valFraction == 0 ? 0.1 : header.options.valFraction,
                                           seed: header.options.splitSeed)
-        var items: [Visionfleet_V1_DatasetItem] = []
-        for (i, image) in kept.enumerated() {
-            items.append(.with { item in
-                item.imageID = String(image.id)
-                item.fileName = image.file
-                item.blobDigest = digests[i]
-                item.width = Int32(image.width)
-                item.height = Int32(image.height)
-                item.split = splits[i]
-                item.classID = Int32(image.label ?? -1)
-                item.annotations = Self.annotations(image.boxes, imageID: String(image.id))
+        // Built on every core (a message per item), then put in order.
+        let blobDigests = digests
+        let chunks = ConcurrentSlots<[Visionfleet_V1_DatasetItem]>(count: max(1, ProcessInfo.processInfo.activeProcessorCount))
+        let chunkCount = kept.count >= 2048 ? chunks.values.count : 1
+        DispatchQueue.concurrentPerform(iterations: chunkCount) { c in
+            let range = (kept.count * c / chunkCount)..<(kept.count * (c + 1) / chunkCount)
+            chunks.set(c, range.map { i in
+                let image = kept[i]
+                return .with { item in
+                    item.imageID = String(image.id)
+                    item.fileName = image.file
+                    item.blobDigest = blobDigests[i]
+                    item.width = Int32(image.width)
+                    item.height = Int32(image.height)
+                    item.split = splits[i]
+                    item.classID = Int32(image.label ?? -1)
+                    item.annotations = Self.annotations(image.boxes, imageID: String(image.id))
+                }
             })
         }
+        let built = chunks.values.prefix(chunkCount).flatMap { $0! }
         // File names in natural order (img2 before img10, IDX's stem#9 before stem#10), so a
         // version's order is the order its files are numbered in whatever order they arrived.
-        let order = NaturalOrder.sortedIndices(items.map(\.fileName)) { items[$0].blobDigest < items[$1].blobDigest }
-        items = order.map { items[$0] }
+        let order = NaturalOrder.sortedIndices(built.map(\.fileName)) { built[$0].blobDigest < built[$1].blobDigest }
+        let items = order.map { built[$0] }
         lap("items")
         var version = VersionStatistics.make(items: items, categories: dataset.categories, task: task)
         version.dataset = header.dataset

@@ -14,16 +14,14 @@ enum VersionStatistics {
         var stats = Visionfleet_V1_BoxStatistics()
         var sumW = 0.0, sumH = 0.0
         stats.minArea = .infinity
+        // Tallied by split and class id, named once at the end (a map update per item hashes a string).
+        var splits = [Int64](repeating: 0, count: 3)
+        var classes: [Int32: Int64] = [:]
         for item in items {
-            let split = switch item.split { case .val: "val"; case .test: "test"; default: "train" }
-            v.splitCounts[split, default: 0] += 1
-            if item.classID >= 0 {
-                v.classCounts[names[Int(item.classID)] ?? "\(item.classID)", default: 0] += 1
-                v.annotationCount += 1
-            }
+            splits[item.split == .val ? 1 : item.split == .test ? 2 : 0] += 1
+            if item.classID >= 0 { classes[item.classID, default: 0] += 1 }
             for a in item.annotations {
-                v.classCounts[names[Int(a.categoryID)] ?? "\(a.categoryID)", default: 0] += 1
-                v.annotationCount += 1
+                classes[a.categoryID, default: 0] += 1
                 let w = Double(a.box.xMax - a.box.xMin), h = Double(a.box.yMax - a.box.yMin), area = w * h
                 stats.count += 1
                 sumW += w; sumH += h
@@ -31,6 +29,11 @@ enum VersionStatistics {
                 stats.maxArea = max(stats.maxArea, area)
                 if area < 32 * 32 { stats.small += 1 } else if area < 96 * 96 { stats.medium += 1 } else { stats.large += 1 }
             }
+        }
+        for (name, count) in zip(["train", "val", "test"], splits) where count > 0 { v.splitCounts[name] = count }
+        for (id, count) in classes {
+            v.classCounts[names[Int(id)] ?? "\(id)", default: 0] += count
+            v.annotationCount += count
         }
         if stats.count > 0 {
             stats.meanWidth = sumW / Double(stats.count)
@@ -60,26 +63,47 @@ enum VersionStatistics {
             for box in boxes.sorted() { line += "\t" + box }
             return line + "\n"
         }
-        // Each half's lines built and sorted on its own core, then merged.
-        let halves = ConcurrentSlots<[String]>(count: 2)
-        DispatchQueue.concurrentPerform(iterations: items.count >= 2048 ? 2 : 1) { h in
-            let range = h == 0 ? 0..<(items.count >= 2048 ? items.count / 2 : items.count) : (items.count / 2)..<items.count
-            halves.set(h, range.map { line(items[$0]) }.sorted())
+        // The lines in sorted order. Every line starts with its image's digest (64 hex digits,
+        // ordered as the digests are), so items are sorted by digest and only items of one
+        // image compare whole lines — the same order as sorting the lines, without building
+        // them first.
+        let keys = digestKeys(items)
+        @Sendable func before(_ a: Int, _ b: Int) -> Bool {
+            if let x = keys[a], let y = keys[b], x != y {
+                return x.0 != y.0 ? x.0 < y.0 : x.1 != y.1 ? x.1 < y.1 : x.2 != y.2 ? x.2 < y.2 : x.3 < y.3
+            }
+            return line(items[a]) < line(items[b])
         }
-        let a = halves.values[0] ?? [], b = halves.values[1] ?? []
-        var i = 0, j = 0
         var text = ""
-        text.reserveCapacity((a.first?.utf8.count ?? 80) * items.count)
-        while i < a.count || j < b.count {
-            if j == b.count || (i < a.count && a[i] <= b[j]) {
-                text += a[i]
-                i += 1
+        text.reserveCapacity(((items.first?.blobDigest.utf8.count ?? 64) + 16) * items.count)
+        for next in TwoCoreSort.indices(items.count, by: before) {
+            let item = items[next]
+            if item.annotations.isEmpty {
+                text += item.blobDigest
+                text += "\t"
+                text += String(item.split.rawValue)
+                text += "\t"
+                if item.classID >= 0 { text += name(item.classID) }
+                text += "\n"
             } else {
-                text += b[j]
-                j += 1
+                text += line(item)
             }
         }
         hasher.update(Data(text.utf8))
         return hasher.finish().description
+    }
+
+    /// Each item's digest ("sha256:" and 64 lowercase hex digits) as four big-endian words,
+    /// which order as the text does; nil for a digest in any other form (its lines are
+    /// compared as text).
+    private static func digestKeys(_ items: [Visionfleet_V1_DatasetItem]) -> [(UInt64, UInt64, UInt64, UInt64)?] {
+        var bytes = [UInt8](repeating: 0, count: 32)
+        return items.map { item in
+            let text = item.blobDigest
+            guard text.utf8.count == BlobDigest.prefix.utf8.count + 64,
+                  bytes.withUnsafeMutableBytes({ BlobDigest.writeBytes(of: text, to: $0.baseAddress!) }) else { return nil }
+            func word(_ k: Int) -> UInt64 { bytes[(8 * k)..<(8 * k + 8)].reduce(0) { $0 << 8 | UInt64($1) } }
+            return (word(0), word(1), word(2), word(3))
+        }
     }
 }

@@ -16,12 +16,21 @@ struct DatasetAssembler {
     private var ids = Set<Int>()
     private var knownCategories: Set<Int>
 
-    /// `root`'s path with a trailing slash, for `options.decoded` lookups.
-    private let rootPath: String
+    /// What `options.decoded`'s keys put before a path relative to `root` (nil when `root`
+    /// lies outside `options.decodedRoot`), and the keys' own prefix.
+    private let decodedPrefix: String?
+    private let decodedBase: String
 
     init(root: URL, categories: [DatasetCategory], options: DatasetReadOptions) {
         self.root = root
-        rootPath = root.standardizedFileURL.path + "/"
+        let rootPath = root.standardizedFileURL.path + "/"
+        if let base = options.decodedRoot.map({ $0.standardizedFileURL.path + "/" }) {
+            decodedBase = base
+            decodedPrefix = rootPath.hasPrefix(base) ? String(rootPath.dropFirst(base.count)) : nil
+        } else {
+            decodedBase = ""
+            decodedPrefix = rootPath
+        }
         self.options = options
         self.categories = categories
         knownCategories = Set(categories.map(\.id))
@@ -45,14 +54,17 @@ struct DatasetAssembler {
     /// Size and digest of an image file, or nil with the problem recorded.
     mutating func inspect(file: String, item: String) -> FileFacts? {
         let plain = !file.hasPrefix("/") && !DatasetImage.hasDotOrEmptySegments(file)
-        if let decoded = options.decoded, plain, let known = decoded[rootPath + file] { return facts(known, item: item) }
+        if let decoded = options.decoded, plain, let prefix = decodedPrefix, let known = decoded[prefix.isEmpty ? file : prefix + file] {
+            return facts(known, item: item)
+        }
         let url = root.appendingPathComponent(file)
         if let jail = options.confinedTo, !plain,
            !url.standardizedFileURL.path.hasPrefix(jail.standardizedFileURL.path + "/") {
             problem(.missingImage, item: item, field: "file", reason: "\(file) lies outside the upload")
             return nil
         }
-        if let decoded = options.decoded, !plain, let known = decoded[url.standardizedFileURL.path] {
+        if let decoded = options.decoded, !plain, url.standardizedFileURL.path.hasPrefix(decodedBase),
+           let known = decoded[String(url.standardizedFileURL.path.dropFirst(decodedBase.count))] {
             return facts(known, item: item)  // a path with `.` or `..` segments naming an image decoded elsewhere
         }
         guard let data = try? Data(contentsOf: url) else {

@@ -12,18 +12,21 @@ public struct DatasetReadOptions: Sendable {
     public var confinedTo: URL?
 
     /// Images already decoded elsewhere (a server decodes an upload on every core first), by
-    /// absolute path: a reader takes their size or failure from here instead of the file.
+    /// path relative to `decodedRoot` (absolute paths when it is nil): a reader takes their
+    /// size or failure from here instead of the file.
     public var decoded: [String: DecodedImage]?
+    public var decodedRoot: URL?
 
     /// Which files exist: the disk, or an upload whose images live in a store.
     public var files: any DatasetFileView
 
     public init(verifyPixels: Bool = false, computeDigests: Bool = true, confinedTo: URL? = nil, decoded: [String: DecodedImage]? = nil,
-                files: any DatasetFileView = DiskFileView()) {
+                decodedRoot: URL? = nil, files: any DatasetFileView = DiskFileView()) {
         self.verifyPixels = verifyPixels
         self.computeDigests = computeDigests
         self.confinedTo = confinedTo
         self.decoded = decoded
+        self.decodedRoot = decodedRoot
         self.files = files
     }
 }

@@ -70,6 +70,19 @@ enum ExportFiles {
 
     static let imageExtensions: Set<String> = ["png", "jpg", "jpeg"]
 
+    /// A relative path with an image extension (any case) and no hidden segment, checked as
+    /// bytes (`String.contains` goes through Foundation's search): this runs once per file.
+    static func isVisibleImage(_ relative: String) -> Bool {
+        let utf8 = relative.utf8
+        guard let dot = utf8.lastIndex(of: UInt8(ascii: ".")) else { return false }
+        var previous = UInt8(ascii: "/")
+        for byte in utf8 {
+            if byte == UInt8(ascii: "."), previous == UInt8(ascii: "/") { return false }
+            previous = byte
+        }
+        return imageExtensions.contains(String(decoding: utf8[utf8.index(after: dot)...], as: UTF8.self).lowercased())
+    }
+
     /// Image files under a folder (recursively), sorted, as paths relative to `folder`.
     static func imageFiles(in folder: URL, files: any DatasetFileView = DiskFileView()) -> [String] {
         // On disk FileManager's enumerator, as before; an upload's view lists itself.
@@ -81,12 +94,8 @@ enum ExportFiles {
             paths = files.files(under: folder.path)
         }
         var found: [String] = []
-        for relative in paths {
-            guard let dot = relative.utf8.lastIndex(of: UInt8(ascii: ".")) else { continue }
-            let ext = String(decoding: relative.utf8[relative.utf8.index(after: dot)...], as: UTF8.self).lowercased()
-            guard imageExtensions.contains(ext), !relative.hasPrefix("."), !relative.contains("/.") else { continue }
-            found.append(relative)
-        }
+        found.reserveCapacity(paths.count)
+        for relative in paths where isVisibleImage(relative) { found.append(relative) }
         return found.sorted()
     }
 

@@ -1,0 +1,30 @@
+import Foundation
+
+/// Sorts the indices `0..<count` by a comparator on two cores: each half sorted on its own,
+/// then merged (stable: equal elements keep their index order). Below 2,048 elements, one core.
+enum TwoCoreSort {
+    static func indices(_ count: Int, by before: @Sendable (Int, Int) -> Bool) -> [Int] {
+        guard count >= 2048 else { return (0..<count).sorted(by: before) }
+        let middle = count / 2
+        let halves = ConcurrentSlots<[Int]>(count: 2)
+        DispatchQueue.concurrentPerform(iterations: 2) { h in
+            halves.set(h, Array(h == 0 ? 0..<middle : middle..<count).sorted(by: before))
+        }
+        let a = halves.values[0]!, b = halves.values[1]!
+        var merged: [Int] = []
+        merged.reserveCapacity(count)
+        var i = 0, j = 0
+        while i < a.count, j < b.count {
+            if before(b[j], a[i]) {
+                merged.append(b[j])
+                j += 1
+            } else {
+                merged.append(a[i])
+                i += 1
+            }
+        }
+        merged += a[i...]
+        merged += b[j...]
+        return merged
+    }
+}
