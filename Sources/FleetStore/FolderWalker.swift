@@ -15,6 +15,15 @@ public enum FolderWalker {
         return out
     }
 
+    /// The lowercased extension of a path's last part ("" when none), read as bytes: it runs
+    /// once per file of a 70,000-file upload, where `NSString`'s path methods cost more than
+    /// the walk.
+    public static func lowercasedExtension(of path: String) -> String {
+        let bytes = path.utf8
+        guard let dot = bytes.lastIndex(of: UInt8(ascii: ".")), !bytes[dot...].contains(UInt8(ascii: "/")) else { return "" }
+        return String(decoding: bytes[bytes.index(after: dot)...], as: UTF8.self).lowercased()
+    }
+
     /// Reads a whole small file.
     public static func read(_ path: String, size: Int) throws -> Data {
         let fd = open(path, O_RDONLY | O_CLOEXEC)

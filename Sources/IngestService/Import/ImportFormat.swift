@@ -1,4 +1,5 @@
 import FleetProtos
+import FleetStore
 import Foundation
 import VisionData
 
@@ -33,14 +34,7 @@ enum ImportFormat {
 
     /// Files that are annotations, not images: the per-image size limit does not apply.
     static func isAnnotationFile(_ path: String, header: Visionfleet_V1_ImportHeader) -> Bool {
-        path == header.annotationPath || !imageExtensions.contains(fileExtension(path))
-    }
-
-    /// The lowercased extension of a path's last part ("" when none).
-    static func fileExtension(_ path: String) -> String {
-        let bytes = path.utf8
-        guard let dot = bytes.lastIndex(of: UInt8(ascii: ".")), !bytes[dot...].contains(UInt8(ascii: "/")) else { return "" }
-        return String(decoding: bytes[bytes.index(after: dot)...], as: UTF8.self).lowercased()
+        path == header.annotationPath || !imageExtensions.contains(FolderWalker.lowercasedExtension(of: path))
     }
 
     /// Whether the format carries boxes (detection) or only class labels.

@@ -303,7 +303,8 @@ final class ImportSession {
     /// tables; called once, after `markCommitted`, off the reply's path.
     func releaseAfterCommit() {
         precondition(state == .committed, "released before the version committed")
-        discard(keepState: true)
+        blobs.unpin(pinned)
+        pinned = []
         files = [:]
         imageBlobs = [:]
         smallDecoded = []

@@ -60,7 +60,7 @@ struct VersionBuilder {
                 lookup.set(0, decoded)
             }
             result = try format.read(url, options: DatasetReadOptions(verifyPixels: true, computeDigests: false, confinedTo: session.staging,
-                                                                      decoded: lookup.values[0]!, decodedRoot: session.staging,
+                                                                      decoded: DecodedImages(root: staging, byPath: lookup.values[0]!),
                                                                       files: view.values[0]!))
         } catch {
             throw IngestError.invalidArgument(item: header.annotationPath.isEmpty ? "upload" : header.annotationPath, field: "annotations",
@@ -178,25 +178,19 @@ struct VersionBuilder {
                                           seed: header.options.splitSeed)
         // Built on every core (a message per item), then put in order.
         let blobDigests = digests
-        let chunks = ConcurrentSlots<[Visionfleet_V1_DatasetItem]>(count: max(1, ProcessInfo.processInfo.activeProcessorCount))
-        let chunkCount = kept.count >= 2048 ? chunks.values.count : 1
-        DispatchQueue.concurrentPerform(iterations: chunkCount) { c in
-            let range = (kept.count * c / chunkCount)..<(kept.count * (c + 1) / chunkCount)
-            chunks.set(c, range.map { i in
-                let image = kept[i]
-                return .with { item in
-                    item.imageID = String(image.id)
-                    item.fileName = image.file
-                    item.blobDigest = blobDigests[i]
-                    item.width = Int32(image.width)
-                    item.height = Int32(image.height)
-                    item.split = splits[i]
-                    item.classID = Int32(image.label ?? -1)
-                    item.annotations = Self.annotations(image.boxes, imageID: String(image.id))
-                }
-            })
+        let built = ParallelMap.indices(kept.count) { i -> Visionfleet_V1_DatasetItem in
+            let image = kept[i]
+            return .with { item in
+                item.imageID = String(image.id)
+                item.fileName = image.file
+                item.blobDigest = blobDigests[i]
+                item.width = Int32(image.width)
+                item.height = Int32(image.height)
+                item.split = splits[i]
+                item.classID = Int32(image.label ?? -1)
+                item.annotations = Self.annotations(image.boxes, imageID: String(image.id))
+            }
         }
-        let built = chunks.values.prefix(chunkCount).flatMap { $0! }
         // File names in natural order (img2 before img10, IDX's stem#9 before stem#10), so a
         // version's order is the order its files are numbered in whatever order they arrived.
         let order = NaturalOrder.sortedIndices(built.map(\.fileName)) { built[$0].blobDigest < built[$1].blobDigest }

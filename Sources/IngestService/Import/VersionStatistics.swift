@@ -55,13 +55,26 @@ enum VersionStatistics {
         @Sendable func name(_ id: Int32) -> String { names[Int(id)] ?? "#\(id)" }
         let hasher = SHA256Stream()
         for c in categories.map(\.name).sorted() { hasher.update(Data("category\t\(c)\n".utf8)) }
-        @Sendable func line(_ item: Visionfleet_V1_DatasetItem) -> String {
-            var line = item.blobDigest + "\t" + String(item.split.rawValue) + "\t" + (item.classID >= 0 ? name(item.classID) : "")
+        /// Appends an item's line: digest, split, class name, boxes sorted, tab-separated.
+        @Sendable func appendLine(_ item: Visionfleet_V1_DatasetItem, to text: inout String) {
+            text += item.blobDigest
+            text += "\t"
+            text += String(item.split.rawValue)
+            text += "\t"
+            if item.classID >= 0 { text += name(item.classID) }
             let boxes = item.annotations.map { a in
                 "\(name(a.categoryID)):\(a.box.xMin.bitPattern),\(a.box.yMin.bitPattern),\(a.box.xMax.bitPattern),\(a.box.yMax.bitPattern)"
             }
-            for box in boxes.sorted() { line += "\t" + box }
-            return line + "\n"
+            for box in boxes.sorted() {
+                text += "\t"
+                text += box
+            }
+            text += "\n"
+        }
+        @Sendable func line(_ item: Visionfleet_V1_DatasetItem) -> String {
+            var line = ""
+            appendLine(item, to: &line)
+            return line
         }
         // The lines in sorted order. Every line starts with its image's digest (64 hex digits,
         // ordered as the digests are), so items are sorted by digest and only items of one
@@ -76,19 +89,7 @@ enum VersionStatistics {
         }
         var text = ""
         text.reserveCapacity(((items.first?.blobDigest.utf8.count ?? 64) + 16) * items.count)
-        for next in TwoCoreSort.indices(items.count, by: before) {
-            let item = items[next]
-            if item.annotations.isEmpty {
-                text += item.blobDigest
-                text += "\t"
-                text += String(item.split.rawValue)
-                text += "\t"
-                if item.classID >= 0 { text += name(item.classID) }
-                text += "\n"
-            } else {
-                text += line(item)
-            }
-        }
+        for next in TwoCoreSort.indices(items.count, by: before) { appendLine(items[next], to: &text) }
         hasher.update(Data(text.utf8))
         return hasher.finish().description
     }

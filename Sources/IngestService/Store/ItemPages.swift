@@ -121,11 +121,6 @@ enum ItemPages {
 
     /// Each item's protobuf record, on all cores.
     static func serialize(_ items: [Visionfleet_V1_DatasetItem]) throws -> [Data] {
-        let slots = ConcurrentSlots<Result<Data, any Error>>(count: items.count)
-        let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, items.count / 1024))
-        DispatchQueue.concurrentPerform(iterations: workers) { w in
-            for i in (items.count * w / workers)..<(items.count * (w + 1) / workers) { slots.set(i, Result { try items[i].serializedData() }) }
-        }
-        return try slots.values.map { try $0!.get() }
+        try ParallelMap.indices(items.count) { i in Result { try items[i].serializedData() } }.map { try $0.get() }
     }
 }

@@ -29,14 +29,14 @@ extension DatasetClient {
         var total: Int64 = 0
         for entry in try FolderWalker.files(under: root.standardizedFileURL.path) {
             let relative = entry.path
-            let (name, ext) = Self.nameAndExtension(relative)
+            let ext = FolderWalker.lowercasedExtension(of: relative)
             let keep: Bool = imageExtensions.contains(ext) || relative == annotation || {
                 switch format {
                 case .yolo: return ["yaml", "yml", "txt", "names", "data", "json"].contains(ext)
                 case .voc: return ["xml", "txt"].contains(ext)
                 case .cvat: return annotation.isEmpty && ext == "xml"
                 case .csv: return ["txt", "csv"].contains(ext)
-                case .idx: return name.contains("-ubyte") || relative == "classes.txt"
+                case .idx: return (relative.split(separator: "/").last ?? "").contains("-ubyte") || relative == "classes.txt"
                 case .coco: return annotation.isEmpty && ext == "json"
                 case .labelStudio: return annotation.isEmpty && (ext == "json" || ext == "csv")
                 default: return false
@@ -47,44 +47,27 @@ extension DatasetClient {
             total += entry.size
         }
         kept.sort { $0.path < $1.path }
-        var files = kept.map(\.path)
         if annotation.isEmpty {
             switch format {
-            case .coco where files.contains(where: Self.isCOCOSubset):
+            case .coco where kept.contains(where: { Self.isCOCOSubset($0.path) }):
                 // CVAT / Datumaro layout: every subset's file, read together (no single annotation file).
-                files.removeAll { $0.hasSuffix(".json") && !Self.isCOCOSubset($0) }
+                kept.removeAll { $0.path.hasSuffix(".json") && !Self.isCOCOSubset($0.path) }
             case .coco:
-                let jsons = files.filter { $0.hasSuffix(".json") }
+                let jsons = kept.map(\.path).filter { $0.hasSuffix(".json") }
                 annotation = jsons.first { $0.contains("instances") || $0.hasPrefix("annotations") } ?? jsons.first ?? ""
-                files.removeAll { $0.hasSuffix(".json") && $0 != annotation }
+                kept.removeAll { $0.path.hasSuffix(".json") && $0.path != annotation }
             case .labelStudio:
-                let exports = files.filter { $0.hasSuffix(".json") || $0.hasSuffix(".csv") }
+                let exports = kept.map(\.path).filter { $0.hasSuffix(".json") || $0.hasSuffix(".csv") }
                 annotation = exports.first { !$0.contains("/") } ?? exports.first ?? ""
-                files.removeAll { ($0.hasSuffix(".json") || $0.hasSuffix(".csv")) && $0 != annotation }
+                kept.removeAll { ($0.path.hasSuffix(".json") || $0.path.hasSuffix(".csv")) && $0.path != annotation }
             case .csv:
-                annotation = files.first { $0.hasSuffix(".csv") || $0 == "list.txt" } ?? ""
+                annotation = kept.first { $0.path.hasSuffix(".csv") || $0.path == "list.txt" }?.path ?? ""
             case .yolo:
-                annotation = files.first { $0 == "data.yaml" } ?? ""
+                annotation = kept.first { $0.path == "data.yaml" }?.path ?? ""
             default: break
             }
         }
-        if files.count != kept.count {
-            // A format dropped some files above: sizes by path (only then).
-            let sizes = Dictionary(kept.map { ($0.path, $0.size) }, uniquingKeysWith: { a, _ in a })
-            return ImportPlan(root: root, annotationPath: annotation, files: files, sizes: files.map { sizes[$0] ?? 0 }, totalBytes: total)
-        }
-        return ImportPlan(root: root, annotationPath: annotation, files: files, sizes: kept.map(\.size), totalBytes: total)
-    }
-
-    /// A relative path's last component and its extension, lowercased (scanned as bytes:
-    /// `NSString`'s path methods cost more than the folder walk on a 70,000-file tree).
-    static func nameAndExtension(_ path: String) -> (name: Substring, ext: String) {
-        let utf8 = path.utf8
-        let start = utf8.lastIndex(of: UInt8(ascii: "/")).map { utf8.index(after: $0) } ?? utf8.startIndex
-        let name = path[start...]
-        guard let dot = name.utf8.lastIndex(of: UInt8(ascii: ".")), dot != name.startIndex else { return (name, "") }
-        let ext = name[name.utf8.index(after: dot)...]
-        return (name, ext.utf8.contains { $0 >= 65 && $0 <= 90 } ? ext.lowercased() : String(ext))
+        return ImportPlan(root: root, annotationPath: annotation, files: kept.map(\.path), sizes: kept.map(\.size), totalBytes: total)
     }
 
     static func isCOCOSubset(_ path: String) -> Bool {

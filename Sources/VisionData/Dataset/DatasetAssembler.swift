@@ -17,20 +17,15 @@ struct DatasetAssembler {
     private var knownCategories: Set<Int>
 
     /// What `options.decoded`'s keys put before a path relative to `root` (nil when `root`
-    /// lies outside `options.decodedRoot`), and the keys' own prefix.
+    /// lies outside the decoded images' folder), and that folder's path with a slash.
     private let decodedPrefix: String?
     private let decodedBase: String
 
     init(root: URL, categories: [DatasetCategory], options: DatasetReadOptions) {
         self.root = root
         let rootPath = root.standardizedFileURL.path + "/"
-        if let base = options.decodedRoot.map({ $0.standardizedFileURL.path + "/" }) {
-            decodedBase = base
-            decodedPrefix = rootPath.hasPrefix(base) ? String(rootPath.dropFirst(base.count)) : nil
-        } else {
-            decodedBase = ""
-            decodedPrefix = rootPath
-        }
+        decodedBase = (options.decoded?.root.standardizedFileURL.path ?? "") + "/"
+        decodedPrefix = rootPath.hasPrefix(decodedBase) ? String(rootPath.dropFirst(decodedBase.count)) : nil
         self.options = options
         self.categories = categories
         knownCategories = Set(categories.map(\.id))
@@ -54,7 +49,7 @@ struct DatasetAssembler {
     /// Size and digest of an image file, or nil with the problem recorded.
     mutating func inspect(file: String, item: String) -> FileFacts? {
         let plain = !file.hasPrefix("/") && !DatasetImage.hasDotOrEmptySegments(file)
-        if let decoded = options.decoded, plain, let prefix = decodedPrefix, let known = decoded[prefix.isEmpty ? file : prefix + file] {
+        if let decoded = options.decoded?.byPath, plain, let prefix = decodedPrefix, let known = decoded[prefix.isEmpty ? file : prefix + file] {
             return facts(known, item: item)
         }
         let url = root.appendingPathComponent(file)
@@ -63,7 +58,7 @@ struct DatasetAssembler {
             problem(.missingImage, item: item, field: "file", reason: "\(file) lies outside the upload")
             return nil
         }
-        if let decoded = options.decoded, !plain, url.standardizedFileURL.path.hasPrefix(decodedBase),
+        if let decoded = options.decoded?.byPath, !plain, url.standardizedFileURL.path.hasPrefix(decodedBase),
            let known = decoded[String(url.standardizedFileURL.path.dropFirst(decodedBase.count))] {
             return facts(known, item: item)  // a path with `.` or `..` segments naming an image decoded elsewhere
         }

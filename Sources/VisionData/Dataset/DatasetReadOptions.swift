@@ -11,23 +11,31 @@ public struct DatasetReadOptions: Sendable {
     /// leaves it (`..`, an absolute path) is a problem of its item, never read.
     public var confinedTo: URL?
 
-    /// Images already decoded elsewhere (a server decodes an upload on every core first), by
-    /// path relative to `decodedRoot` (absolute paths when it is nil): a reader takes their
-    /// size or failure from here instead of the file.
-    public var decoded: [String: DecodedImage]?
-    public var decodedRoot: URL?
+    /// Images already decoded elsewhere (a server decodes an upload on every core first): a
+    /// reader takes their size or failure from here instead of the file.
+    public var decoded: DecodedImages?
 
     /// Which files exist: the disk, or an upload whose images live in a store.
     public var files: any DatasetFileView
 
-    public init(verifyPixels: Bool = false, computeDigests: Bool = true, confinedTo: URL? = nil, decoded: [String: DecodedImage]? = nil,
-                decodedRoot: URL? = nil, files: any DatasetFileView = DiskFileView()) {
+    public init(verifyPixels: Bool = false, computeDigests: Bool = true, confinedTo: URL? = nil, decoded: DecodedImages? = nil,
+                files: any DatasetFileView = DiskFileView()) {
         self.verifyPixels = verifyPixels
         self.computeDigests = computeDigests
         self.confinedTo = confinedTo
         self.decoded = decoded
-        self.decodedRoot = decodedRoot
         self.files = files
+    }
+}
+
+/// Images decoded elsewhere, by path relative to a folder (an upload's staging folder).
+public struct DecodedImages: Sendable {
+    public var root: URL
+    public var byPath: [String: DecodedImage]
+
+    public init(root: URL, byPath: [String: DecodedImage]) {
+        self.root = root
+        self.byPath = byPath
     }
 }
 
