@@ -17,7 +17,7 @@ typedef struct {
     dnnl_memory_t mem;
 } slot_t;
 
-enum { OP_PRIMITIVE = 0, OP_SPACE_TO_DEPTH, OP_FLATTEN_LEVELS };
+enum { OP_PRIMITIVE = 0, OP_SPACE_TO_DEPTH, OP_FLATTEN_LEVELS, OP_WINOGRAD };
 enum { MAX_INPUTS = 8 };
 
 typedef struct {
@@ -29,6 +29,8 @@ typedef struct {
     dnnl_memory_t inputs[MAX_INPUTS], output;
     int ninputs;
     dnnl_dim_t dims[MAX_INPUTS][4];
+    vf_winograd *winograd;  // OP_WINOGRAD: inputs[0] → output, both nChw8c
+    int accumulate;
     char name[96];
     char impl[64];
     double seconds;
@@ -185,7 +187,10 @@ vf_dnnl_net *vf_dnnl_net_create(int batch, int channels, int height, int width, 
 
 void vf_dnnl_net_destroy(vf_dnnl_net *net) {
     if (!net) return;
-    for (int i = 0; i < net->nops; i++) if (net->ops[i].prim) dnnl_primitive_destroy(net->ops[i].prim);
+    for (int i = 0; i < net->nops; i++) {
+        if (net->ops[i].prim) dnnl_primitive_destroy(net->ops[i].prim);
+        vf_winograd_destroy(net->ops[i].winograd);
+    }
     for (int i = 0; i < net->nowned; i++) dnnl_memory_destroy(net->owned[i]);
     if (net->output_mem) dnnl_memory_destroy(net->output_mem);
     if (net->stream) dnnl_stream_destroy(net->stream);
@@ -217,6 +222,67 @@ static int append_activation(vf_dnnl_net *net, dnnl_post_ops_t ops, int activati
     }
     CHECK(dnnl_post_ops_append_eltwise(ops, 1.f, alg, alpha, beta));
     return 0;
+}
+
+// Whether a 3×3 stride-1 convolution oneDNN would run as `jit:avx2` over nChw8c takes our
+// Winograd kernel instead (VISIONFLEET_WINOGRAD=0 keeps oneDNN's). Its transformed weights are
+// 4× the plain ones, so on a small output (under 256 pixels over the batch) it is taken only
+// when those fit in L2 (C·K ≤ 4096, 590 KB): otherwise reading them from memory costs more than
+// the multiplies saved (YOLOX-tiny's 96→96 at 8×8, batch 1: 240 µs against oneDNN's 150 µs;
+// transforming the weights on each run instead only drew level with oneDNN).
+static int winograd_fits(const_dnnl_primitive_desc_t pd, const dnnl_memory_desc_t *src, const dnnl_memory_desc_t *dst, int kh,
+                         int kw, int stride, int padding, int dilation, int groups) {
+    const char *env = getenv("VISIONFLEET_WINOGRAD");
+    if ((env && strcmp(env, "0") == 0) || kh != 3 || kw != 3 || stride != 1 || padding != 1 || dilation != 1 || groups != 1 ||
+        src->dims[1] % 8 || dst->dims[1] % 8 || !vf_winograd_available())
+        return 0;
+    if (dst->dims[0] * dst->dims[2] * dst->dims[3] < 256 && src->dims[1] * dst->dims[1] > 4096) return 0;
+    const char *impl = NULL;
+    dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl);
+    if (!impl || strcmp(impl, "jit:avx2") != 0) return 0;
+    dnnl_memory_desc_t blocked_src, blocked_dst;
+    if (dnnl_memory_desc_init_by_tag(&blocked_src, 4, src->dims, dnnl_f32, dnnl_nChw8c) != dnnl_success ||
+        dnnl_memory_desc_init_by_tag(&blocked_dst, 4, dst->dims, dnnl_f32, dnnl_nChw8c) != dnnl_success)
+        return 0;
+    return dnnl_memory_desc_equal(src, &blocked_src) && dnnl_memory_desc_equal(dst, &blocked_dst);
+}
+
+// Appends the Winograd op src → dst (dst holding the residual when `accumulate`), then the
+// activation in place unless it is ReLU (fused) or identity.
+static int add_winograd(vf_dnnl_net *net, dnnl_memory_t src, int in_channels, dnnl_memory_t dst, const dnnl_memory_desc_t *dst_md,
+                        int accumulate, const float *weight, const float *bias, int activation, float leaky_slope, const char *name) {
+    const dnnl_dim_t *d = dst_md->dims;
+    int relu = activation == VF_ACT_RELU;
+    vf_winograd *plan = vf_winograd_create(in_channels, (int)d[1], (int)d[2], (int)d[3], weight, bias, relu, net->threads);
+    if (!plan || grow((void **)&net->ops, &net->cap_ops, net->nops, sizeof(op_t))) {
+        vf_winograd_destroy(plan);
+        snprintf(net->error, sizeof net->error, "out of memory");
+        return -1;
+    }
+    op_t *op = &net->ops[net->nops++];
+    memset(op, 0, sizeof *op);
+    op->kind = OP_WINOGRAD;
+    op->winograd = plan;
+    op->accumulate = accumulate;
+    op->ninputs = 1;
+    op->inputs[0] = src;
+    op->output = dst;
+    memcpy(op->dims[0], d, sizeof op->dims[0]);
+    snprintf(op->name, sizeof op->name, "%s", name);
+    snprintf(op->impl, sizeof op->impl, "visionfleet:winograd_avx2");
+    if (relu || activation == VF_ACT_IDENTITY) return 0;
+    float alpha, beta;
+    dnnl_alg_kind_t alg = vf_dnnl_activation(activation, leaky_slope, &alpha, &beta);
+    if (!alg) {
+        snprintf(net->error, sizeof net->error, "unknown activation %d", activation);
+        return -1;
+    }
+    dnnl_eltwise_desc_t desc;
+    CHECK(dnnl_eltwise_forward_desc_init(&desc, dnnl_forward_inference, alg, dst_md, alpha, beta));
+    dnnl_primitive_desc_t pd;
+    CHECK(dnnl_primitive_desc_create(&pd, &desc, NULL, net->engine, NULL));
+    dnnl_exec_arg_t args[2] = {{DNNL_ARG_SRC, dst}, {DNNL_ARG_DST, dst}};
+    return add_op(net, pd, args, 2, "activation (after winograd)");
 }
 
 int vf_dnnl_net_conv(vf_dnnl_net *net, int src, int residual, int residual_dies, const float *weight, const float *bias,
@@ -268,10 +334,12 @@ int vf_dnnl_net_conv(vf_dnnl_net *net, int src, int residual, int residual_dies,
     const dnnl_memory_desc_t *want_src = dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0);
     const dnnl_memory_desc_t *want_weights = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
     dnnl_memory_desc_t want_dst = *dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
-    dnnl_memory_t src_mem, weights_mem, bias_mem, dst_mem;
+    dnnl_memory_t src_mem, weights_mem = NULL, bias_mem = NULL, dst_mem;
     dnnl_memory_desc_t plain_bias = bias_md;
-    if (in_layout(net, src, want_src, &src_mem) || import_constant(net, weight, &user_weights_md, want_weights, &weights_mem) ||
-        import_constant(net, bias, &plain_bias, &bias_md, &bias_mem)) {
+    int winograd = winograd_fits(pd, want_src, &want_dst, kh, kw, stride, padding, dilation, groups);
+    if (in_layout(net, src, want_src, &src_mem) ||
+        (!winograd && (import_constant(net, weight, &user_weights_md, want_weights, &weights_mem) ||
+                       import_constant(net, bias, &plain_bias, &bias_md, &bias_mem)))) {
         dnnl_primitive_desc_destroy(pd);
         return -1;
     }
@@ -295,6 +363,11 @@ int vf_dnnl_net_conv(vf_dnnl_net *net, int src, int residual, int residual_dies,
     char name[96];
     snprintf(name, sizeof name, "conv%dx%d/%d %d→%d @%dx%d%s%s", kh, kw, stride, (int)c, out_channels, (int)oh, (int)ow,
              groups > 1 ? " dw" : "", residual >= 0 ? " +res" : "");
+    if (winograd) {
+        dnnl_primitive_desc_destroy(pd);
+        if (add_winograd(net, src_mem, (int)c, dst_mem, &want_dst, residual >= 0, weight, bias, activation, leaky_slope, name)) return -1;
+        return new_slot(net, &want_dst, dst_mem);
+    }
     dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, src_mem}, {DNNL_ARG_WEIGHTS, weights_mem}, {DNNL_ARG_BIAS, bias_mem}, {DNNL_ARG_DST, dst_mem}};
     if (add_op(net, pd, args, 4, name)) return -1;
     return new_slot(net, &want_dst, dst_mem);
@@ -425,6 +498,12 @@ int vf_dnnl_net_flatten_levels(vf_dnnl_net *net, const int *levels, int count) {
 static int run_custom(vf_dnnl_net *net, op_t *op) {
     float *out = NULL;
     CHECK(dnnl_memory_get_data_handle(op->output, (void **)&out));
+    if (op->kind == OP_WINOGRAD) {
+        const float *x = NULL;
+        CHECK(dnnl_memory_get_data_handle(op->inputs[0], (void **)&x));
+        vf_winograd_run(op->winograd, (int)op->dims[0][0], x, out, op->accumulate);
+        return 0;
+    }
     if (op->kind == OP_SPACE_TO_DEPTH) {
         const float *x = NULL;
         CHECK(dnnl_memory_get_data_handle(op->inputs[0], (void **)&x));

@@ -53,6 +53,18 @@ double vf_dnnl_net_op_seconds(const vf_dnnl_net *net, int op);
 void vf_dnnl_net_set_profiling(vf_dnnl_net *net, int on);
 int vf_dnnl_net_reorder_count(const vf_dnnl_net *net);
 
+// Winograd F(4×4, 3×3) for 3×3 / stride 1 / padding 1 convolutions whose channels are
+// multiples of 8, over nChw8c activations, on AVX2 + FMA (what oneDNN 2.6 lacks below AVX-512;
+// the inference networks use it in place of `jit:avx2`). Weights (K, C, 3, 3) are transformed
+// once; NULL for an unsupported shape or when out of memory.
+typedef struct vf_winograd vf_winograd;
+int vf_winograd_available(void);
+vf_winograd *vf_winograd_create(int in_channels, int out_channels, int height, int width, const float *weight,
+                                const float *bias, int relu, int threads);
+void vf_winograd_destroy(vf_winograd *plan);
+// dst = [relu](conv(src) + bias [+ dst]) — with `accumulate`, dst holds the residual on entry.
+void vf_winograd_run(const vf_winograd *plan, int batch, const float *src, float *dst, int accumulate);
+
 // A training convolution on oneDNN: forward (training), backward data and backward weights for
 // one geometry. Weights are the caller's OIHW / GOIHW; each activation argument is plain NCHW
 // or, with its `*_blocked` flag, channel-blocked in `block` (8: nChw8c, 16: nChw16c; 0: none)
