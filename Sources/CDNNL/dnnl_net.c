@@ -48,6 +48,8 @@ struct vf_dnnl_net {
     int output;
     dnnl_memory_t output_mem;  // plain, over the caller's buffer
     int reorders;
+    float *winograd_scratch;  // shared by the Winograd ops, which run one at a time
+    size_t winograd_scratch_bytes;
     int profiling;
     int threads;
     char error[256];
@@ -195,6 +197,7 @@ void vf_dnnl_net_destroy(vf_dnnl_net *net) {
     if (net->output_mem) dnnl_memory_destroy(net->output_mem);
     if (net->stream) dnnl_stream_destroy(net->stream);
     if (net->engine) dnnl_engine_destroy(net->engine);
+    free(net->winograd_scratch);
     free(net->slots);
     free(net->ops);
     free(net->owned);
@@ -258,6 +261,18 @@ static int add_winograd(vf_dnnl_net *net, dnnl_memory_t src, int in_channels, dn
         vf_winograd_destroy(plan);
         snprintf(net->error, sizeof net->error, "out of memory");
         return -1;
+    }
+    size_t need = vf_winograd_scratch_size(plan, (int)d[0]);
+    if (need > net->winograd_scratch_bytes) {
+        void *scratch = NULL;
+        if (posix_memalign(&scratch, 64, need)) {
+            vf_winograd_destroy(plan);
+            snprintf(net->error, sizeof net->error, "out of memory");
+            return -1;
+        }
+        free(net->winograd_scratch);
+        net->winograd_scratch = scratch;
+        net->winograd_scratch_bytes = need;
     }
     op_t *op = &net->ops[net->nops++];
     memset(op, 0, sizeof *op);
@@ -501,7 +516,7 @@ static int run_custom(vf_dnnl_net *net, op_t *op) {
     if (op->kind == OP_WINOGRAD) {
         const float *x = NULL;
         CHECK(dnnl_memory_get_data_handle(op->inputs[0], (void **)&x));
-        vf_winograd_run(op->winograd, (int)op->dims[0][0], x, out, op->accumulate);
+        vf_winograd_run(op->winograd, (int)op->dims[0][0], x, out, op->accumulate, net->winograd_scratch);
         return 0;
     }
     if (op->kind == OP_SPACE_TO_DEPTH) {

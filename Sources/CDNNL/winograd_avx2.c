@@ -27,12 +27,10 @@ struct vf_winograd {
     int c, k, h, w;  // input channels, output channels, spatial size (output = input)
     int tiles_h, tiles_w;
     int relu;
-    int group;    // most tiles a thread transforms at once (sizes the scratch)
+    int group;    // tiles a thread transforms at once when splitting tiles (V and M within L2)
     int threads;
     float *u;     // [36][C][K] transformed weights
     float *bias;  // [K]
-    float *scratch;  // per thread: V [36][group][C], then M [36][group][K]
-    size_t scratch_floats;  // per thread
 };
 
 int vf_winograd_available(void) {
@@ -66,11 +64,9 @@ vf_winograd *vf_winograd_create(int in_channels, int out_channels, int height, i
     p->threads = threads > 0 ? threads : omp_get_max_threads();
     int group = SCRATCH_BUDGET / (POINTS * (in_channels + out_channels) * (int)sizeof(float));
     p->group = group < 6 ? 6 : group > 48 ? 48 : group;
-    p->scratch_floats = (size_t)POINTS * p->group * (in_channels + out_channels);
     p->u = aligned((size_t)POINTS * in_channels * out_channels);
     p->bias = aligned((size_t)out_channels);
-    p->scratch = aligned(p->scratch_floats * p->threads);
-    if (!p->u || !p->bias || !p->scratch) {
+    if (!p->u || !p->bias) {
         vf_winograd_destroy(p);
         return NULL;
     }
@@ -94,7 +90,6 @@ void vf_winograd_destroy(vf_winograd *p) {
     if (!p) return;
     free(p->u);
     free(p->bias);
-    free(p->scratch);
     free(p);
 }
 
@@ -134,6 +129,7 @@ typedef struct {
     int groups;  // tile groups
     int group;   // tiles per group (the last may have fewer)
     int parts;   // output-channel parts per group: work items are groups × parts
+    float *scratch;  // per thread: V [36][group][C], then M [36][group][K]
 } job_t;
 
 // Tile `tile` (over the batch) as image, tile row, tile column.
@@ -254,8 +250,8 @@ AVX2 static void work(void *data) {
     const job_t *job = data;
     const vf_winograd *p = job->p;
     int team = omp_get_num_threads(), me = omp_get_thread_num();
-    float *v = p->scratch + (size_t)me * p->scratch_floats;
-    float *m = v + (size_t)POINTS * p->group * p->c;
+    float *v = job->scratch + (size_t)me * POINTS * job->group * (p->c + p->k);
+    float *m = v + (size_t)POINTS * job->group * p->c;
     int blocks = p->k / 8;
     for (int item = me; item < job->groups * job->parts; item += team) {
         int g = item / job->parts, part = item % job->parts;
@@ -271,21 +267,44 @@ AVX2 static void work(void *data) {
     }
 }
 
-void vf_winograd_run(const vf_winograd *p, int batch, const float *src, float *dst, int accumulate) {
+// How a run at `batch` splits the work across the team (scratch and buffers left unset).
+static job_t split(const vf_winograd *p, int batch) {
     int tiles = batch * p->tiles_h * p->tiles_w;
-    int groups = (tiles + p->group - 1) / p->group, parts = 1;
-    if (tiles >= 8 * p->threads) {
-        // Many tiles: split them, a multiple of the thread count of groups so all finish together.
+    int groups, parts = 1;
+    if (tiles < 8 * p->threads || (p->c * p->k > 4096 && tiles <= 32)) {
+        // Few tiles, or few enough with large weights: every thread takes all of them for its
+        // share of the output channels, so each reads only its part of the transformed weights
+        // (which may come from memory: YOLOX-tiny's 96→96 at 16×16, batch 1) and multiplies
+        // more rows by it.
+        groups = 1;
+        parts = p->threads < p->k / 8 ? p->threads : p->k / 8;
+    } else {
+        // Many tiles: groups that fit L2, a multiple of the thread count so all finish together.
+        groups = (tiles + p->group - 1) / p->group;
         groups = (groups + p->threads - 1) / p->threads * p->threads;
         if (groups > tiles) groups = tiles;
-    } else {
-        // Few tiles: every thread takes all of them for its share of the output channels, so
-        // each streams only its part of the transformed weights and multiplies more rows by it.
-        parts = p->threads < p->k / 8 ? p->threads : p->k / 8;
     }
     int group = (tiles + groups - 1) / groups;
     groups = (tiles + group - 1) / group;
-    job_t job = {p, src, dst, accumulate, tiles, groups, group, parts};
-    int items = groups * parts;
-    GOMP_parallel(work, &job, (unsigned)(items < p->threads ? items : p->threads), 0);
+    job_t job = {p, NULL, NULL, 0, tiles, groups, group, parts, NULL};
+    return job;
+}
+
+static unsigned team_size(const vf_winograd *p, const job_t *job) {
+    int items = job->groups * job->parts;
+    return (unsigned)(items < p->threads ? items : p->threads);
+}
+
+size_t vf_winograd_scratch_size(const vf_winograd *p, int batch) {
+    job_t job = split(p, batch);
+    return (size_t)team_size(p, &job) * POINTS * job.group * (p->c + p->k) * sizeof(float);
+}
+
+void vf_winograd_run(const vf_winograd *p, int batch, const float *src, float *dst, int accumulate, float *scratch) {
+    job_t job = split(p, batch);
+    job.src = src;
+    job.dst = dst;
+    job.accumulate = accumulate;
+    job.scratch = scratch;
+    GOMP_parallel(work, &job, team_size(p, &job), 0);
 }

@@ -10,7 +10,9 @@ final class AVX2WinogradTests: XCTestCase {
     func testMatchesNaiveReference() throws {
         try XCTSkipUnless(vf_winograd_available() != 0, "this CPU has no AVX2 + FMA")
         var rng = RandomState(seed: 21)
-        let shapes = [(8, 16, 32, 32, 1), (16, 16, 32, 32, 3), (64, 64, 8, 8, 2), (8, 8, 5, 7, 2), (24, 48, 1, 1, 1), (32, 8, 6, 9, 4)]
+        // Tiles split across threads, and (few tiles, or large weights) output channels split.
+        let shapes = [(8, 16, 32, 32, 1), (16, 16, 32, 32, 3), (64, 64, 8, 8, 2), (8, 8, 5, 7, 2), (24, 48, 1, 1, 1),
+                      (32, 8, 6, 9, 4), (96, 96, 16, 16, 1), (96, 64, 20, 12, 2)]
         for (c, k, h, w, batch) in shapes {
             let g = ConvGeometry(batch: batch, inChannels: c, height: h, width: w, outChannels: k, kernel: (3, 3), padding: (1, 1))
             let x = randomArray(batch * c * h * w, &rng), weights = randomArray(k * c * 9, &rng, scale: 0.3)
@@ -28,7 +30,12 @@ final class AVX2WinogradTests: XCTestCase {
                     let src = Self.blocked(x, batch: batch, channels: c, plane: h * w)
                     var dst = accumulate ? Self.blocked(residual, batch: batch, channels: k, plane: h * w)
                                          : [Float](repeating: .nan, count: batch * k * h * w)
-                    dst.withUnsafeMutableBufferPointer { vf_winograd_run(plan, Int32(batch), src, $0.baseAddress, accumulate ? 1 : 0) }
+                    var scratch = [Float](repeating: .nan, count: vf_winograd_scratch_size(plan, Int32(batch)) / 4)
+                    dst.withUnsafeMutableBufferPointer { d in
+                        scratch.withUnsafeMutableBufferPointer {
+                            vf_winograd_run(plan, Int32(batch), src, d.baseAddress, accumulate ? 1 : 0, $0.baseAddress)
+                        }
+                    }
                     outputs.append(Self.plain(dst, batch: batch, channels: k, plane: h * w))
                 }
                 let label = "\(c)→\(k) @\(h)x\(w) batch \(batch) accumulate \(accumulate) relu \(relu)"

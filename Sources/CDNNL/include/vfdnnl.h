@@ -62,8 +62,11 @@ int vf_winograd_available(void);
 vf_winograd *vf_winograd_create(int in_channels, int out_channels, int height, int width, const float *weight,
                                 const float *bias, int relu, int threads);
 void vf_winograd_destroy(vf_winograd *plan);
-// dst = [relu](conv(src) + bias [+ dst]) — with `accumulate`, dst holds the residual on entry.
-void vf_winograd_run(const vf_winograd *plan, int batch, const float *src, float *dst, int accumulate);
+// Bytes of working memory a run at `batch` needs (plans run one at a time can share it).
+size_t vf_winograd_scratch_size(const vf_winograd *plan, int batch);
+// dst = [relu](conv(src) + bias [+ dst]) — with `accumulate`, dst holds the residual on entry;
+// `scratch` holds vf_winograd_scratch_size bytes.
+void vf_winograd_run(const vf_winograd *plan, int batch, const float *src, float *dst, int accumulate, float *scratch);
 
 // A training convolution on oneDNN: forward (training), backward data and backward weights for
 // one geometry. Weights are the caller's OIHW / GOIHW; each activation argument is plain NCHW
