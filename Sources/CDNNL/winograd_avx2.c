@@ -2,11 +2,12 @@
 // padding 1, channels in multiples of 8, activations in oneDNN's nChw8c layout. oneDNN 2.6 has
 // no Winograd and no brgconv below AVX-512, and its direct `jit:avx2` kernel reaches under half
 // the FMA peak on the shipped models' small channel counts; Winograd does 4× fewer multiplies.
-// Weights are transformed once (in double). Each thread takes groups of 4×4 output tiles:
+// Weights are transformed once (in double, shared by the plans of equal weights: winograd_weights.c). Each thread takes groups of 4×4 output tiles:
 // transforms their inputs (Bᵀ d B, 8 channels per vector), multiplies per transform point (36
 // small GEMMs against the transformed weights), and transforms back (Aᵀ m A) with the bias, the
 // residual (what dst holds) and ReLU fused. See vfdnnl.h.
 #include "vfdnnl.h"
+#include "winograd_weights.h"
 
 #include <immintrin.h>
 #include <stdint.h>
@@ -29,20 +30,15 @@ struct vf_winograd {
     int relu;
     int group;    // tiles a thread transforms at once when splitting tiles (V and M within L2)
     int threads;
-    float *u;     // [36][C][K] transformed weights
-    float *bias;  // [K]
+    vf_winograd_weights *weights;
+    const float *u;  // [36][C][K] transformed weights (the shared `weights`)
+    float *bias;     // [K]
 };
 
 int vf_winograd_available(void) {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 }
-
-// G (6×3) of F(4, 3) on the points 0, −1, 1, −2, 2, ∞; Bᵀ and Aᵀ are in the transforms below.
-static const double G[6][3] = {
-    {1.0 / 4, 0, 0}, {-1.0 / 6, -1.0 / 6, -1.0 / 6}, {-1.0 / 6, 1.0 / 6, -1.0 / 6},
-    {1.0 / 24, 1.0 / 12, 1.0 / 6}, {1.0 / 24, -1.0 / 12, 1.0 / 6}, {0, 0, 1},
-};
 
 static void *aligned(size_t floats) {
     void *p = NULL;
@@ -64,31 +60,20 @@ vf_winograd *vf_winograd_create(int in_channels, int out_channels, int height, i
     p->threads = threads > 0 ? threads : omp_get_max_threads();
     int group = SCRATCH_BUDGET / (POINTS * (in_channels + out_channels) * (int)sizeof(float));
     p->group = group < 6 ? 6 : group > 48 ? 48 : group;
-    p->u = aligned((size_t)POINTS * in_channels * out_channels);
+    p->weights = vf_winograd_weights_acquire(in_channels, out_channels, weight);
     p->bias = aligned((size_t)out_channels);
-    if (!p->u || !p->bias) {
+    if (!p->weights || !p->bias) {
         vf_winograd_destroy(p);
         return NULL;
     }
-    for (int k = 0; k < out_channels; k++) {
-        p->bias[k] = bias ? bias[k] : 0;
-        for (int c = 0; c < in_channels; c++) {
-            const float *g = weight + ((size_t)k * in_channels + c) * 9;
-            double gg[6][3], u[6][6];
-            for (int i = 0; i < 6; i++)
-                for (int j = 0; j < 3; j++) gg[i][j] = G[i][0] * g[j] + G[i][1] * g[3 + j] + G[i][2] * g[6 + j];
-            for (int i = 0; i < 6; i++)
-                for (int j = 0; j < 6; j++) u[i][j] = gg[i][0] * G[j][0] + gg[i][1] * G[j][1] + gg[i][2] * G[j][2];
-            for (int xi = 0; xi < POINTS; xi++)
-                p->u[((size_t)xi * in_channels + c) * out_channels + k] = (float)u[xi / 6][xi % 6];
-        }
-    }
+    p->u = vf_winograd_weights_data(p->weights);
+    for (int k = 0; k < out_channels; k++) p->bias[k] = bias ? bias[k] : 0;
     return p;
 }
 
 void vf_winograd_destroy(vf_winograd *p) {
     if (!p) return;
-    free(p->u);
+    vf_winograd_weights_release(p->weights);
     free(p->bias);
     free(p);
 }

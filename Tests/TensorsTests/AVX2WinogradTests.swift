@@ -63,6 +63,32 @@ final class AVX2WinogradTests: XCTestCase {
         XCTAssertTrue(stride1.allSatisfy { $0.contains("[visionfleet:winograd_avx2]") }, "\(stride1)")
     }
 
+    /// Plans of equal weights share the transformed weights: one outlives the other's release,
+    /// and plans of other weights do not take them.
+    func testPlansShareEqualWeightsOnly() throws {
+        try XCTSkipUnless(vf_winograd_available() != 0, "this CPU has no AVX2 + FMA")
+        var rng = RandomState(seed: 22)
+        let (c, k, h, w) = (16, 16, 8, 8)
+        let g = ConvGeometry(batch: 1, inChannels: c, height: h, width: w, outChannels: k, kernel: (3, 3), padding: (1, 1))
+        let x = randomArray(c * h * w, &rng), first = randomArray(k * c * 9, &rng), second = randomArray(k * c * 9, &rng)
+        let src = Self.blocked(x, batch: 1, channels: c, plane: h * w)
+        func run(_ plan: OpaquePointer) -> [Float] {
+            var dst = [Float](repeating: .nan, count: k * h * w)
+            var scratch = [Float](repeating: 0, count: vf_winograd_scratch_size(plan, 1) / 4)
+            dst.withUnsafeMutableBufferPointer { d in
+                scratch.withUnsafeMutableBufferPointer { vf_winograd_run(plan, 1, src, d.baseAddress, 0, $0.baseAddress) }
+            }
+            return Self.plain(dst, batch: 1, channels: k, plane: h * w)
+        }
+        let a = try XCTUnwrap(vf_winograd_create(Int32(c), Int32(k), Int32(h), Int32(w), first, nil, 0, 2))
+        let b = try XCTUnwrap(vf_winograd_create(Int32(c), Int32(k), Int32(h), Int32(w), first, nil, 0, 2))
+        let other = try XCTUnwrap(vf_winograd_create(Int32(c), Int32(k), Int32(h), Int32(w), second, nil, 0, 2))
+        defer { vf_winograd_destroy(b); vf_winograd_destroy(other) }
+        vf_winograd_destroy(a)
+        assertClose(run(b), Reference.conv2d(x, first, nil, g), tol: 1e-4)
+        assertClose(run(other), Reference.conv2d(x, second, nil, g), tol: 1e-4)
+    }
+
     func testRefusesChannelsOutsideTheBlock() {
         let weights = [Float](repeating: 0, count: 12 * 8 * 9)
         XCTAssertNil(vf_winograd_create(12, 8, 4, 4, weights, nil, 0, 1))
