@@ -230,7 +230,7 @@ static int append_activation(vf_dnnl_net *net, dnnl_post_ops_t ops, int activati
 // Whether a 3×3 stride-1 convolution oneDNN would run as `jit:avx2` over nChw8c takes our
 // Winograd kernel instead (VISIONFLEET_WINOGRAD=0 keeps oneDNN's). Its transformed weights are
 // 4× the plain ones, so on a small output (under 256 pixels over the batch) it is taken only
-// when those fit in L2 (C·K ≤ 4096, 590 KB): otherwise reading them from memory costs more than
+// when those are about L2's size (C·K ≤ 4096, 590 KB): otherwise reading them from memory costs more than
 // the multiplies saved (YOLOX-tiny's 96→96 at 8×8, batch 1: 240 µs against oneDNN's 150 µs;
 // transforming the weights on each run instead only drew level with oneDNN).
 static int winograd_fits(const_dnnl_primitive_desc_t pd, const dnnl_memory_desc_t *src, const dnnl_memory_desc_t *dst, int kh,
