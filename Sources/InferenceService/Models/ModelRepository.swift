@@ -257,7 +257,8 @@ public final class ModelRepository: Sendable {
             let was = old.map { " (was version \($0.version))" } ?? ""
             logger.info("ready: \(name)@\(info.version)\(was)",
                         metadata: ["reference": "\(ref.text)", "task": "\(served.taskName)", "backend": "\(served.backendName)",
-                                  "batch_sizes": "\(served.runtime.ladder.map(String.init).joined(separator: ","))"])
+                                  "batch_sizes": "\(served.runtime.ladder.map(String.init).joined(separator: ","))",
+                                  "split_batches": "\(served.runtime.pieces.splitSummary)"])
             if let old { await old.drain() }
             return served
         } catch {

@@ -21,12 +21,15 @@ final class ModelRuntime: @unchecked Sendable {
     /// size up to the oneDNN chunk when their activations fit `networkBudgetBytes`, else a
     /// sparser ladder — so a large model does not hold a network for each of 16 sizes).
     private(set) var ladder: [Int] = [1]
+    /// How a batch is cut into ladder-sized runs: padded up to the next size until warm-up has
+    /// timed each size, then the cheapest pieces.
+    var pieces = BatchPieces(ladder: [1])
     static let networkBudgetBytes = (ProcessInfo.processInfo.environment["VF_SERVE_NETWORK_BUDGET_MIB"].flatMap(Int.init) ?? 128) << 20
     private let model: PackagedModel
     private let plan: InferencePlan?
 
     /// `threads`: the cores one run uses (a model with several instances splits them).
-    init(_ package: LoadedPackage, threads: Int = Parallel.threads) throws {
+    init(_ package: LoadedPackage, threads: Int = Parallel.threads, networkBudgetBytes: Int = ModelRuntime.networkBudgetBytes) throws {
         manifest = package.manifest
         model = package.model
         let p = manifest.preprocessing
@@ -53,13 +56,14 @@ final class ModelRuntime: @unchecked Sendable {
             let perImage = plan.activationFloatsPerSample * 4
             let candidates: [[Int]] = [Array(1...chunk), [1, 2, 3, 4, 6, 8, 12, 16], [1, 2, 4, 8, 16], [1, 4, 16], [1]]
                 .map { $0.filter { $0 <= chunk } }
-            ladder = candidates.first { $0.reduce(0, +) * perImage <= Self.networkBudgetBytes } ?? [1]
+            ladder = candidates.first { $0.reduce(0, +) * perImage <= networkBudgetBytes } ?? [1]
             if ladder.last != chunk && ladder != [1] { ladder.append(chunk) }
             plan.maxNetworks = ladder.count + 1
             plan.threads = max(1, threads)
         } else {
             ladder = Array(1...chunk)
         }
+        pieces = BatchPieces(ladder: ladder)
     }
 
     /// Which engine runs it, for logs and ModelConfig.
@@ -68,19 +72,29 @@ final class ModelRuntime: @unchecked Sendable {
         return plan.backend == .oneDNN && plan.oneDNNFailure == nil ? "visionfleet-onednn" : "visionfleet-engine"
     }
 
-    /// The size a batch of n runs at: n itself past the chunk (it runs as chunks), else the
-    /// next ladder size.
-    func paddedSize(_ n: Int) -> Int {
-        guard n < InferencePlan.oneDNNChunk else { return n }
-        return ladder.first { $0 >= n } ?? n
-    }
+    /// The rows a batch of n fills: n itself past the chunk (it runs as chunks), else its
+    /// pieces' sizes, the last one padded.
+    func paddedSize(_ n: Int) -> Int { pieces.rows(n) }
 
     /// Runs (N, C, H, W) and writes N × `outputWidth` floats into `output`; `input` may hold
-    /// more rows than N (padding up to a ladder size), whose outputs are dropped.
+    /// more rows than N (padding), whose outputs are dropped. A batch cut into pieces runs
+    /// each piece on its own network.
     func execute(_ input: Tensor, count n: Int, into output: UnsafeMutablePointer<Float>) throws {
-        let raw = try plan?.run(input) ?? model.forward(input)
-        precondition(raw.count == input.shape[0] * outputWidth, "model output \(raw.shape) is not \(input.shape[0]) × \(outputWidth)")
-        output.update(from: raw.pointer, count: n * outputWidth)
+        let parts = pieces.pieces(n)
+        if parts.count == 1 {
+            try run(input, rows: n, into: output)
+        } else {
+            let width = inputShape.reduce(1, *)
+            var done = 0
+            for size in parts {
+                let real = min(size, n - done)
+                let piece = Tensor(uninitialized: [size] + inputShape)
+                piece.pointer.update(from: input.pointer + done * width, count: real * width)
+                if real < size { (piece.pointer + real * width).update(repeating: 0, count: (size - real) * width) }
+                try run(piece, rows: real, into: output + done * outputWidth)
+                done += real
+            }
+        }
         switch task {
         case .classification:
             for i in 0..<n { Self.softmax(output + i * outputWidth, outputWidth) }
@@ -91,6 +105,13 @@ final class ModelRuntime: @unchecked Sendable {
         }
     }
 
+    /// One network run over all of `input`'s rows; the first `rows` outputs copied out.
+    private func run(_ input: Tensor, rows: Int, into output: UnsafeMutablePointer<Float>) throws {
+        let raw = try plan?.run(input) ?? model.forward(input)
+        precondition(raw.count == input.shape[0] * outputWidth, "model output \(raw.shape) is not \(input.shape[0]) × \(outputWidth)")
+        output.update(from: raw.pointer, count: rows * outputWidth)
+    }
+
     /// The batch sizes a server's batches can reach the plan with, up to `maxBatch` (larger
     /// batches run as chunks of the chunk size and a remainder).
     func warmSizes(maxBatch: Int) -> [Int] {
@@ -98,14 +119,25 @@ final class ModelRuntime: @unchecked Sendable {
         return ladder.filter { $0 <= top }
     }
 
-    /// Runs a zero batch of each size, so kernels are built before the first request.
-    func warmUp(batchSizes: [Int]) throws {
+    /// Runs a zero batch of each size, so kernels are built before the first request, then
+    /// times each (best of `timedRuns`) so batches are cut into the cheapest pieces.
+    func warmUp(batchSizes: [Int], timedRuns: Int = 3) throws {
+        var seconds: [Int: Double] = [:]
+        let clock = ContinuousClock()
         for n in Set(batchSizes).sorted() where n > 0 {
             let input = Tensor(zeros: [n] + inputShape)
             let out = UnsafeMutablePointer<Float>.allocate(capacity: n * outputWidth)
             defer { out.deallocate() }
-            try execute(input, count: n, into: out)
+            try run(input, rows: n, into: out)
+            for _ in 0..<timedRuns {
+                let started = clock.now
+                try run(input, rows: n, into: out)
+                let d = clock.now - started
+                let s = Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+                seconds[n] = min(seconds[n] ?? .infinity, s)
+            }
         }
+        if ladder.allSatisfy({ seconds[$0] != nil }) { pieces = BatchPieces(ladder: ladder, seconds: seconds) }
     }
 
     static func softmax(_ row: UnsafeMutablePointer<Float>, _ n: Int) {
