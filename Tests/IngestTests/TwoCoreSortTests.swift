@@ -20,7 +20,8 @@ final class TwoCoreSortTests: XCTestCase {
 
     func testManifestDigestIsTheDigestOfSortedLines() {
         // 3,000 items (two cores) over 1,000 images: each image three times with different
-        // splits and classes, some with boxes, and one digest in a foreign form.
+        // splits and classes, some with boxes, one digest in a foreign form and one class id
+        // without a category.
         let categories = [DatasetCategory(id: 0, name: "cat"), DatasetCategory(id: 1, name: "dog")]
         var items: [Visionfleet_V1_DatasetItem] = []
         for i in 0..<3000 {
@@ -28,7 +29,7 @@ final class TwoCoreSortTests: XCTestCase {
                 let image = (i * 7919) % 1000
                 $0.blobDigest = i == 17 ? "not-a-digest" : "sha256:" + String(repeating: String(format: "%08x", image * 2654435761 % 4294967291), count: 8)
                 $0.split = [.train, .val, .test][i % 3]
-                $0.classID = Int32(i % 5 == 0 ? -1 : i % 2)
+                $0.classID = i == 23 ? 7 : Int32(i % 5 == 0 ? -1 : i % 2)  // 7: no such category, named "#7"
                 if i % 4 == 0 {
                     $0.annotations = [.with { a in a.categoryID = 1; a.box = .with { $0.xMin = 1; $0.yMin = 2; $0.xMax = Float(3 + i % 3); $0.yMax = 9 } }]
                 }
@@ -36,7 +37,7 @@ final class TwoCoreSortTests: XCTestCase {
         }
         let names = ["cat", "dog"]
         let lines = items.map { item -> String in
-            var line = item.blobDigest + "\t" + String(item.split.rawValue) + "\t" + (item.classID >= 0 ? names[Int(item.classID)] : "")
+            var line = item.blobDigest + "\t" + String(item.split.rawValue) + "\t" + (item.classID >= 0 ? item.classID < 2 ? names[Int(item.classID)] : "#\(item.classID)" : "")
             for a in item.annotations {
                 line += "\t\(names[Int(a.categoryID)]):\(a.box.xMin.bitPattern),\(a.box.yMin.bitPattern),\(a.box.xMax.bitPattern),\(a.box.yMax.bitPattern)"
             }

@@ -191,12 +191,19 @@ struct VersionBuilder {
                 item.annotations = Self.annotations(image.boxes, imageID: String(image.id))
             }
         }
+        // The counts and the identity digest do not depend on the items' order: made beside
+        // the sort below (each of the two passes has serial parts that leave a core idle).
+        let made = ConcurrentSlots<Visionfleet_V1_DatasetVersion>(count: 1)
+        let statistics = DispatchGroup()
+        let categories = dataset.categories, task = self.task
+        DispatchQueue.global().async(group: statistics) { made.set(0, VersionStatistics.make(items: built, categories: categories, task: task)) }
         // File names in natural order (img2 before img10, IDX's stem#9 before stem#10), so a
         // version's order is the order its files are numbered in whatever order they arrived.
         let order = NaturalOrder.sortedIndices(built.map(\.fileName)) { built[$0].blobDigest < built[$1].blobDigest }
         let items = order.map { built[$0] }
         lap("items")
-        var version = VersionStatistics.make(items: items, categories: dataset.categories, task: task)
+        statistics.wait()
+        var version = made.values[0]!
         version.dataset = header.dataset
         version.sourceFormat = ImportFormat.reader(header.format)!.rawValue
         version.valFraction = header.options.valFraction == 0 ? 0.1 : header.options.valFraction

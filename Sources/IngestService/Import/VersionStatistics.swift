@@ -87,11 +87,42 @@ enum VersionStatistics {
             }
             return line(items[a]) < line(items[b])
         }
-        var text = ""
+        // The text as bytes: an item without boxes (most of any dataset) is written straight
+        // from its digest's UTF-8, its split's digits and its class name's bytes.
+        var nameBytes: [Int32: [UInt8]] = [:]
+        for c in categories {
+            if let id = Int32(exactly: c.id), nameBytes[id] == nil { nameBytes[id] = Array(names[c.id]!.utf8) }
+        }
+        var text: [UInt8] = []
         text.reserveCapacity(((items.first?.blobDigest.utf8.count ?? 64) + 16) * items.count)
-        for next in TwoCoreSort.indices(items.count, by: before) { appendLine(items[next], to: &text) }
-        hasher.update(Data(text.utf8))
+        for next in TwoCoreSort.indices(items.count, by: before) {
+            let item = items[next]
+            guard item.annotations.isEmpty else {
+                var line = ""
+                appendLine(item, to: &line)
+                text += line.utf8
+                continue
+            }
+            text += item.blobDigest.utf8
+            text.append(9)
+            appendDecimal(item.split.rawValue, to: &text)
+            text.append(9)
+            if item.classID >= 0 {
+                if let bytes = nameBytes[item.classID] { text += bytes } else { text += name(item.classID).utf8 }
+            }
+            text.append(10)
+        }
+        hasher.update(text)
         return hasher.finish().description
+    }
+
+    /// `String(value)`'s bytes.
+    private static func appendDecimal(_ value: Int, to text: inout [UInt8]) {
+        guard value >= 0, value < 10 else {
+            text += String(value).utf8
+            return
+        }
+        text.append(48 + UInt8(value))
     }
 
     /// Each item's digest ("sha256:" and 64 lowercase hex digits) as four big-endian words,
