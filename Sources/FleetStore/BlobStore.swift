@@ -29,6 +29,10 @@ public protocol BlobStore: Sendable {
     /// Makes every blob stored so far durable.
     func flush() throws
 
+    /// Housekeeping after a large write (the small-blob table's log moved into its file), for
+    /// a background queue: what is stored is durable without it.
+    func checkpoint() throws
+
     /// Makes a stored blob readable as the file `url` (for a reader that wants paths): a hard
     /// link on the local store, a verified copy elsewhere.
     func materialize(_ digest: BlobDigest, at url: URL) throws
@@ -75,6 +79,8 @@ extension BlobStore {
     public func storeAll(_ blobs: [Data], digests: [BlobDigest], synced: Bool) throws -> [CommittedBlob] { try storeAll(blobs) }
 
     public func flush() throws {}
+
+    public func checkpoint() throws {}
 
     public func readAll(_ digests: [BlobDigest]) throws -> [Data] { try digests.map(readWhole) }
 

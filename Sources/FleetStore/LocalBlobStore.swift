@@ -205,6 +205,8 @@ public final class LocalBlobStore: BlobStore {
         guard fd >= 0, vf_sync_filesystem(fd) == 0 else { throw FileIO.failure(blobsPath, "syncfs") }
     }
 
+    public func checkpoint() throws { try small.checkpoint() }
+
     public func materialize(_ digest: BlobDigest, at url: URL) throws { try materialize(digest, atPath: url.path) }
 
     public func materialize(_ digest: BlobDigest, atPath target: String) throws {

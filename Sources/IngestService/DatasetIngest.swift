@@ -119,10 +119,14 @@ public final class DatasetIngest: Sendable {
         logger.info("import phases: \(phases.joined(separator: ", "))")
         logger.info("\(reused ? "re-imported" : "committed") \(version.dataset)@\(version.version): \(version.imageCount) images, \(built.problems.count) left out")
         // Pins and the import's tables (70,000 items: ~100 ms of unpinning and freeing) are
-        // released after the reply, on the core the finished client left idle.
+        // released after the reply, on the core the finished client left idle, and the store's
+        // log is checkpointed there (the blobs are durable already).
         let leftovers = CommittedImport(session: session, built: built, blobs: blobs)
         handedOver = true
-        afterReply.async { leftovers.release() }
+        afterReply.async { [blobs, logger] in
+            leftovers.release()
+            do { try blobs.checkpoint() } catch { logger.warning("checkpoint after an import: \(error)") }
+        }
         return .with {
             $0.version = version
             $0.acceptedItems = Int64(built.items.count)

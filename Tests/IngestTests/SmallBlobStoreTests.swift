@@ -52,6 +52,38 @@ final class SmallBlobStoreTests: XCTestCase {
         }
     }
 
+    /// The table's log is not checkpointed by the commits of an import-sized write (SQLite's
+    /// default would copy and sync it every 64 MiB, mid-import); `checkpoint()` moves it into
+    /// the table's file, and every row reads the same before, after and across a reopen.
+    func testTheLogIsCheckpointedOnRequestNotByEachLargeWrite() throws {
+        let root = Fixtures.temp("blobs-checkpoint")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let store = try LocalBlobStore(root: root)
+        let table = root.appendingPathComponent("blobs/small.sqlite").path
+        func size(_ path: String) -> Int64 { (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int64) ?? 0 }
+        // 1,200 rows of 40 KiB, a 64 KiB page each: past SQLite's default threshold of 1,000 pages.
+        var stored: [CommittedBlob] = [], blobs: [Data] = []
+        for batch in 0..<12 {
+            let data = (0..<100).map { i in
+                var blob = Data(repeating: UInt8(truncatingIfNeeded: i), count: 40 << 10)
+                withUnsafeBytes(of: Int64(batch * 100 + i)) { blob.replaceSubrange(0..<8, with: $0) }  // each one distinct
+                return blob
+            }
+            blobs += data
+            stored += try store.storeAll(data, digests: data.map { SHA256Stream.digest(of: $0) }, synced: false)
+        }
+        try store.flush()
+        let before = size(table)
+        XCTAssertGreaterThan(size(table + "-wal"), Int64(1000 * (64 << 10)), "the log holds the rows")
+        XCTAssertLessThan(before, Int64(100 * (64 << 10)), "no checkpoint ran while they were written")
+        XCTAssertEqual(try store.readAll(stored.map(\.digest)), blobs)
+        try store.checkpoint()
+        XCTAssertGreaterThan(size(table), Int64(1000 * (64 << 10)), "checkpointed into the table's file")
+        XCTAssertEqual(try store.readAll(stored.map(\.digest)), blobs)
+        store.unpin(stored.map(\.digest))
+        XCTAssertEqual(try LocalBlobStore(root: root).readAll(stored.map(\.digest)), blobs)
+    }
+
     /// A store written before the key became the digest's 32 bytes (64 hex digits as text)
     /// opens with every row readable under its digest, and takes new rows.
     func testATableKeyedByHexTextIsMigrated() throws {
