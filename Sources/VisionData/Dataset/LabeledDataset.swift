@@ -66,16 +66,19 @@ extension DatasetImage {
     /// Whether a relative path has `.`, `..` or empty parts (it needs standardizing before
     /// it can be compared or confined).
     public static func hasDotOrEmptySegments(_ path: String) -> Bool {
-        var part: [UInt8] = []
+        // A segment's length and how many of its bytes are dots: "", "." and ".." are all dots.
+        var length = 0, dots = 0
         for byte in path.utf8 {
             if byte == UInt8(ascii: "/") {
-                if part.isEmpty || part == [46] || part == [46, 46] { return true }
-                part.removeAll(keepingCapacity: true)
-            } else if part.count < 3 {
-                part.append(byte)
+                if dots == length, length <= 2 { return true }
+                length = 0
+                dots = 0
+            } else {
+                length += 1
+                if byte == UInt8(ascii: ".") { dots += 1 }
             }
         }
-        return part.isEmpty || part == [46] || part == [46, 46]
+        return dots == length && length <= 2
     }
 }
 
