@@ -123,9 +123,14 @@ public final class DatasetIngest: Sendable {
         // log is checkpointed there (the blobs are durable already).
         let leftovers = CommittedImport(session: session, built: built, blobs: blobs)
         handedOver = true
-        afterReply.async { [blobs, logger] in
+        afterReply.async { [blobs, catalog, logger] in
             leftovers.release()
-            do { try blobs.checkpoint() } catch { logger.warning("checkpoint after an import: \(error)") }
+            do {
+                try blobs.checkpoint()
+                try catalog.checkpoint()
+            } catch {
+                logger.warning("checkpoint after an import: \(error)")
+            }
         }
         return .with {
             $0.version = version

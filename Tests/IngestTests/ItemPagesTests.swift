@@ -66,6 +66,29 @@ final class ItemPagesTests: XCTestCase {
         XCTAssertEqual(rows, 0)
     }
 
+    /// A version's pages past SQLite's default 1,000-page log stay in the log at commit (no
+    /// checkpoint on the reply's path); `checkpoint()` moves them into the file; reads agree
+    /// before, after and across a reopen.
+    func testALargeCommitIsCheckpointedOnRequest() throws {
+        let root = Fixtures.temp("pages-checkpoint")
+        defer { try? FileManager.default.removeItem(at: root) }
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        let path = root.appendingPathComponent("ingest.sqlite").path
+        func size(_ path: String) -> Int64 { (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int64) ?? 0 }
+        let catalog = try SQLiteDatasetCatalog(path: path)
+        let items = makeItems(60_000, seed: 3)  // ~6 MiB of records: 1,500 pages of 4 KiB
+        let (v1, _) = try catalog.commitVersion(version("big", digest: "a"), items: items, createTask: .classification, description: "", actor: "t", now: Date())
+        let ref = Visionfleet_V1_DatasetRef.with { $0.name = "big"; $0.version = v1.version }
+        XCTAssertGreaterThan(size(path + "-wal"), Int64(1000 * 4096), "the commit's pages are in the log")
+        XCTAssertLessThan(size(path), Int64(1000 * 4096), "no checkpoint ran at commit")
+        XCTAssertEqual(try catalog.items(ref, split: .unspecified, offset: 0, limit: 100_000).map(\.item), items)
+        try catalog.checkpoint()
+        XCTAssertGreaterThan(size(path), Int64(1000 * 4096), "checkpointed into the database file")
+        XCTAssertEqual(try catalog.items(ref, split: .unspecified, offset: 59_990, limit: 100).map(\.item), Array(items.suffix(10)))
+        XCTAssertEqual(try SQLiteDatasetCatalog(path: path).items(ref, split: .val, offset: 0, limit: 100_000).map(\.item),
+                       items.filter { $0.split == .val })
+    }
+
     func testACatalogWithARowPerItemMigratesToPages() throws {
         let root = Fixtures.temp("pages-migrate")
         defer { try? FileManager.default.removeItem(at: root) }

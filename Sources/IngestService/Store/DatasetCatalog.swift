@@ -24,4 +24,8 @@ public protocol DatasetCatalog: Sendable {
         -> [(index: Int64, item: Visionfleet_V1_DatasetItem)]
 
     func referencedDigests() throws -> Set<BlobDigest>
+
+    /// Housekeeping after a large commit (the log moved into the database file), for a
+    /// background queue: what is committed is durable without it.
+    func checkpoint() throws
 }

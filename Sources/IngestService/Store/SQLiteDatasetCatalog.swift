@@ -72,8 +72,17 @@ public final class SQLiteDatasetCatalog: DatasetCatalog {
         return migrator
     }
 
+    /// A version's item pages are ~9 MiB per 70,000 items: past SQLite's 1,000-page (4 MiB)
+    /// threshold, its commit would copy and sync the log (~60 ms); `checkpoint()` runs after
+    /// the import's reply instead, and 64 MiB bounds the log.
     public init(path: String) throws {
-        database = try SQLiteDatabase(path: path, migrator: Self.migrator)
+        database = try SQLiteDatabase(path: path, migrator: Self.migrator, autoCheckpointPages: 16384)
+    }
+
+    public func checkpoint() throws {
+        do { try database.checkpoint() } catch let error as StoreError { throw IngestError.from(error) } catch {
+            throw IngestError.storage("\(database.path): checkpoint: \(error)")
+        }
     }
 
     func write<T>(_ body: (Database) throws -> T) throws -> T {
