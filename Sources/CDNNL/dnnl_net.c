@@ -86,19 +86,30 @@ static int new_slot(vf_dnnl_net *net, const dnnl_memory_desc_t *md, dnnl_memory_
     return net->nslots++;
 }
 
-// Appends an operation; `pd` is consumed (the primitive keeps what it needs).
-static int add_op(vf_dnnl_net *net, dnnl_primitive_desc_t pd, const dnnl_exec_arg_t *args, int nargs, const char *name) {
+// The next operation's record, zeroed, with its kind, name and implementation; counted in
+// `nops` by the caller once it is complete. NULL (the error set) when out of memory.
+static op_t *next_op(vf_dnnl_net *net, int kind, const char *name, const char *impl) {
     if (grow((void **)&net->ops, &net->cap_ops, net->nops, sizeof(op_t))) {
-        dnnl_primitive_desc_destroy(pd);
         snprintf(net->error, sizeof net->error, "out of memory");
-        return -1;
+        return NULL;
     }
     op_t *op = &net->ops[net->nops];
     memset(op, 0, sizeof *op);
+    op->kind = kind;
+    snprintf(op->name, sizeof op->name, "%s", name);
+    snprintf(op->impl, sizeof op->impl, "%s", impl);
+    return op;
+}
+
+// Appends an operation; `pd` is consumed (the primitive keeps what it needs).
+static int add_op(vf_dnnl_net *net, dnnl_primitive_desc_t pd, const dnnl_exec_arg_t *args, int nargs, const char *name) {
     const char *impl = NULL;
     dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl);
-    snprintf(op->impl, sizeof op->impl, "%s", impl ? impl : "?");
-    snprintf(op->name, sizeof op->name, "%s", name);
+    op_t *op = next_op(net, OP_PRIMITIVE, name, impl ? impl : "?");
+    if (!op) {
+        dnnl_primitive_desc_destroy(pd);
+        return -1;
+    }
     dnnl_status_t s = dnnl_primitive_create(&op->prim, pd);
     dnnl_primitive_desc_destroy(pd);
     if (s != dnnl_success) {
@@ -257,8 +268,7 @@ static int add_winograd(vf_dnnl_net *net, dnnl_memory_t src, int in_channels, dn
     const dnnl_dim_t *d = dst_md->dims;
     int relu = activation == VF_ACT_RELU;
     vf_winograd *plan = vf_winograd_create(in_channels, (int)d[1], (int)d[2], (int)d[3], weight, bias, relu, net->threads);
-    if (!plan || grow((void **)&net->ops, &net->cap_ops, net->nops, sizeof(op_t))) {
-        vf_winograd_destroy(plan);
+    if (!plan) {
         snprintf(net->error, sizeof net->error, "out of memory");
         return -1;
     }
@@ -274,17 +284,18 @@ static int add_winograd(vf_dnnl_net *net, dnnl_memory_t src, int in_channels, dn
         net->winograd_scratch = scratch;
         net->winograd_scratch_bytes = need;
     }
-    op_t *op = &net->ops[net->nops++];
-    memset(op, 0, sizeof *op);
-    op->kind = OP_WINOGRAD;
+    op_t *op = next_op(net, OP_WINOGRAD, name, "visionfleet:winograd_avx2");
+    if (!op) {
+        vf_winograd_destroy(plan);
+        return -1;
+    }
     op->winograd = plan;
     op->accumulate = accumulate;
     op->ninputs = 1;
     op->inputs[0] = src;
     op->output = dst;
     memcpy(op->dims[0], d, sizeof op->dims[0]);
-    snprintf(op->name, sizeof op->name, "%s", name);
-    snprintf(op->impl, sizeof op->impl, "visionfleet:winograd_avx2");
+    net->nops++;
     if (relu || activation == VF_ACT_IDENTITY) return 0;
     float alpha, beta;
     dnnl_alg_kind_t alg = vf_dnnl_activation(activation, leaky_slope, &alpha, &beta);
@@ -456,21 +467,14 @@ static int custom_op(vf_dnnl_net *net, int kind, const int *inputs, int count, c
     }
     dnnl_memory_t out;
     if (allocate(net, md, &out)) return -1;
-    if (grow((void **)&net->ops, &net->cap_ops, net->nops, sizeof(op_t))) {
-        snprintf(net->error, sizeof net->error, "out of memory");
-        return -1;
-    }
-    op_t *op = &net->ops[net->nops];
-    memset(op, 0, sizeof *op);
-    op->kind = kind;
+    op_t *op = next_op(net, kind, name, "visionfleet:c");
+    if (!op) return -1;
     op->ninputs = count;
     for (int i = 0; i < count; i++) {
         op->inputs[i] = plain[i];
         memcpy(op->dims[i], net->slots[inputs[i]].md.dims, sizeof op->dims[i]);
     }
     op->output = out;
-    snprintf(op->name, sizeof op->name, "%s", name);
-    snprintf(op->impl, sizeof op->impl, "visionfleet:c");
     net->nops++;
     return new_slot(net, md, out);
 }

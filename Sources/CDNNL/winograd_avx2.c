@@ -14,9 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-extern void GOMP_parallel(void (*fn)(void *), void *data, unsigned num_threads, unsigned flags);
-extern int omp_get_thread_num(void);
-extern int omp_get_num_threads(void);
 extern int omp_get_max_threads(void);
 
 #define AVX2 __attribute__((target("avx2,fma")))
@@ -114,7 +111,8 @@ typedef struct {
     int groups;  // tile groups
     int group;   // tiles per group (the last may have fewer)
     int parts;   // output-channel parts per group: work items are groups × parts
-    float *scratch;  // per thread: V [36][group][C], then M [36][group][K]
+    int team;    // workers, each with its scratch
+    float *scratch;  // per worker: V [36][group][C], then M [36][group][K]
 } job_t;
 
 // Tile `tile` (over the batch) as image, tile row, tile column.
@@ -231,10 +229,11 @@ AVX2 static void transform_outputs(const vf_winograd *p, const float *m, int fir
     }
 }
 
-AVX2 static void work(void *data) {
+// Worker `me` of `job->team` (a chunk of vf_omp_run): its items and its part of the scratch.
+AVX2 static void work(void *data, int me) {
     const job_t *job = data;
     const vf_winograd *p = job->p;
-    int team = omp_get_num_threads(), me = omp_get_thread_num();
+    int team = job->team;
     float *v = job->scratch + (size_t)me * POINTS * job->group * (p->c + p->k);
     float *m = v + (size_t)POINTS * job->group * p->c;
     int blocks = p->k / 8;
@@ -271,18 +270,14 @@ static job_t split(const vf_winograd *p, int batch) {
     }
     int group = (tiles + groups - 1) / groups;
     groups = (tiles + group - 1) / group;
-    job_t job = {p, NULL, NULL, 0, tiles, groups, group, parts, NULL};
+    int items = groups * parts;
+    job_t job = {p, NULL, NULL, 0, tiles, groups, group, parts, items < p->threads ? items : p->threads, NULL};
     return job;
-}
-
-static unsigned team_size(const vf_winograd *p, const job_t *job) {
-    int items = job->groups * job->parts;
-    return (unsigned)(items < p->threads ? items : p->threads);
 }
 
 size_t vf_winograd_scratch_size(const vf_winograd *p, int batch) {
     job_t job = split(p, batch);
-    return (size_t)team_size(p, &job) * POINTS * job.group * (p->c + p->k) * sizeof(float);
+    return (size_t)job.team * POINTS * job.group * (p->c + p->k) * sizeof(float);
 }
 
 void vf_winograd_run(const vf_winograd *p, int batch, const float *src, float *dst, int accumulate, float *scratch) {
@@ -291,5 +286,5 @@ void vf_winograd_run(const vf_winograd *p, int batch, const float *src, float *d
     job.dst = dst;
     job.accumulate = accumulate;
     job.scratch = scratch;
-    GOMP_parallel(work, &job, team_size(p, &job), 0);
+    vf_omp_run(job.team, work, &job);
 }
