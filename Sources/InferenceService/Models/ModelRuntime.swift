@@ -29,7 +29,7 @@ final class ModelRuntime: @unchecked Sendable {
     private let plan: InferencePlan?
 
     /// `threads`: the cores one run uses (a model with several instances splits them).
-    init(_ package: LoadedPackage, threads: Int = Parallel.threads, networkBudgetBytes: Int = ModelRuntime.networkBudgetBytes) throws {
+    init(_ package: LoadedPackage, threads: Int = Parallel.threads) throws {
         manifest = package.manifest
         model = package.model
         let p = manifest.preprocessing
@@ -56,7 +56,7 @@ final class ModelRuntime: @unchecked Sendable {
             let perImage = plan.activationFloatsPerSample * 4
             let candidates: [[Int]] = [Array(1...chunk), [1, 2, 3, 4, 6, 8, 12, 16], [1, 2, 4, 8, 16], [1, 4, 16], [1]]
                 .map { $0.filter { $0 <= chunk } }
-            ladder = candidates.first { $0.reduce(0, +) * perImage <= networkBudgetBytes } ?? [1]
+            ladder = candidates.first { $0.reduce(0, +) * perImage <= Self.networkBudgetBytes } ?? [1]
             if ladder.last != chunk && ladder != [1] { ladder.append(chunk) }
             plan.maxNetworks = ladder.count + 1
             plan.threads = max(1, threads)

@@ -55,26 +55,36 @@ enum VersionStatistics {
         @Sendable func name(_ id: Int32) -> String { names[Int(id)] ?? "#\(id)" }
         let hasher = SHA256Stream()
         for c in categories.map(\.name).sorted() { hasher.update(Data("category\t\(c)\n".utf8)) }
+        // Class names as bytes, once: most items are a digest, a split and a class name.
+        var nameBytes: [Int32: [UInt8]] = [:]
+        for c in categories {
+            if let id = Int32(exactly: c.id), nameBytes[id] == nil { nameBytes[id] = Array(names[c.id]!.utf8) }
+        }
+        let classNames = nameBytes
         /// Appends an item's line: digest, split, class name, boxes sorted, tab-separated.
-        @Sendable func appendLine(_ item: Visionfleet_V1_DatasetItem, to text: inout String) {
-            text += item.blobDigest
-            text += "\t"
-            text += String(item.split.rawValue)
-            text += "\t"
-            if item.classID >= 0 { text += name(item.classID) }
-            let boxes = item.annotations.map { a in
-                "\(name(a.categoryID)):\(a.box.xMin.bitPattern),\(a.box.yMin.bitPattern),\(a.box.xMax.bitPattern),\(a.box.yMax.bitPattern)"
+        @Sendable func appendLine(_ item: Visionfleet_V1_DatasetItem, to text: inout [UInt8]) {
+            text += item.blobDigest.utf8
+            text.append(UInt8(ascii: "\t"))
+            appendDecimal(item.split.rawValue, to: &text)
+            text.append(UInt8(ascii: "\t"))
+            if item.classID >= 0 {
+                if let bytes = classNames[item.classID] { text += bytes } else { text += name(item.classID).utf8 }
             }
-            for box in boxes.sorted() {
-                text += "\t"
-                text += box
+            if !item.annotations.isEmpty {
+                let boxes = item.annotations.map { a in
+                    "\(name(a.categoryID)):\(a.box.xMin.bitPattern),\(a.box.yMin.bitPattern),\(a.box.xMax.bitPattern),\(a.box.yMax.bitPattern)"
+                }
+                for box in boxes.sorted() {
+                    text.append(UInt8(ascii: "\t"))
+                    text += box.utf8
+                }
             }
-            text += "\n"
+            text.append(UInt8(ascii: "\n"))
         }
         @Sendable func line(_ item: Visionfleet_V1_DatasetItem) -> String {
-            var line = ""
+            var line: [UInt8] = []
             appendLine(item, to: &line)
-            return line
+            return String(decoding: line, as: UTF8.self)
         }
         // The lines in sorted order. Every line starts with its image's digest (64 hex digits,
         // ordered as the digests are), so items are sorted by digest and only items of one
@@ -87,31 +97,9 @@ enum VersionStatistics {
             }
             return line(items[a]) < line(items[b])
         }
-        // The text as bytes: an item without boxes (most of any dataset) is written straight
-        // from its digest's UTF-8, its split's digits and its class name's bytes.
-        var nameBytes: [Int32: [UInt8]] = [:]
-        for c in categories {
-            if let id = Int32(exactly: c.id), nameBytes[id] == nil { nameBytes[id] = Array(names[c.id]!.utf8) }
-        }
         var text: [UInt8] = []
         text.reserveCapacity(((items.first?.blobDigest.utf8.count ?? 64) + 16) * items.count)
-        for next in TwoCoreSort.indices(items.count, by: before) {
-            let item = items[next]
-            guard item.annotations.isEmpty else {
-                var line = ""
-                appendLine(item, to: &line)
-                text += line.utf8
-                continue
-            }
-            text += item.blobDigest.utf8
-            text.append(9)
-            appendDecimal(item.split.rawValue, to: &text)
-            text.append(9)
-            if item.classID >= 0 {
-                if let bytes = nameBytes[item.classID] { text += bytes } else { text += name(item.classID).utf8 }
-            }
-            text.append(10)
-        }
+        for next in TwoCoreSort.indices(items.count, by: before) { appendLine(items[next], to: &text) }
         hasher.update(text)
         return hasher.finish().description
     }

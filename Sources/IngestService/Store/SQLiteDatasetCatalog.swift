@@ -80,9 +80,7 @@ public final class SQLiteDatasetCatalog: DatasetCatalog {
     }
 
     public func checkpoint() throws {
-        do { try database.checkpoint() } catch let error as StoreError { throw IngestError.from(error) } catch {
-            throw IngestError.storage("\(database.path): checkpoint: \(error)")
-        }
+        do { try database.checkpoint() } catch { throw IngestError.storage("database: checkpoint: \(error)") }
     }
 
     func write<T>(_ body: (Database) throws -> T) throws -> T {
