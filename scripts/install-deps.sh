@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
   libgrpc++-dev libgrpc-dev libprotobuf-dev protobuf-compiler
   libopenblas-dev libdnnl-dev libhnswlib-dev libssl-dev libpng-dev libturbojpeg0-dev libsqlite3-dev zlib1g-dev
-  python3-venv dataset-fashion-mnist docker-compose
+  libb64-0d python3-venv dataset-fashion-mnist docker-compose
 )
 
 missing=()

@@ -22,12 +22,22 @@ struct InferInputs: Sendable {
             throw .invalidArgument(item: model, field: "raw_input_contents",
                                    message: "\(request.rawInputContents.count) raw contents for \(request.inputs.count) inputs")
         }
-        guard request.inputs.count == 1 else {
-            let names = request.inputs.map(\.name).joined(separator: ", ")
-            throw .invalidArgument(item: model, field: "inputs", message: "send '\(tensorName)' or '\(imageBytesName)', not both (got \(names))")
+        let names = request.inputs.map(\.name)
+        // Both inputs at once is what a client that fills every declared input sends (Triton's
+        // perf_analyzer with generated data): the tensor, the model's own input, is used and
+        // the optional `image_bytes` beside it is not read.
+        let chosen: Int
+        if names.count == 2, Set(names) == [tensorName, imageBytesName] {
+            chosen = names[0] == tensorName ? 0 : 1
+        } else {
+            guard names.count == 1 else {
+                throw .invalidArgument(item: model, field: "inputs",
+                                       message: "send '\(tensorName)' or '\(imageBytesName)' (got \(names.joined(separator: ", ")))")
+            }
+            chosen = 0
         }
-        let input = request.inputs[0]
-        let raw = request.rawInputContents.first
+        let input = request.inputs[chosen]
+        let raw = request.rawInputContents.isEmpty ? nil : request.rawInputContents[chosen]
         switch input.name {
         case tensorName: return try tensor(input, raw: raw, served: served)
         case imageBytesName: return try images(input, raw: raw, served: served)

@@ -3,7 +3,8 @@ import VisionModels
 
 /// A served version as the Open Inference Protocol describes it: ModelMetadata and Triton's
 /// ModelConfig. The first input is the package's preprocessed FP32 tensor; `image_bytes`
-/// (BYTES, optional) takes encoded files instead.
+/// (BYTES, optional) takes encoded files instead. Metadata shapes are the config's dims with the
+/// batch axis (-1) in front, as Triton reports them: perf_analyzer checks that they agree.
 enum ModelDescription {
     static func datatype(_ dtype: String) -> String {
         switch dtype {
@@ -33,7 +34,7 @@ enum ModelDescription {
             m.platform = "visionfleet"
             m.inputs = served.manifest.inputs.map { s in
                 .with { $0.name = s.name; $0.datatype = datatype(s.dtype); $0.shape = s.shape.map(Int64.init) }
-            } + [.with { $0.name = InferInputs.imageBytesName; $0.datatype = "BYTES"; $0.shape = [-1] }]
+            } + [.with { $0.name = InferInputs.imageBytesName; $0.datatype = "BYTES"; $0.shape = [-1, 1] }]
             m.outputs = served.manifest.outputs.map { s in
                 .with { $0.name = s.name; $0.datatype = datatype(s.dtype); $0.shape = s.shape.map(Int64.init) }
             }
@@ -58,7 +59,7 @@ enum ModelDescription {
                 $0.maxQueueDelayMicroseconds = UInt64(batching.maxQueueDelayMicroseconds)
                 $0.defaultQueuePolicy = .with { $0.maxQueueSize = UInt32(batching.maxQueueSize) }
             }
-            c.instanceGroup = [.with { $0.count = 1; $0.kind = .cpu; $0.name = "\(served.name)_cpu" }]
+            c.instanceGroup = [.with { $0.count = Int32(batching.instances); $0.kind = .cpu; $0.name = "\(served.name)_cpu" }]
             c.versionPolicy = .with { $0.latest = .with { $0.numVersions = 1 } }
         }
     }

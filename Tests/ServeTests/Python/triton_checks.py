@@ -37,7 +37,7 @@ checks["unknown_model_not_ready"] = not client.is_model_ready("no-such-model")
 m = client.get_model_metadata(model, as_json=True)
 inputs = {i["name"]: i for i in m["inputs"]}
 checks["metadata_inputs"] = inputs["images"]["datatype"] == "FP32" and inputs["images"]["shape"] == ["-1", "3", "32", "32"] \
-    and inputs["image_bytes"]["datatype"] == "BYTES"
+    and inputs["image_bytes"]["datatype"] == "BYTES" and inputs["image_bytes"]["shape"] == ["-1", "1"]
 checks["metadata_outputs"] = [o["name"] for o in m["outputs"]] == ["probabilities"] and m["outputs"][0]["shape"] == ["-1", "3"]
 
 cfg = client.get_model_config(model, as_json=True)["config"]
@@ -64,6 +64,13 @@ top = client.infer(model, [inp], outputs=[triton.InferRequestedOutput("probabili
 parts = [s.decode().split(":") for s in top[0]]
 checks["classification_parameter"] = top.shape == (2, 2) and int(parts[0][1]) == int(np.argmax(probs[0])) \
     and abs(float(parts[0][0]) - probs[0].max()) < 1e-4 and parts[0][2] in ("circle", "square", "triangle")
+
+# Every declared input at once, as perf_analyzer sends generated data: the tensor is used.
+noise = triton.InferInput("image_bytes", [2, 1], "BYTES")
+noise.set_data_from_numpy(np.array([[b"random text"], [b"more"]], dtype=np.object_))
+both = client.infer(model, [noise, inp]).as_numpy("probabilities")
+checks["both_inputs_use_tensor"] = both.shape == (2, 3) and np.allclose(both, probs, atol=1e-5)
+checks["repeated_input_invalid"] = status_of(lambda: client.infer(model, [inp, inp])) == "StatusCode.INVALID_ARGUMENT"
 
 # Typed contents (no raw bytes), through the raw stub.
 channel = grpc.insecure_channel(url)

@@ -1,0 +1,42 @@
+import FleetProtos
+import FleetRPC
+import Foundation
+import InferenceService
+import TestSupport
+import XCTest
+
+/// Triton's own load generator against vf-serve, unchanged: perf_analyzer reads ModelMetadata
+/// and ModelConfig, fills every declared input with generated data (the optional `image_bytes`
+/// too), drives ModelInfer from several clients and reads ModelStatistics for its server-side
+/// breakdown.
+final class PerfAnalyzerTests: XCTestCase {
+    func testPerfAnalyzerRunsAgainstVfServe() async throws {
+        let h = try await ServeHarness.start(models: ["shapes@production"], batching: BatchingConfig(maxBatchSize: 8, maxQueueDelayMicroseconds: 500))
+        _ = try await h.registryClient.upload(directory: try ServePackages.classifier(), model: "shapes", aliases: ["production"])
+        try await h.waitServing("shapes", version: 1)
+        let csv = ServePackages.temp("perf-analyzer").appendingPathExtension("csv")
+        defer { try? FileManager.default.removeItem(at: csv) }
+
+        let tool = PerfAnalyzer.path
+        let arguments = ["-m", "shapes", "-i", "grpc", "-u", "127.0.0.1:\(h.port)", "--concurrency-range", "4",
+                         "--measurement-mode", "count_windows", "--measurement-request-count", "100", "-f", csv.path]
+        let run = try await Task.detached { try runProcess(tool, arguments) }.value
+        XCTAssertEqual(run.status, 0, "perf_analyzer: \(run.stdout)\n\(run.stderr)")
+        // Its server-side section comes from ModelStatistics.
+        XCTAssertTrue(run.stdout.contains("Successful request count"), run.stdout)
+
+        // The CSV: a header, then the concurrency's row with its throughput.
+        let lines = try String(contentsOf: csv, encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(lines.first?.split(separator: ",").prefix(2), ["Concurrency", "Inferences/Second"])
+        let row = try XCTUnwrap(lines.dropFirst().first).split(separator: ",")
+        XCTAssertEqual(row.first, "4")
+        XCTAssertGreaterThan(Double(row[1]) ?? 0, 0, "throughput in \(row)")
+
+        let stats: Inference_ModelStatisticsResponse = try await h.call(ServiceCatalog.GRPCInferenceService.modelStatistics,
+                                                                          Inference_ModelStatisticsRequest.with { $0.name = "shapes" })
+        let s = try XCTUnwrap(stats.modelStats.first)
+        XCTAssertGreaterThanOrEqual(s.inferenceStats.success.count, 100)
+        XCTAssertEqual(s.inferenceStats.fail.count, 0)
+        await h.stop()
+    }
+}
