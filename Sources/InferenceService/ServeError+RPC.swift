@@ -12,6 +12,8 @@ extension ServeError: RPCErrorConvertible {
         case .deadlineExceeded: RPCError(code: .deadlineExceeded, message: description)
         case .failedPrecondition: RPCError(code: .failedPrecondition, message: description)
         case .failed: RPCError(code: .internal, message: description)
+        case .alreadyExists: RPCError(code: .alreadyExists, message: description)
+        case .unsupported: RPCError(code: .unimplemented, message: description)
         }
     }
 }

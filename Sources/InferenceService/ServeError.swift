@@ -15,12 +15,17 @@ public enum ServeError: Error, Sendable, Equatable, CustomStringConvertible {
     case failedPrecondition(String)
     /// The model failed to run or load.
     case failed(String)
+    /// A name is taken (a shared-memory region registered twice).
+    case alreadyExists(String)
+    /// A protocol feature this server has switched off or lacks (client shared memory without
+    /// --allow-client-shm, CUDA shared memory).
+    case unsupported(String)
 
     public var description: String {
         switch self {
         case .invalidArgument(let item, let field, let message): "\(item): \(field): \(message)"
         case .notFound(let m), .unavailable(let m), .resourceExhausted(let m), .deadlineExceeded(let m),
-             .failedPrecondition(let m), .failed(let m): m
+             .failedPrecondition(let m), .failed(let m), .alreadyExists(let m), .unsupported(let m): m
         }
     }
 }

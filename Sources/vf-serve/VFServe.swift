@@ -56,6 +56,9 @@ struct VFServe: AsyncParsableCommand {
     @Option(help: "Most pixels of an encoded image (env VF_SERVE_MAX_IMAGE_PIXELS; default 40000000).")
     var maxImagePixels: Int?
 
+    @Flag(help: "Let clients register system shared memory (Triton's extension, as its --allow-client-shm): a client names POSIX shared-memory objects for vf-serve to map, so only for trusted local clients (env VF_SERVE_ALLOW_CLIENT_SHM=1).")
+    var allowClientShm = false
+
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
         let options = try server.resolve(prefix: "VF_SERVE", defaultPort: 8001)
@@ -113,12 +116,14 @@ struct VFServe: AsyncParsableCommand {
         if metricsPortValue >= 0 {
             lifecycle.append(MetricsHTTPServer(host: options.config.host, port: metricsPortValue, metrics: repository.metrics))
         }
+        let allowShm = allowClientShm || ["1", "true", "yes"].contains(environment["VF_SERVE_ALLOW_CLIENT_SHM"]?.lowercased() ?? "")
         repository.start(references)
         var fetchBlob: (@Sendable (String) async throws -> Data)?
         if let datasets { fetchBlob = { digest in try await datasets.blob(digest) } }
         try await FleetServerRunner.run(
             name: "vf-serve", options: options,
-            services: [VisionRPCService(repository: repository, blobs: fetchBlob), InferenceProtocolService(repository: repository)],
+            services: [VisionRPCService(repository: repository, blobs: fetchBlob),
+                       InferenceProtocolService(repository: repository, sharedMemory: SharedMemoryRegions(allowClients: allowShm))],
             lifecycle: lifecycle,
             created: { server in
                 running.withLock { $0 = server }

@@ -11,7 +11,17 @@ import XCTest
 /// breakdown.
 final class PerfAnalyzerTests: XCTestCase {
     func testPerfAnalyzerRunsAgainstVfServe() async throws {
-        let h = try await ServeHarness.start(models: ["shapes@production"], batching: BatchingConfig(maxBatchSize: 8, maxQueueDelayMicroseconds: 500))
+        try await drive(extra: [], allowClientShm: false)
+    }
+
+    /// Its `--shared-memory system` mode: every input and output through registered regions.
+    func testPerfAnalyzerWithSystemSharedMemory() async throws {
+        try await drive(extra: ["--shared-memory", "system"], allowClientShm: true)
+    }
+
+    private func drive(extra: [String], allowClientShm: Bool) async throws {
+        let h = try await ServeHarness.start(models: ["shapes@production"], batching: BatchingConfig(maxBatchSize: 8, maxQueueDelayMicroseconds: 500),
+                                             allowClientShm: allowClientShm)
         _ = try await h.registryClient.upload(directory: try ServePackages.classifier(), model: "shapes", aliases: ["production"])
         try await h.waitServing("shapes", version: 1)
         let csv = ServePackages.temp("perf-analyzer").appendingPathExtension("csv")
@@ -19,7 +29,7 @@ final class PerfAnalyzerTests: XCTestCase {
 
         let tool = PerfAnalyzer.path
         let arguments = ["-m", "shapes", "-i", "grpc", "-u", "127.0.0.1:\(h.port)", "--concurrency-range", "4",
-                         "--measurement-mode", "count_windows", "--measurement-request-count", "100", "-f", csv.path]
+                         "--measurement-mode", "count_windows", "--measurement-request-count", "100", "-f", csv.path] + extra
         let run = try await Task.detached { try runProcess(tool, arguments) }.value
         XCTAssertEqual(run.status, 0, "perf_analyzer: \(run.stdout)\n\(run.stderr)")
         // Its server-side section comes from ModelStatistics.

@@ -34,7 +34,7 @@ final class ServeHarness: @unchecked Sendable {
         self.port = port; self.client = client
     }
 
-    static func start(models: [String] = [], batching: BatchingConfig = BatchingConfig()) async throws -> ServeHarness {
+    static func start(models: [String] = [], batching: BatchingConfig = BatchingConfig(), allowClientShm: Bool = false) async throws -> ServeHarness {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("vf-serve-test-\(UUID().uuidString)")
         let registry = try ModelRegistry(directory: root.appendingPathComponent("registry"))
         let registryServer = RPCServer(config: ServerConfig(host: "127.0.0.1", port: 0), services: [RegistryRPCService(registry: registry)])
@@ -47,7 +47,8 @@ final class ServeHarness: @unchecked Sendable {
             holder.server?.setServing(ServiceCatalog.VisionService.name, ready)
         }
         let server = RPCServer(config: ServerConfig(host: "127.0.0.1", port: 0, maxReceiveBytes: 64 << 20),
-                               services: [VisionRPCService(repository: repository), InferenceProtocolService(repository: repository)])
+                               services: [VisionRPCService(repository: repository),
+                                          InferenceProtocolService(repository: repository, sharedMemory: SharedMemoryRegions(allowClients: allowClientShm))])
         holder.server = server
         let port = try await server.start()
         let follower = RegistryFollower(repository: repository)

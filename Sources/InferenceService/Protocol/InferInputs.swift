@@ -12,15 +12,32 @@ struct InferInputs: Sendable {
     /// Per image: its size and where preprocessing put it (boxes map back through it).
     var geometry: [(width: Int, height: Int, letterbox: ImageOps.Letterbox)]
 
-    static func read(_ request: Inference_ModelInferRequest, served: ServedVersion) throws(ServeError) -> InferInputs {
+    static func read(_ request: Inference_ModelInferRequest, served: ServedVersion,
+                     sharedMemory: SharedMemoryRegions = SharedMemoryRegions(allowClients: false)) throws(ServeError) -> InferInputs {
         let model = "\(served.name)@\(served.version)"
         let tensorName = served.manifest.inputs.first?.name ?? "images"
         guard !request.inputs.isEmpty else {
             throw .invalidArgument(item: model, field: "inputs", message: "the request has no inputs (send '\(tensorName)' or '\(imageBytesName)')")
         }
-        guard request.rawInputContents.isEmpty || request.rawInputContents.count == request.inputs.count else {
+        // Where each input's bytes are, in Triton's order: a shared-memory region, its typed
+        // contents, or else the next raw content.
+        var regions: [Int: SharedMemoryRegions.Reference] = [:]
+        var raws: [Int: Data] = [:]
+        var next = 0
+        for (i, input) in request.inputs.enumerated() {
+            if let reference = try sharedMemory.reference(input.parameters, item: input.name) {
+                guard !input.hasContents else {
+                    throw .invalidArgument(item: input.name, field: "contents", message: "given with shared_memory_region: send the data one way")
+                }
+                regions[i] = reference
+            } else if !input.hasContents, next < request.rawInputContents.count {
+                raws[i] = request.rawInputContents[next]
+                next += 1
+            }
+        }
+        guard next == request.rawInputContents.count else {
             throw .invalidArgument(item: model, field: "raw_input_contents",
-                                   message: "\(request.rawInputContents.count) raw contents for \(request.inputs.count) inputs")
+                                   message: "\(request.rawInputContents.count) raw contents for \(next) inputs that take them")
         }
         let names = request.inputs.map(\.name)
         // Both inputs at once is what a client that fills every declared input sends (Triton's
@@ -37,10 +54,15 @@ struct InferInputs: Sendable {
             chosen = 0
         }
         let input = request.inputs[chosen]
-        let raw = request.rawInputContents.isEmpty ? nil : request.rawInputContents[chosen]
+        let bytes: (data: Data, field: String)?
+        if let r = regions[chosen] {
+            bytes = (r.region.read(at: r.offset, count: r.byteSize), "parameters.shared_memory_byte_size")
+        } else {
+            bytes = raws[chosen].map { ($0, "raw_input_contents") }
+        }
         switch input.name {
-        case tensorName: return try tensor(input, raw: raw, served: served)
-        case imageBytesName: return try images(input, raw: raw, served: served)
+        case tensorName: return try tensor(input, raw: bytes, served: served)
+        case imageBytesName: return try images(input, raw: bytes, served: served)
         default:
             throw .invalidArgument(item: input.name, field: "name", message: "\(model) has no input '\(input.name)' (its inputs: \(tensorName), \(imageBytesName))")
         }
@@ -57,7 +79,9 @@ struct InferInputs: Sendable {
         return Int(n)
     }
 
-    private static func tensor(_ input: Inference_ModelInferRequest.InferInputTensor, raw: Data?, served: ServedVersion) throws(ServeError) -> InferInputs {
+    /// `raw`: the input's bytes when not typed contents, and the field they came in.
+    private static func tensor(_ input: Inference_ModelInferRequest.InferInputTensor, raw: (data: Data, field: String)?,
+                               served: ServedVersion) throws(ServeError) -> InferInputs {
         guard input.datatype == "FP32" else {
             throw .invalidArgument(item: input.name, field: "datatype", message: "\(input.datatype) given, the input is FP32")
         }
@@ -68,9 +92,9 @@ struct InferInputs: Sendable {
         }
         let width = chw.reduce(1, *)
         var flat: [Float]
-        if let raw {
+        if let (raw, field) = raw {
             guard raw.count == n * width * 4 else {
-                throw .invalidArgument(item: input.name, field: "raw_input_contents",
+                throw .invalidArgument(item: input.name, field: field,
                                        message: "\(raw.count) bytes, shape \(input.shape) of FP32 takes \(n * width * 4)")
             }
             flat = [Float](repeating: 0, count: n * width)
@@ -87,7 +111,8 @@ struct InferInputs: Sendable {
                            geometry: Array(repeating: (p.width, p.height, .identity), count: n))
     }
 
-    private static func images(_ input: Inference_ModelInferRequest.InferInputTensor, raw: Data?, served: ServedVersion) throws(ServeError) -> InferInputs {
+    private static func images(_ input: Inference_ModelInferRequest.InferInputTensor, raw: (data: Data, field: String)?,
+                               served: ServedVersion) throws(ServeError) -> InferInputs {
         guard input.datatype == "BYTES" else {
             throw .invalidArgument(item: input.name, field: "datatype", message: "\(input.datatype) given, \(imageBytesName) is BYTES")
         }
@@ -96,9 +121,9 @@ struct InferInputs: Sendable {
             throw .invalidArgument(item: input.name, field: "shape", message: "\(input.shape) given, \(imageBytesName) is [-1] or [-1, 1]")
         }
         let files: [Data]
-        if let raw { files = try splitBytes(raw, item: input.name) } else { files = input.contents.bytesContents }
+        if let (data, field) = raw { files = try splitBytes(data, item: input.name, field: field) } else { files = input.contents.bytesContents }
         guard files.count == n else {
-            throw .invalidArgument(item: input.name, field: raw == nil ? "contents.bytes_contents" : "raw_input_contents",
+            throw .invalidArgument(item: input.name, field: raw?.field ?? "contents.bytes_contents",
                                    message: "\(files.count) elements, shape \(input.shape) takes \(n)")
         }
         var out = InferInputs(values: [], geometry: [])
@@ -111,17 +136,17 @@ struct InferInputs: Sendable {
     }
 
     /// Triton's raw BYTES layout: each element a little-endian UInt32 length, then its bytes.
-    static func splitBytes(_ raw: Data, item: String) throws(ServeError) -> [Data] {
+    static func splitBytes(_ raw: Data, item: String, field: String = "raw_input_contents") throws(ServeError) -> [Data] {
         var out: [Data] = []
         var o = raw.startIndex
         while o < raw.endIndex {
             guard raw.endIndex - o >= 4 else {
-                throw .invalidArgument(item: item, field: "raw_input_contents", message: "element \(out.count) is cut inside its 4-byte length")
+                throw .invalidArgument(item: item, field: field, message: "element \(out.count) is cut inside its 4-byte length")
             }
             let length = Int(raw[o]) | Int(raw[o + 1]) << 8 | Int(raw[o + 2]) << 16 | Int(raw[o + 3]) << 24
             o += 4
             guard raw.endIndex - o >= length else {
-                throw .invalidArgument(item: item, field: "raw_input_contents",
+                throw .invalidArgument(item: item, field: field,
                                        message: "element \(out.count) says \(length) bytes, \(raw.endIndex - o) remain")
             }
             out.append(raw.subdata(in: o..<(o + length)))

@@ -3,10 +3,12 @@ import Foundation
 import VisionModels
 
 /// Builds a ModelInfer response from the model's per-image outputs: the requested outputs (all
-/// when none are named) as raw little-endian contents, Triton's layout.
+/// when none are named) as raw little-endian contents, Triton's layout; an output that names a
+/// shared-memory region is written there and its raw content left empty (as Triton does).
 enum InferOutputs {
-    static func response(_ request: Inference_ModelInferRequest, served: ServedVersion, inputs: InferInputs,
-                         outputs: [[Float]]) throws(ServeError) -> Inference_ModelInferResponse {
+    static func response(_ request: Inference_ModelInferRequest, served: ServedVersion, inputs: InferInputs, outputs: [[Float]],
+                         sharedMemory: SharedMemoryRegions = SharedMemoryRegions(allowClients: false)) throws(ServeError)
+        -> Inference_ModelInferResponse {
         let declared = served.manifest.outputs.map(\.name)
         let requested: [Inference_ModelInferRequest.InferRequestedOutputTensor] = request.outputs.isEmpty
             ? declared.map { name in .with { $0.name = name } } : request.outputs
@@ -19,7 +21,11 @@ enum InferOutputs {
         response.id = request.id
         let n = outputs.count
         var detections: [[Detection]]?
-        for r in requested {
+        let regions = try requested.map { r throws(ServeError) in try sharedMemory.reference(r.parameters, item: r.name) }
+        for (r, region) in zip(requested, regions) where region != nil && r.parameters["classification"] != nil {
+            throw .invalidArgument(item: r.name, field: "parameters", message: "shared_memory_region and classification cannot be set together")
+        }
+        for (r, region) in zip(requested, regions) {
             var tensor = Inference_ModelInferResponse.InferOutputTensor()
             tensor.name = r.name
             let raw: Data
@@ -71,7 +77,16 @@ enum InferOutputs {
                 }
             }
             response.outputs.append(tensor)
-            response.rawOutputContents.append(raw)
+            if let region {
+                guard raw.count <= region.byteSize else {
+                    throw .invalidArgument(item: r.name, field: "parameters.shared_memory_byte_size",
+                                           message: "\(region.byteSize) bytes, the output takes \(raw.count)")
+                }
+                region.region.write(raw, at: region.offset)
+                response.rawOutputContents.append(Data())
+            } else {
+                response.rawOutputContents.append(raw)
+            }
         }
         return response
     }

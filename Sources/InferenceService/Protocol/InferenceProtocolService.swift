@@ -9,13 +9,18 @@ public struct InferenceProtocolService: RPCService {
     public static let serverVersion = "0.1.0"
     /// Triton's extension names for what this server implements.
     public static let extensions = ["classification", "model_repository", "model_repository(unload_dependents)", "schedule_policy",
-                                    "model_configuration", "statistics", "parameters"]
+                                    "model_configuration", "system_shared_memory", "statistics", "parameters"]
 
     let repository: ModelRepository?
+    let sharedMemory: SharedMemoryRegions
     typealias Methods = ServiceCatalog.GRPCInferenceService
 
     /// Without a repository only liveness and server metadata answer (a server with no models).
-    public init(repository: ModelRepository? = nil) { self.repository = repository }
+    /// `sharedMemory`: the client-registered regions (refused unless allowed).
+    public init(repository: ModelRepository? = nil, sharedMemory: SharedMemoryRegions = SharedMemoryRegions(allowClients: false)) {
+        self.repository = repository
+        self.sharedMemory = sharedMemory
+    }
     public var serviceName: String { Methods.name }
 
     public func register(into router: inout RPCRouter) {
@@ -34,6 +39,8 @@ public struct InferenceProtocolService: RPCService {
             }
         }
         guard let repository else { return }
+        let sharedMemory = self.sharedMemory
+        Self.registerSharedMemory(into: &router, sharedMemory)
         router.unary(Methods.modelReady.path) { (request: Inference_ModelReadyRequest, _) in
             let ready = (try? await repository.withLease(request.name, version: request.version) { _ in true }) ?? false
             return Inference_ModelReadyResponse.with { $0.ready = ready }
@@ -47,11 +54,11 @@ public struct InferenceProtocolService: RPCService {
             }
         }
         router.unary(Methods.modelInfer.path) { (request: Inference_ModelInferRequest, context) in
-            try await Self.infer(request, repository: repository, deadline: context.deadline)
+            try await Self.infer(request, repository: repository, sharedMemory: sharedMemory, deadline: context.deadline)
         }
         router.bidirectional(Methods.modelStreamInfer.path) {
             (requests: RequestStream<Inference_ModelInferRequest>, writer: ResponseWriter<Inference_ModelStreamInferResponse>, context) in
-            try await Self.streamInfer(requests, writer: writer, repository: repository, deadline: context.deadline)
+            try await Self.streamInfer(requests, writer: writer, repository: repository, sharedMemory: sharedMemory, deadline: context.deadline)
         }
         router.unary(Methods.modelStatistics.path) { (request: Inference_ModelStatisticsRequest, _) in
             try Self.statistics(request, repository: repository)
@@ -104,16 +111,42 @@ public struct InferenceProtocolService: RPCService {
         return ref
     }
 
-    static func infer(_ request: Inference_ModelInferRequest, repository: ModelRepository,
+    /// The system shared-memory RPCs; CUDA shared memory is refused (no GPUs here), its status empty.
+    static func registerSharedMemory(into router: inout RPCRouter, _ regions: SharedMemoryRegions) {
+        router.unary(Methods.systemSharedMemoryStatus.path) { (request: Inference_SystemSharedMemoryStatusRequest, _) in
+            let status = try regions.status(name: request.name)
+            return Inference_SystemSharedMemoryStatusResponse.with { $0.regions = status }
+        }
+        router.unary(Methods.systemSharedMemoryRegister.path) { (request: Inference_SystemSharedMemoryRegisterRequest, _) in
+            try regions.register(name: request.name, key: request.key, offset: request.offset, byteSize: request.byteSize)
+            return Inference_SystemSharedMemoryRegisterResponse()
+        }
+        router.unary(Methods.systemSharedMemoryUnregister.path) { (request: Inference_SystemSharedMemoryUnregisterRequest, _) in
+            try regions.unregister(name: request.name)
+            return Inference_SystemSharedMemoryUnregisterResponse()
+        }
+        router.unary(Methods.cudaSharedMemoryStatus.path) { (_: Inference_CudaSharedMemoryStatusRequest, _) in
+            Inference_CudaSharedMemoryStatusResponse()
+        }
+        router.unary(Methods.cudaSharedMemoryRegister.path) { (request: Inference_CudaSharedMemoryRegisterRequest, _) -> Inference_CudaSharedMemoryRegisterResponse in
+            throw ServeError.unsupported("cannot register CUDA shared memory region '\(request.name)': vf-serve runs on CPUs")
+        }
+        router.unary(Methods.cudaSharedMemoryUnregister.path) { (request: Inference_CudaSharedMemoryUnregisterRequest, _) -> Inference_CudaSharedMemoryUnregisterResponse in
+            throw ServeError.unsupported("cannot unregister CUDA shared memory region '\(request.name)': vf-serve runs on CPUs")
+        }
+    }
+
+    static func infer(_ request: Inference_ModelInferRequest, repository: ModelRepository, sharedMemory: SharedMemoryRegions,
                       deadline: ContinuousClock.Instant?) async throws -> Inference_ModelInferResponse {
         let started = ContinuousClock.now
         return try await repository.withLease(request.modelName, version: request.modelVersion) { served in
             var timing: RequestTiming?
             do {
-                let inputs = try InferInputs.read(request, served: served)
+                let inputs = try InferInputs.read(request, served: served, sharedMemory: sharedMemory)
                 let outputs = try await served.infer(batch: inputs.values, deadline: deadline)
                 timing = outputs.first?.timing
-                let response = try InferOutputs.response(request, served: served, inputs: inputs, outputs: outputs.map(\.values))
+                let response = try InferOutputs.response(request, served: served, inputs: inputs, outputs: outputs.map(\.values),
+                                                         sharedMemory: sharedMemory)
                 served.statistics.recordRequest(success: true, totalNs: DynamicBatcher.nanoseconds(started.duration(to: .now)), timing: timing)
                 return response
             } catch {
@@ -126,7 +159,7 @@ public struct InferenceProtocolService: RPCService {
     /// Requests run concurrently (so they batch); each response, or its error, is written as it
     /// completes, carrying the request's id.
     static func streamInfer(_ requests: RequestStream<Inference_ModelInferRequest>, writer: ResponseWriter<Inference_ModelStreamInferResponse>,
-                            repository: ModelRepository, deadline: ContinuousClock.Instant?) async throws {
+                            repository: ModelRepository, sharedMemory: SharedMemoryRegions, deadline: ContinuousClock.Instant?) async throws {
         let (results, continuation) = AsyncStream.makeStream(of: Inference_ModelStreamInferResponse.self)
         async let written: Void = {
             for await response in results { try await writer.write(response) }
@@ -137,7 +170,7 @@ public struct InferenceProtocolService: RPCService {
                     group.addTask {
                         var response = Inference_ModelStreamInferResponse()
                         do {
-                            response.inferResponse = try await infer(request, repository: repository, deadline: deadline)
+                            response.inferResponse = try await infer(request, repository: repository, sharedMemory: sharedMemory, deadline: deadline)
                         } catch {
                             response.errorMessage = "\(error)"
                             response.inferResponse = .with { $0.id = request.id; $0.modelName = request.modelName }
