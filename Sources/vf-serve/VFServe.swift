@@ -53,6 +53,12 @@ struct VFServe: AsyncParsableCommand {
     @Flag(help: "Serve no metrics endpoint (env VF_SERVE_METRICS_PORT=off).")
     var noMetrics = false
 
+    @Option(help: "Open Inference Protocol over HTTP/REST (KServe v2, Triton's) port (env VF_SERVE_HTTP_PORT; default 8000; 0 = any free port).")
+    var httpPort: Int?
+
+    @Flag(help: "Serve no HTTP/REST inference endpoint (env VF_SERVE_HTTP_PORT=off).")
+    var noHttp = false
+
     @Option(help: "Most pixels of an encoded image (env VF_SERVE_MAX_IMAGE_PIXELS; default 40000000).")
     var maxImagePixels: Int?
 
@@ -117,13 +123,20 @@ struct VFServe: AsyncParsableCommand {
             lifecycle.append(MetricsHTTPServer(host: options.config.host, port: metricsPortValue, metrics: repository.metrics))
         }
         let allowShm = allowClientShm || ["1", "true", "yes"].contains(environment["VF_SERVE_ALLOW_CLIENT_SHM"]?.lowercased() ?? "")
+        let sharedMemory = SharedMemoryRegions(allowClients: allowShm)
+        let httpOff = noHttp || (httpPort == nil && environment["VF_SERVE_HTTP_PORT"] == "off")
+        if !httpOff {
+            let port = try number(httpPort, "VF_SERVE_HTTP_PORT") ?? 8000
+            lifecycle.append(InferenceHTTPServer(host: options.config.host, port: port, repository: repository, sharedMemory: sharedMemory,
+                                                 maxBodyBytes: options.config.maxReceiveBytes))
+        }
         repository.start(references)
         var fetchBlob: (@Sendable (String) async throws -> Data)?
         if let datasets { fetchBlob = { digest in try await datasets.blob(digest) } }
         try await FleetServerRunner.run(
             name: "vf-serve", options: options,
             services: [VisionRPCService(repository: repository, blobs: fetchBlob),
-                       InferenceProtocolService(repository: repository, sharedMemory: SharedMemoryRegions(allowClients: allowShm))],
+                       InferenceProtocolService(repository: repository, sharedMemory: sharedMemory)],
             lifecycle: lifecycle,
             created: { server in
                 running.withLock { $0 = server }

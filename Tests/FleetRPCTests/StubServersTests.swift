@@ -52,7 +52,7 @@ final class StubServersTests: XCTestCase {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: serve)
         process.arguments = ["--host", "127.0.0.1"]
-        process.environment = ProcessInfo.processInfo.environment.merging(["VF_SERVE_PORT": "\(port)", "VF_SERVE_METRICS_PORT": "0",
+        process.environment = ProcessInfo.processInfo.environment.merging(["VF_SERVE_PORT": "\(port)", "VF_SERVE_METRICS_PORT": "0", "VF_SERVE_HTTP_PORT": "0",
                                                                                      "VISIONFLEET_HOME": NSTemporaryDirectory() + "vf-serve-\(port)"]) { $1 }
         process.standardError = FileHandle.nullDevice
         try process.run()

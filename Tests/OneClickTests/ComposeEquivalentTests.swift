@@ -47,7 +47,7 @@ final class ComposeEquivalentTests: XCTestCase {
     func testComposeDeclaredFleetDeploysAndPredicts() throws {
         let services = try Self.services()
         XCTAssertEqual(Set(services.keys), ["ingest", "train", "registry", "serve"])
-        XCTAssertEqual(Set(services.values.flatMap { $0.ports.map(\.host) }), [50051, 50052, 50053, 8001, 8002])
+        XCTAssertEqual(Set(services.values.flatMap { $0.ports.map(\.host) }), [50051, 50052, 50053, 8000, 8001, 8002])
         let h = try FleetHarness("compose")
         // The declared host ports when free here, else each moved to a free one (the same mapping for every address).
         let declared = services.values.flatMap { $0.ports.map(\.container) }
@@ -112,6 +112,10 @@ final class ComposeEquivalentTests: XCTestCase {
         let metrics = try runProcess("/usr/bin/env", ["python3", "-c",
             "import urllib.request;print(urllib.request.urlopen('http://127.0.0.1:\(portMap[8002]!)/metrics').read().decode())"])
         XCTAssertTrue(metrics.stdout.contains("nv_inference_request_success"), metrics.stdout + metrics.stderr)
+        // The Open Inference Protocol over HTTP/REST on its declared port.
+        let rest = try runProcess("/usr/bin/env", ["python3", "-c",
+            "import urllib.request;print(urllib.request.urlopen('http://127.0.0.1:\(portMap[8000]!)/v2/models/tones').read().decode())"])
+        XCTAssertTrue(rest.stdout.contains("\"name\":\"tones\""), rest.stdout + rest.stderr)
     }
 
     static func freePort() -> Int {

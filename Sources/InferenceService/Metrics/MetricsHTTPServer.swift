@@ -35,6 +35,8 @@ public final class MetricsHTTPServer: Service, Sendable {
                                   logger.info("metrics listening", metadata: ["port": "\(port ?? 0)", "path": "/metrics"])
                               },
                               logger: logger)
-        try await app.runService()
+        // `run`, not `runService`: this service's group (vf-serve's) owns the signals and the
+        // shutdown order; `runService` would stop on SIGTERM by itself, ahead of its turn.
+        try await app.run()
     }
 }

@@ -18,11 +18,13 @@ public struct FleetState: Codable, Sendable, Equatable {
         public var version: String
         /// vf-serve's Prometheus port (nil elsewhere).
         public var metricsPort: Int?
+        /// vf-serve's HTTP/REST inference port (nil elsewhere, and in state files from before it).
+        public var httpPort: Int?
 
         public init(name: String, executable: String, host: String, port: Int, pid: Int32, startedAt: Date, log: String,
-                    version: String, metricsPort: Int? = nil) {
+                    version: String, metricsPort: Int? = nil, httpPort: Int? = nil) {
             self.name = name; self.executable = executable; self.host = host; self.port = port; self.pid = pid
-            self.startedAt = startedAt; self.log = log; self.version = version; self.metricsPort = metricsPort
+            self.startedAt = startedAt; self.log = log; self.version = version; self.metricsPort = metricsPort; self.httpPort = httpPort
         }
 
         /// The address clients dial (a wildcard bind is dialled on loopback).

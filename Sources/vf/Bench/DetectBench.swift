@@ -46,7 +46,7 @@ struct DetectBench: AsyncParsableCommand {
         _ = try await RegistryClient(address: "127.0.0.1:\(registry.port)", environment: [:])
             .upload(directory: package, model: "shapes", aliases: ["production"])
         let serve = try BenchServer(executable: "vf-serve", home: work.appendingPathComponent("serve"),
-                                    arguments: ["--models", "shapes@production", "--registry", "127.0.0.1:\(registry.port)", "--no-metrics"])
+                                    arguments: ["--models", "shapes@production", "--registry", "127.0.0.1:\(registry.port)", "--no-metrics", "--no-http"])
         defer { serve.stop() }
         let client = RPCClient(channel: try RPCChannel(target: "127.0.0.1:\(serve.port)"))
         let readyBy = ContinuousClock.now + .seconds(120)

@@ -60,7 +60,7 @@ struct ServeBench: AsyncParsableCommand {
             .upload(directory: package, model: "resnet20", aliases: ["production"])
         let serve = try BenchServer(executable: "vf-serve", home: work.appendingPathComponent("serve"),
                                     arguments: ["--models", "resnet20@production", "--registry", "127.0.0.1:\(registry.port)",
-                                                "--no-metrics", "--max-batch-size", "\(maxBatch)", "--max-queue-delay-us", "\(delayUs)", "--instances", "\(instances)"])
+                                                "--no-metrics", "--no-http", "--max-batch-size", "\(maxBatch)", "--max-queue-delay-us", "\(delayUs)", "--instances", "\(instances)"])
         defer { serve.stop() }
         let channel = try RPCChannel(target: "127.0.0.1:\(serve.port)")
         let client = RPCClient(channel: channel)

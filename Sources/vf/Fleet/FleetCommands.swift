@@ -19,6 +19,7 @@ struct FleetPortOptions: ParsableArguments {
     @Option(help: "vf-registry port (default 50053).") var registryPort: Int?
     @Option(help: "vf-serve gRPC port, the Triton protocol's (default 8001).") var servePort: Int?
     @Option(help: "vf-serve Prometheus metrics port (default 8002).") var metricsPort: Int?
+    @Option(help: "vf-serve HTTP/REST inference port, the Triton protocol's (default 8000).") var httpPort: Int?
     @Flag(help: "Free ports for the services whose port is not given (several fleets on one machine).") var anyPorts = false
     @Option(help: "Seconds to wait for each service's health.") var startTimeout = 90.0
 
@@ -31,6 +32,7 @@ struct FleetPortOptions: ParsableArguments {
     var ports: [String: Int] {
         var p: [String: Int] = [:]
         p["ingest"] = ingestPort; p["train"] = trainPort; p["registry"] = registryPort; p["serve"] = servePort; p["metrics"] = metricsPort
+        p["http"] = httpPort
         return p
     }
 
@@ -56,13 +58,14 @@ struct FleetUp: AsyncParsableCommand {
         if json {
             let rows: [[String: Any]] = state.services.map {
                 ["service": $0.name, "address": $0.address, "pid": Int($0.pid), "log": $0.log, "started": started.contains($0.name),
-                 "metrics_port": $0.metricsPort as Any]
+                 "metrics_port": $0.metricsPort as Any, "http_port": $0.httpPort as Any]
             }
             return try JSONLine.print(rows)
         }
         print(started.isEmpty ? "the fleet was already up (home \(fleet.home.path))" : "fleet up (home \(fleet.home.path))")
         TextTable.print(["SERVICE", "ADDRESS", "PID", "LOG"], state.services.map { [$0.name, $0.address, "\($0.pid)", $0.log] })
         if let serve = state["serve"], let metrics = serve.metricsPort { print("metrics: http://\(serve.host):\(metrics)/metrics") }
+        if let serve = state["serve"], let http = serve.httpPort { print("inference over HTTP: http://\(serve.host):\(http)/v2") }
     }
 }
 

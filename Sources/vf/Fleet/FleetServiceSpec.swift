@@ -18,4 +18,5 @@ struct FleetServiceSpec: Sendable {
     ]
 
     static let defaultMetricsPort = 8002
+    static let defaultHTTPPort = 8000
 }

@@ -80,6 +80,10 @@ struct LocalFleet: Sendable {
                     ?? (anyPorts ? unchosenFreePort() : state["serve"]?.metricsPort ?? FleetServiceSpec.defaultMetricsPort)
                 guard LocalProcess.portIsFree(metrics, host: host) else { throw Failure.portTaken(service: "metrics", port: metrics) }
                 chosen["metrics"] = metrics
+                let http = ports["http"]
+                    ?? (anyPorts ? unchosenFreePort() : state["serve"]?.httpPort ?? FleetServiceSpec.defaultHTTPPort)
+                guard LocalProcess.portIsFree(http, host: host) else { throw Failure.portTaken(service: "http", port: http) }
+                chosen["http"] = http
             }
             let binary = binDirectory.appendingPathComponent(spec.executable).path
             guard fm.isExecutableFile(atPath: binary) else { throw Failure.missingBinary(spec.executable, directory: binDirectory.path) }
@@ -91,13 +95,17 @@ struct LocalFleet: Sendable {
             env["\(spec.prefix)_HOST"] = host
             env["\(spec.prefix)_PORT"] = "\(port)"
             for peer in spec.peers { env[peer.variable] = state[peer.service]?.address ?? "\(host):\(chosen[peer.service] ?? 0)" }
-            if spec.name == "serve" { env["VF_SERVE_METRICS_PORT"] = "\(chosen["metrics"]!)" }
+            if spec.name == "serve" {
+                env["VF_SERVE_METRICS_PORT"] = "\(chosen["metrics"]!)"
+                env["VF_SERVE_HTTP_PORT"] = "\(chosen["http"]!)"
+            }
             let log = home.appendingPathComponent("logs/\(spec.name).log").path
             let binary = binDirectory.appendingPathComponent(spec.executable).path
             let pid = try LocalProcess.spawn(binary, environment: env, log: log)
             state[spec.name] = FleetState.Service(name: spec.name, executable: spec.executable, host: host, port: port, pid: pid,
                                                   startedAt: Date(), log: log, version: CodeVersion.current,
-                                                  metricsPort: spec.name == "serve" ? chosen["metrics"] : nil)
+                                                  metricsPort: spec.name == "serve" ? chosen["metrics"] : nil,
+                                                  httpPort: spec.name == "serve" ? chosen["http"] : nil)
             state.services.sort { a, b in Self.order(a.name) < Self.order(b.name) }
             try state.write(home: home)
             say("\(spec.name): started \(spec.executable) (pid \(pid)) on \(host):\(port)")

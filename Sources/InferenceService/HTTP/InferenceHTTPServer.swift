@@ -1,0 +1,186 @@
+import FleetProtos
+import Foundation
+import Hummingbird
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// The Open Inference Protocol over HTTP/REST (KServe v2, Triton's port 8000), so
+/// `tritonclient.http`, KServe clients and plain `curl` work unchanged: health, server and model
+/// metadata, model config, infer (JSON, or with Triton's binary tensor extension), statistics and
+/// the repository API. Each request runs the same code as its gRPC twin.
+public final class InferenceHTTPServer: Service, Sendable {
+    let host: String
+    let port: Int
+    let repository: ModelRepository
+    let sharedMemory: SharedMemoryRegions
+    let maxBodyBytes: Int
+    let logger: Logger
+    private let bound = Mutex<Int?>(nil)
+
+    public init(host: String, port: Int, repository: ModelRepository, sharedMemory: SharedMemoryRegions = SharedMemoryRegions(allowClients: false),
+                maxBodyBytes: Int = 64 << 20, logger: Logger = Logger(label: "visionfleet.vf-serve.http")) {
+        self.host = host
+        self.port = port
+        self.repository = repository
+        self.sharedMemory = sharedMemory
+        self.maxBodyBytes = maxBodyBytes
+        self.logger = logger
+    }
+
+    /// The bound port once running.
+    public var boundPort: Int? { bound.withLock { $0 } }
+
+    public func run() async throws {
+        let app = Application(router: makeRouter(), configuration: .init(address: .hostname(host, port: port)),
+                              onServerRunning: { [self] channel in
+                                  let port = channel.localAddress?.port
+                                  bound.withLock { $0 = port }
+                                  logger.info("inference HTTP listening", metadata: ["port": "\(port ?? 0)", "path": "/v2"])
+                              },
+                              logger: logger)
+        // `run`, not `runService`: this service's group (vf-serve's) owns the signals and the
+        // shutdown order; `runService` would stop on SIGTERM by itself, ahead of its turn.
+        try await app.run()
+    }
+
+    static func json(_ data: Data, status: HTTPResponse.Status = .ok) -> Response {
+        Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    static func json(_ object: Any, status: HTTPResponse.Status = .ok) -> Response {
+        json((try? JSONSerialization.data(withJSONObject: object)) ?? Data("{}".utf8), status: status)
+    }
+
+    /// An error as Triton's HTTP API gives it: `{"error": "..."}` with the status for its kind.
+    static func failure(_ error: any Error) -> Response {
+        let status: HTTPResponse.Status
+        switch error as? ServeError {
+        case .invalidArgument?, .failedPrecondition?: status = .badRequest
+        case .notFound?: status = .notFound
+        case .unavailable?: status = .serviceUnavailable
+        case .resourceExhausted?: status = .tooManyRequests
+        case .deadlineExceeded?: status = .gatewayTimeout
+        case .alreadyExists?: status = .conflict
+        case .unsupported?: status = .notImplemented
+        case .failed?, nil: status = .internalServerError
+        }
+        return json(["error": "\(error)"], status: status)
+    }
+
+    /// Runs `body`, turning a thrown error into its HTTP answer.
+    static func answer(_ body: () async throws -> Response) async -> Response {
+        do { return try await body() } catch { return failure(error) }
+    }
+
+    func makeRouter() -> Router<BasicRequestContext> {
+        let router = Router()
+        let repository = self.repository, sharedMemory = self.sharedMemory, maxBody = maxBodyBytes
+        router.get("v2/health/live") { _, _ in Response(status: .ok) }
+        router.get("v2/health/ready") { _, _ in Response(status: repository.allReady ? .ok : .badRequest) }
+        router.get("v2") { _, _ in
+            Self.json(["name": InferenceProtocolService.serverName, "version": InferenceProtocolService.serverVersion,
+                       "extensions": InferenceProtocolService.extensions + ["binary_tensor_data"]])
+        }
+        router.get("v2/models/stats") { _, _ in
+            await Self.answer { Self.json(RESTInference.json(try InferenceProtocolService.statistics(.init(), repository: repository))) }
+        }
+        router.post("v2/repository/index") { request, _ in
+            await Self.answer {
+                var request = request
+                let body = try await request.collectBody(upTo: 1 << 20)
+                let object = (try? JSONSerialization.jsonObject(with: Data(buffer: body))) as? [String: Any]
+                let readyOnly = (object?["ready"] as? Bool) ?? false
+                return Self.json(repository.status().filter { !readyOnly || $0.state == .ready }.map { s in
+                    ["name": s.name, "version": s.version.map(String.init) ?? "", "state": s.state.rawValue, "reason": s.failure]
+                })
+            }
+        }
+        for action in ["load", "unload"] {
+            router.post("v2/repository/models/:name/\(action)") { request, context in
+                await Self.answer {
+                    let name = context.parameters.get("name") ?? ""
+                    var request = request
+                    let body = try await request.collectBody(upTo: 1 << 20)
+                    let object = (try? JSONSerialization.jsonObject(with: Data(buffer: body))) as? [String: Any]
+                    if action == "load" {
+                        var parameters: [String: Inference_ModelRepositoryParameter] = [:]
+                        for (key, value) in RESTInference.textParameters(object?["parameters"]) {
+                            parameters[key] = .with { $0.stringParam = value }
+                        }
+                        try await repository.loadAndRemember(try InferenceProtocolService.reference(name, parameters))
+                    } else {
+                        try await repository.unloadAndForget(name)
+                    }
+                    return Response(status: .ok)
+                }
+            }
+        }
+        // Model routes, with and without `/versions/N`.
+        for prefix in ["v2/models/:name", "v2/models/:name/versions/:version"] {
+            @Sendable func ids(_ context: BasicRequestContext) -> (String, String) {
+                (context.parameters.get("name") ?? "", context.parameters.get("version") ?? "")
+            }
+            router.get(RouterPath(prefix)) { _, context in
+                await Self.answer {
+                    let (name, version) = ids(context)
+                    let metadata = try await repository.withLease(name, version: version) { ModelDescription.metadata($0) }
+                    let tensors = { (list: [Inference_ModelMetadataResponse.TensorMetadata]) in
+                        list.map { ["name": $0.name, "datatype": $0.datatype, "shape": $0.shape.map { NSNumber(value: $0) }] as [String: Any] }
+                    }
+                    return Self.json(["name": metadata.name, "versions": metadata.versions, "platform": metadata.platform,
+                                      "inputs": tensors(metadata.inputs), "outputs": tensors(metadata.outputs)])
+                }
+            }
+            router.get(RouterPath(prefix + "/ready")) { _, context in
+                let (name, version) = ids(context)
+                let ready = (try? await repository.withLease(name, version: version) { _ in true }) ?? false
+                return Response(status: ready ? .ok : .badRequest)
+            }
+            router.get(RouterPath(prefix + "/config")) { _, context in
+                await Self.answer {
+                    let (name, version) = ids(context)
+                    return Self.json(RESTInference.json(try await repository.withLease(name, version: version) { ModelDescription.config($0) }))
+                }
+            }
+            router.get(RouterPath(prefix + "/stats")) { _, context in
+                await Self.answer {
+                    let (name, version) = ids(context)
+                    let stats = try InferenceProtocolService.statistics(.with { $0.name = name; $0.version = version }, repository: repository)
+                    return Self.json(RESTInference.json(stats))
+                }
+            }
+            router.post(RouterPath(prefix + "/infer")) { request, context in
+                await Self.answer {
+                    let (name, version) = ids(context)
+                    if let encoding = request.headers[.contentEncoding], !encoding.isEmpty, encoding != "identity" {
+                        throw ServeError.invalidArgument(item: name, field: "Content-Encoding", message: "'\(encoding)' is not supported; send the body uncompressed")
+                    }
+                    var request = request
+                    let body: ByteBuffer
+                    do { body = try await request.collectBody(upTo: maxBody) } catch {
+                        throw ServeError.resourceExhausted("the request body is over vf-serve's limit of \(maxBody >> 20) MiB")
+                    }
+                    var headerLength: Int?
+                    let lengthHeader = request.headers.first { $0.name.canonicalName == RESTInference.headerLengthField.lowercased() }
+                    if let text = lengthHeader?.value {
+                        guard let n = Int(text) else {
+                            throw ServeError.invalidArgument(item: name, field: RESTInference.headerLengthField, message: "'\(text)' is not a number")
+                        }
+                        headerLength = n
+                    }
+                    let parsed = try RESTInference.parse(Data(buffer: body), headerLength: headerLength, model: name, version: version)
+                    let response = try await InferenceProtocolService.infer(parsed.request, repository: repository, sharedMemory: sharedMemory, deadline: nil)
+                    let (json, binary) = RESTInference.encode(response, parsed: parsed)
+                    guard !binary.isEmpty else { return Self.json(json) }
+                    var out = ByteBuffer(bytes: json)
+                    out.writeBytes(binary)
+                    return Response(status: .ok, headers: [.contentType: "application/octet-stream",
+                                                           .init(RESTInference.headerLengthField)!: "\(json.count)"],
+                                    body: .init(byteBuffer: out))
+                }
+            }
+        }
+        return router
+    }
+}
