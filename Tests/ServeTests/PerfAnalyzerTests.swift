@@ -11,24 +11,44 @@ import XCTest
 /// breakdown.
 final class PerfAnalyzerTests: XCTestCase {
     func testPerfAnalyzerRunsAgainstVfServe() async throws {
-        try await drive(extra: [], allowClientShm: false)
+        try await drive(http: false, extra: [], allowClientShm: false)
     }
 
     /// Its `--shared-memory system` mode: every input and output through registered regions.
     func testPerfAnalyzerWithSystemSharedMemory() async throws {
-        try await drive(extra: ["--shared-memory", "system"], allowClientShm: true)
+        try await drive(http: false, extra: ["--shared-memory", "system"], allowClientShm: true)
     }
 
-    private func drive(extra: [String], allowClientShm: Bool) async throws {
+    /// Over HTTP/REST (binary tensor data), plain and with shared memory.
+    func testPerfAnalyzerOverHTTP() async throws {
+        try await drive(http: true, extra: [], allowClientShm: false)
+        try await drive(http: true, extra: ["--shared-memory", "system"], allowClientShm: true)
+    }
+
+    private func drive(http: Bool, extra: [String], allowClientShm: Bool) async throws {
         let h = try await ServeHarness.start(models: ["shapes@production"], batching: BatchingConfig(maxBatchSize: 8, maxQueueDelayMicroseconds: 500),
                                              allowClientShm: allowClientShm)
+        var target = "127.0.0.1:\(h.port)"
+        var serving: Task<Void, any Error>?
+        if http {
+            let server = InferenceHTTPServer(host: "127.0.0.1", port: 0, repository: h.repository,
+                                             sharedMemory: SharedMemoryRegions(allowClients: allowClientShm))
+            serving = Task { try await server.run() }
+            var port: Int?
+            for _ in 0..<250 where port == nil {
+                port = server.boundPort
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            target = "127.0.0.1:\(try XCTUnwrap(port))"
+        }
+        defer { serving?.cancel() }
         _ = try await h.registryClient.upload(directory: try ServePackages.classifier(), model: "shapes", aliases: ["production"])
         try await h.waitServing("shapes", version: 1)
         let csv = ServePackages.temp("perf-analyzer").appendingPathExtension("csv")
         defer { try? FileManager.default.removeItem(at: csv) }
 
         let tool = PerfAnalyzer.path
-        let arguments = ["-m", "shapes", "-i", "grpc", "-u", "127.0.0.1:\(h.port)", "--concurrency-range", "4",
+        let arguments = ["-m", "shapes", "-i", http ? "http" : "grpc", "-u", target, "--concurrency-range", "4",
                          "--measurement-mode", "count_windows", "--measurement-request-count", "100", "-f", csv.path] + extra
         let run = try await Task.detached { try runProcess(tool, arguments) }.value
         XCTAssertEqual(run.status, 0, "perf_analyzer: \(run.stdout)\n\(run.stderr)")

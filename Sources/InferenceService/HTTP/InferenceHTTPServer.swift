@@ -116,6 +116,47 @@ public final class InferenceHTTPServer: Service, Sendable {
                 }
             }
         }
+        // Triton's shared-memory extension over HTTP (system regions; CUDA is refused).
+        for prefix in ["v2/systemsharedmemory", "v2/systemsharedmemory/region/:region"] {
+            router.get(RouterPath(prefix + "/status")) { _, context in
+                await Self.answer {
+                    let status = try sharedMemory.status(name: context.parameters.get("region") ?? "")
+                    return Self.json(status.values.sorted { $0.name < $1.name }.map {
+                        ["name": $0.name, "key": $0.key, "offset": NSNumber(value: $0.offset), "byte_size": NSNumber(value: $0.byteSize)] as [String: Any]
+                    })
+                }
+            }
+            router.post(RouterPath(prefix + "/unregister")) { _, context in
+                await Self.answer {
+                    try sharedMemory.unregister(name: context.parameters.get("region") ?? "")
+                    return Response(status: .ok)
+                }
+            }
+        }
+        router.post("v2/systemsharedmemory/region/:region/register") { request, context in
+            await Self.answer {
+                let name = context.parameters.get("region") ?? ""
+                var request = request
+                let body = try await request.collectBody(upTo: 1 << 20)
+                guard let object = (try? JSONSerialization.jsonObject(with: Data(buffer: body))) as? [String: Any],
+                      let key = object["key"] as? String else {
+                    throw ServeError.invalidArgument(item: name, field: "key", message: "the body must be a JSON object with a string 'key'")
+                }
+                func number(_ field: String) throws(ServeError) -> UInt64 {
+                    guard let value = object[field] else { return 0 }
+                    guard let n = value as? NSNumber, RESTInference.isInteger(n), n.int64Value >= 0 else {
+                        throw .invalidArgument(item: name, field: field, message: "must be a non-negative integer")
+                    }
+                    return n.uint64Value
+                }
+                try sharedMemory.register(name: name, key: key, offset: try number("offset"), byteSize: try number("byte_size"))
+                return Response(status: .ok)
+            }
+        }
+        router.get("v2/cudasharedmemory/status") { _, _ in Self.json([Any]()) }
+        for path in ["v2/cudasharedmemory/region/:region/register", "v2/cudasharedmemory/unregister", "v2/cudasharedmemory/region/:region/unregister"] {
+            router.post(RouterPath(path)) { _, _ in Self.failure(ServeError.unsupported("CUDA shared memory: vf-serve runs on CPUs")) }
+        }
         // Model routes, with and without `/versions/N`.
         for prefix in ["v2/models/:name", "v2/models/:name/versions/:version"] {
             @Sendable func ids(_ context: BasicRequestContext) -> (String, String) {
