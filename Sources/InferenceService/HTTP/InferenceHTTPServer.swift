@@ -32,7 +32,7 @@ public final class InferenceHTTPServer: Service, Sendable {
     public var boundPort: Int? { bound.withLock { $0 } }
 
     public func run() async throws {
-        let app = Application(router: makeRouter(), configuration: .init(address: .hostname(host, port: port)),
+        let app = Application(responder: JSONErrors(inner: makeRouter().buildResponder()), configuration: .init(address: .hostname(host, port: port)),
                               onServerRunning: { [self] channel in
                                   let port = channel.localAddress?.port
                                   bound.withLock { $0 = port }
@@ -223,5 +223,20 @@ public final class InferenceHTTPServer: Service, Sendable {
             }
         }
         return router
+    }
+}
+
+/// Answers what the routes do not (an unknown path, a body over the limit) as Triton's HTTP API
+/// does: `{"error": "..."}` with the status, so clients that parse every error body keep working.
+struct JSONErrors<Inner: HTTPResponder>: HTTPResponder where Inner.Context == BasicRequestContext {
+    let inner: Inner
+
+    func respond(to request: Request, context: BasicRequestContext) async throws -> Response {
+        do {
+            return try await inner.respond(to: request, context: context)
+        } catch let error as any HTTPResponseError {
+            let message = (error as? HTTPError)?.body ?? "\(request.method) \(request.uri.path): \(error.status.reasonPhrase)"
+            return InferenceHTTPServer.json(["error": message], status: error.status)
+        }
     }
 }

@@ -95,6 +95,9 @@ status, body, _ = post(f"/v2/models/{model}/infer", json.dumps(
     {"inputs": [{"name": "images", "shape": [1, 3, 32, 32], "datatype": "FP32", "parameters": {"binary_data_size": 12288}}]}).encode())
 checks["missing_binary_400"] = status == 400 and "binary_data_size" in json.loads(body)["error"]
 
+# What vf-serve does not serve answers as Triton does: a status and an {"error": ...} body.
+checks["unknown_endpoint_json_404"] = status_of(lambda: client.get_log_settings()) == "404"
+
 client.unload_model(model)
 checks["unload"] = not client.is_model_ready(model)
 client.load_model(model)
