@@ -7,6 +7,8 @@ import VisionData
 struct InferInputs: Sendable {
     /// The optional encoded-image input every image model also takes.
     static let imageBytesName = "image_bytes"
+    /// The most bytes one input takes from a shared-memory region.
+    static let maxSharedMemoryInput = 256 << 20
 
     var values: [[Float]]
     /// Per image: its size and where preprocessing put it (boxes map back through it).
@@ -56,6 +58,11 @@ struct InferInputs: Sendable {
         let input = request.inputs[chosen]
         let bytes: (data: Data, field: String)?
         if let r = regions[chosen] {
+            // Copied out of the region, so bounded as a request body is.
+            guard r.byteSize <= Self.maxSharedMemoryInput else {
+                throw .invalidArgument(item: input.name, field: "parameters.shared_memory_byte_size",
+                                       message: "\(r.byteSize) bytes is over vf-serve's limit of \(Self.maxSharedMemoryInput >> 20) MiB for one input")
+            }
             bytes = (r.region.read(at: r.offset, count: r.byteSize), "parameters.shared_memory_byte_size")
         } else {
             bytes = raws[chosen].map { ($0, "raw_input_contents") }
