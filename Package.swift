@@ -121,7 +121,7 @@ let package = Package(
         ),
         .target(
             name: "InferenceService",
-            dependencies: ["FleetRPC", "FleetProtos", "ServiceRuntime", "Tensors", "VisionData", "VisionModels", "VectorIndex",
+            dependencies: ["FleetRPC", "FleetProtos", "ServiceRuntime", "Tensors", "VisionData", "VisionModels", "VectorIndex", "CZlib",
                            .product(name: "Logging", package: "swift-log"),
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                            .product(name: "Hummingbird", package: "hummingbird"),

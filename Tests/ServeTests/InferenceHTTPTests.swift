@@ -27,7 +27,7 @@ final class InferenceHTTPTests: XCTestCase {
         serving.cancel()
         switch result {
         case .success(let checks):
-            XCTAssertGreaterThanOrEqual(checks.count, 22)
+            XCTAssertGreaterThanOrEqual(checks.count, 26)
             for (name, passed) in checks.sorted(by: { $0.key < $1.key }) { XCTAssertTrue(passed, "tritonclient.http check \(name)") }
         case .failure(let failure):
             XCTFail("\(failure)")

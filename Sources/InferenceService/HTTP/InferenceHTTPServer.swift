@@ -54,6 +54,7 @@ public final class InferenceHTTPServer: Service, Sendable {
 
     /// An error as Triton's HTTP API gives it: `{"error": "..."}` with the status for its kind.
     static func failure(_ error: any Error) -> Response {
+        if let http = error as? HTTPError { return json(["error": http.body ?? http.status.reasonPhrase], status: http.status) }
         let status: HTTPResponse.Status
         switch error as? ServeError {
         case .invalidArgument?, .failedPrecondition?: status = .badRequest
@@ -194,13 +195,20 @@ public final class InferenceHTTPServer: Service, Sendable {
             router.post(RouterPath(prefix + "/infer")) { request, context in
                 await Self.answer {
                     let (name, version) = ids(context)
-                    if let encoding = request.headers[.contentEncoding], !encoding.isEmpty, encoding != "identity" {
-                        throw ServeError.invalidArgument(item: name, field: "Content-Encoding", message: "'\(encoding)' is not supported; send the body uncompressed")
+                    let encoding = (request.headers[.contentEncoding] ?? "identity").lowercased()
+                    guard ["identity", "gzip", "deflate"].contains(encoding) else {
+                        throw ServeError.invalidArgument(item: name, field: "Content-Encoding", message: "'\(encoding)' is not supported (gzip, deflate or none)")
                     }
                     var request = request
-                    let body: ByteBuffer
-                    do { body = try await request.collectBody(upTo: maxBody) } catch {
-                        throw ServeError.resourceExhausted("the request body is over vf-serve's limit of \(maxBody >> 20) MiB")
+                    let received: ByteBuffer
+                    do { received = try await request.collectBody(upTo: maxBody) } catch {
+                        throw HTTPError(.contentTooLarge, message: "the request body is over vf-serve's limit of \(maxBody >> 20) MiB")
+                    }
+                    var body = Data(buffer: received)
+                    if encoding != "identity" {
+                        do { body = try BodyInflater.inflate(body, encoding: encoding, limit: maxBody, item: name) } catch ServeError.resourceExhausted(let message) {
+                            throw HTTPError(.contentTooLarge, message: message)
+                        }
                     }
                     var headerLength: Int?
                     let lengthHeader = request.headers.first { $0.name.canonicalName == RESTInference.headerLengthField.lowercased() }
@@ -210,7 +218,7 @@ public final class InferenceHTTPServer: Service, Sendable {
                         }
                         headerLength = n
                     }
-                    let parsed = try RESTInference.parse(Data(buffer: body), headerLength: headerLength, model: name, version: version)
+                    let parsed = try RESTInference.parse(body, headerLength: headerLength, model: name, version: version)
                     let response = try await InferenceProtocolService.infer(parsed.request, repository: repository, sharedMemory: sharedMemory, deadline: nil)
                     let (json, binary) = RESTInference.encode(response, parsed: parsed)
                     guard !binary.isEmpty else { return Self.json(json) }

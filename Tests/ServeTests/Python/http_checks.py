@@ -1,6 +1,7 @@
 """Checks vf-serve's Open Inference Protocol over HTTP/REST with the real tritonclient.http (and
 plain urllib for the raw JSON). Usage: http_checks.py HOST:PORT MODEL PNG_PATH.
 Prints a JSON object of named booleans on its last line."""
+import gzip
 import json
 import sys
 import urllib.error
@@ -76,6 +77,16 @@ status, body, _ = post(f"/v2/models/{model}/infer", json.dumps(
     {"inputs": [{"name": "images", "shape": [1, 3, 32, 32], "datatype": "FP32", "data": batch[0].tolist()}]}).encode())
 out = json.loads(body)["outputs"][0] if status == 200 else {}
 checks["plain_json"] = status == 200 and out.get("shape") == [1, 3] and np.allclose(out["data"], probs[0], atol=1e-5)
+
+# Compressed request bodies (tritonclient's request_compression_algorithm), and a bomb refused.
+for algorithm in ("gzip", "deflate"):
+    zres = client.infer(model, [inp], request_compression_algorithm=algorithm).as_numpy("probabilities")
+    checks[f"infer_{algorithm}_body"] = np.allclose(zres, probs, atol=1e-6)
+status, body, _ = post(f"/v2/models/{model}/infer", b"\x1f\x8b\x08\x00garbage", {"Content-Encoding": "gzip"})
+checks["damaged_gzip_400"] = status == 400 and "gzip" in json.loads(body)["error"]
+bomb = gzip.compress(b"[" + b"0," * (40 << 20) + b"0]")
+status, body, _ = post(f"/v2/models/{model}/infer", bomb, {"Content-Encoding": "gzip"})
+checks["gzip_bomb_413"] = status == 413 and "limit" in json.loads(body)["error"]
 
 stats = client.get_inference_statistics(model)["model_stats"][0]
 checks["statistics"] = stats["inference_stats"]["success"]["count"] >= 5 and isinstance(stats["execution_count"], int)

@@ -65,6 +65,11 @@ parts = [s.decode().split(":") for s in top[0]]
 checks["classification_parameter"] = top.shape == (2, 2) and int(parts[0][1]) == int(np.argmax(probs[0])) \
     and abs(float(parts[0][0]) - probs[0].max()) < 1e-4 and parts[0][2] in ("circle", "square", "triangle")
 
+# gRPC message compression, as tritonclient offers it.
+for algorithm in ("gzip", "deflate"):
+    zres = client.infer(model, [inp], compression_algorithm=algorithm).as_numpy("probabilities")
+    checks[f"infer_{algorithm}_compressed"] = np.allclose(zres, probs, atol=1e-6)
+
 # Every declared input at once, as perf_analyzer sends generated data: the tensor is used.
 noise = triton.InferInput("image_bytes", [2, 1], "BYTES")
 noise.set_data_from_numpy(np.array([[b"random text"], [b"more"]], dtype=np.object_))
