@@ -124,11 +124,13 @@ struct VFServe: AsyncParsableCommand {
         }
         let allowShm = allowClientShm || ["1", "true", "yes"].contains(environment["VF_SERVE_ALLOW_CLIENT_SHM"]?.lowercased() ?? "")
         let sharedMemory = SharedMemoryRegions(allowClients: allowShm)
+        // Plain HTTP beside a TLS gRPC port only when asked for by port: never by default.
         let httpOff = noHttp || (httpPort == nil && environment["VF_SERVE_HTTP_PORT"] == "off")
+            || (options.config.tls != nil && httpPort == nil && environment["VF_SERVE_HTTP_PORT"] == nil)
         if !httpOff {
             let port = try number(httpPort, "VF_SERVE_HTTP_PORT") ?? 8000
             lifecycle.append(InferenceHTTPServer(host: options.config.host, port: port, repository: repository, sharedMemory: sharedMemory,
-                                                 maxBodyBytes: options.config.maxReceiveBytes))
+                                                 maxBodyBytes: options.config.maxReceiveBytes, authTokens: options.authTokens))
         }
         repository.start(references)
         var fetchBlob: (@Sendable (String) async throws -> Data)?

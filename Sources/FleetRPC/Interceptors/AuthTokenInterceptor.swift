@@ -11,6 +11,12 @@ public struct AuthTokenInterceptor: ServerInterceptor {
 
     /// Tokens written `name:token` are named; a bare token is named "token".
     public init(tokens: Set<String>, exempt: Set<String> = []) {
+        self.tokens = Self.named(tokens)
+        self.exempt = exempt
+    }
+
+    /// token → name, from entries written `name:token` or a bare token (named "token").
+    public static func named(_ tokens: Set<String>) -> [String: String] {
         var named: [String: String] = [:]
         for entry in tokens {
             if let colon = entry.firstIndex(of: ":"), colon != entry.startIndex {
@@ -19,8 +25,7 @@ public struct AuthTokenInterceptor: ServerInterceptor {
                 named[entry] = "token"
             }
         }
-        self.tokens = named
-        self.exempt = exempt
+        return named
     }
 
     public func intercept(context: ServerContext, next: @Sendable () async throws -> Void) async throws {

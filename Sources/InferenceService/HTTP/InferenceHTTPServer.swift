@@ -1,4 +1,5 @@
 import FleetProtos
+import FleetRPC
 import Foundation
 import Hummingbird
 import Logging
@@ -15,11 +16,14 @@ public final class InferenceHTTPServer: Service, Sendable {
     let repository: ModelRepository
     let sharedMemory: SharedMemoryRegions
     let maxBodyBytes: Int
+    /// Accepted bearer tokens (token → name), as the gRPC server's `--auth-tokens`; empty = open.
+    let tokens: [String: String]
     let logger: Logger
     private let bound = Mutex<Int?>(nil)
 
     public init(host: String, port: Int, repository: ModelRepository, sharedMemory: SharedMemoryRegions = SharedMemoryRegions(allowClients: false),
-                maxBodyBytes: Int = 64 << 20, logger: Logger = Logger(label: "visionfleet.vf-serve.http")) {
+                maxBodyBytes: Int = 64 << 20, authTokens: Set<String> = [], logger: Logger = Logger(label: "visionfleet.vf-serve.http")) {
+        self.tokens = AuthTokenInterceptor.named(authTokens)
         self.host = host
         self.port = port
         self.repository = repository
@@ -32,7 +36,7 @@ public final class InferenceHTTPServer: Service, Sendable {
     public var boundPort: Int? { bound.withLock { $0 } }
 
     public func run() async throws {
-        let app = Application(responder: JSONErrors(inner: makeRouter().buildResponder()), configuration: .init(address: .hostname(host, port: port)),
+        let app = Application(responder: JSONErrors(inner: makeRouter().buildResponder(), tokens: tokens), configuration: .init(address: .hostname(host, port: port)),
                               onServerRunning: { [self] channel in
                                   let port = channel.localAddress?.port
                                   bound.withLock { $0 = port }
@@ -234,12 +238,22 @@ public final class InferenceHTTPServer: Service, Sendable {
     }
 }
 
-/// Answers what the routes do not (an unknown path, a body over the limit) as Triton's HTTP API
-/// does: `{"error": "..."}` with the status, so clients that parse every error body keep working.
+/// Checks the bearer token (when the server has any; health stays open for probes, as over gRPC)
+/// and answers what the routes do not (an unknown path, a body over the limit) as Triton's HTTP
+/// API does: `{"error": "..."}` with the status, so clients that parse every error body keep working.
 struct JSONErrors<Inner: HTTPResponder>: HTTPResponder where Inner.Context == BasicRequestContext {
     let inner: Inner
+    let tokens: [String: String]
 
     func respond(to request: Request, context: BasicRequestContext) async throws -> Response {
+        if !tokens.isEmpty, !request.uri.path.hasPrefix("/v2/health/") {
+            guard let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") else {
+                return InferenceHTTPServer.json(["error": "missing Authorization header (expected 'Bearer <token>')"], status: .unauthorized)
+            }
+            guard tokens[String(header.dropFirst("bearer ".count)).trimmingCharacters(in: .whitespaces)] != nil else {
+                return InferenceHTTPServer.json(["error": "the bearer token is not accepted"], status: .forbidden)
+            }
+        }
         do {
             return try await inner.respond(to: request, context: context)
         } catch let error as any HTTPResponseError {
