@@ -22,6 +22,7 @@ final class BenchServer: @unchecked Sendable {
         process.standardError = try FileHandle(forWritingTo: log)
         process.standardOutput = FileHandle.nullDevice
         try process.run()
+        BenchChildren.add(process)
         let deadline = Date().addingTimeInterval(30)
         var found: Int?
         while found == nil, Date() < deadline, process.isRunning {
@@ -33,11 +34,12 @@ final class BenchServer: @unchecked Sendable {
                 Thread.sleep(forTimeInterval: 0.02)
             }
         }
-        guard let found else { process.terminate(); throw CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "\(executable) did not start"]) }
+        guard let found else { process.terminate(); BenchChildren.remove(process); throw CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "\(executable) did not start"]) }
         port = found
     }
 
     func stop() {
+        defer { BenchChildren.remove(process) }
         guard process.isRunning else { return }
         process.terminate()
         process.waitUntilExit()
