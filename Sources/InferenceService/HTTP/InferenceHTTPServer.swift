@@ -36,16 +36,8 @@ public final class InferenceHTTPServer: Service, Sendable {
     public var boundPort: Int? { bound.withLock { $0 } }
 
     public func run() async throws {
-        let app = Application(responder: JSONErrors(inner: makeRouter().buildResponder(), tokens: tokens), configuration: .init(address: .hostname(host, port: port)),
-                              onServerRunning: { [self] channel in
-                                  let port = channel.localAddress?.port
-                                  bound.withLock { $0 = port }
-                                  logger.info("inference HTTP listening", metadata: ["port": "\(port ?? 0)", "path": "/v2"])
-                              },
-                              logger: logger)
-        // `run`, not `runService`: this service's group (vf-serve's) owns the signals and the
-        // shutdown order; `runService` would stop on SIGTERM by itself, ahead of its turn.
-        try await app.run()
+        try await HTTPListener.run(JSONErrors(inner: makeRouter().buildResponder(), tokens: tokens), host: host, port: port, logger: logger,
+                                   listening: "inference HTTP listening", path: "/v2") { [self] port in bound.withLock { $0 = port } }
     }
 
     static func json(_ data: Data, status: HTTPResponse.Status = .ok) -> Response {
@@ -73,6 +65,14 @@ public final class InferenceHTTPServer: Service, Sendable {
         return json(["error": "\(error)"], status: status)
     }
 
+    /// A small JSON request body (repository and shared-memory calls) as an object; nil when
+    /// empty or not an object.
+    static func jsonBody(_ request: Request) async throws -> [String: Any]? {
+        var request = request
+        let body = try await request.collectBody(upTo: 1 << 20)
+        return (try? JSONSerialization.jsonObject(with: Data(buffer: body))) as? [String: Any]
+    }
+
     /// Runs `body`, turning a thrown error into its HTTP answer.
     static func answer(_ body: () async throws -> Response) async -> Response {
         do { return try await body() } catch { return failure(error) }
@@ -92,12 +92,9 @@ public final class InferenceHTTPServer: Service, Sendable {
         }
         router.post("v2/repository/index") { request, _ in
             await Self.answer {
-                var request = request
-                let body = try await request.collectBody(upTo: 1 << 20)
-                let object = (try? JSONSerialization.jsonObject(with: Data(buffer: body))) as? [String: Any]
-                let readyOnly = (object?["ready"] as? Bool) ?? false
-                return Self.json(repository.status().filter { !readyOnly || $0.state == .ready }.map { s in
-                    ["name": s.name, "version": s.version.map(String.init) ?? "", "state": s.state.rawValue, "reason": s.failure]
+                let readyOnly = (try await Self.jsonBody(request)?["ready"] as? Bool) ?? false
+                return Self.json(InferenceProtocolService.repositoryIndex(readyOnly: readyOnly, repository: repository).models.map {
+                    ["name": $0.name, "version": $0.version, "state": $0.state, "reason": $0.reason]
                 })
             }
         }
@@ -105,9 +102,7 @@ public final class InferenceHTTPServer: Service, Sendable {
             router.post("v2/repository/models/:name/\(action)") { request, context in
                 await Self.answer {
                     let name = context.parameters.get("name") ?? ""
-                    var request = request
-                    let body = try await request.collectBody(upTo: 1 << 20)
-                    let object = (try? JSONSerialization.jsonObject(with: Data(buffer: body))) as? [String: Any]
+                    let object = try await Self.jsonBody(request)
                     if action == "load" {
                         var parameters: [String: Inference_ModelRepositoryParameter] = [:]
                         for (key, value) in RESTInference.textParameters(object?["parameters"]) {
@@ -141,10 +136,7 @@ public final class InferenceHTTPServer: Service, Sendable {
         router.post("v2/systemsharedmemory/region/:region/register") { request, context in
             await Self.answer {
                 let name = context.parameters.get("region") ?? ""
-                var request = request
-                let body = try await request.collectBody(upTo: 1 << 20)
-                guard let object = (try? JSONSerialization.jsonObject(with: Data(buffer: body))) as? [String: Any],
-                      let key = object["key"] as? String else {
+                guard let object = try await Self.jsonBody(request), let key = object["key"] as? String else {
                     throw ServeError.invalidArgument(item: name, field: "key", message: "the body must be a JSON object with a string 'key'")
                 }
                 func number(_ field: String) throws(ServeError) -> UInt64 {

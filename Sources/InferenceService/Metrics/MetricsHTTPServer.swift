@@ -28,15 +28,7 @@ public final class MetricsHTTPServer: Service, Sendable {
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                      body: .init(byteBuffer: ByteBuffer(string: metrics.text())))
         }
-        let app = Application(router: router, configuration: .init(address: .hostname(host, port: port)),
-                              onServerRunning: { [self] channel in
-                                  let port = channel.localAddress?.port
-                                  bound.withLock { $0 = port }
-                                  logger.info("metrics listening", metadata: ["port": "\(port ?? 0)", "path": "/metrics"])
-                              },
-                              logger: logger)
-        // `run`, not `runService`: this service's group (vf-serve's) owns the signals and the
-        // shutdown order; `runService` would stop on SIGTERM by itself, ahead of its turn.
-        try await app.run()
+        try await HTTPListener.run(router.buildResponder(), host: host, port: port, logger: logger, listening: "metrics listening",
+                                   path: "/metrics") { [self] port in bound.withLock { $0 = port } }
     }
 }

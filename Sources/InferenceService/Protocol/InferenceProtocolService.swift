@@ -64,16 +64,7 @@ public struct InferenceProtocolService: RPCService {
             try Self.statistics(request, repository: repository)
         }
         router.unary(Methods.repositoryIndex.path) { (request: Inference_RepositoryIndexRequest, _) in
-            Inference_RepositoryIndexResponse.with { response in
-                response.models = repository.status().filter { !request.ready || $0.state == .ready }.map { s in
-                    .with {
-                        $0.name = s.name
-                        $0.version = s.version.map(String.init) ?? ""
-                        $0.state = s.state.rawValue
-                        $0.reason = s.failure
-                    }
-                }
-            }
+            Self.repositoryIndex(readyOnly: request.ready, repository: repository)
         }
         router.unary(Methods.repositoryModelLoad.path) { (request: Inference_RepositoryModelLoadRequest, _) in
             try await repository.loadAndRemember(try Self.reference(request.modelName, request.parameters))
@@ -82,6 +73,20 @@ public struct InferenceProtocolService: RPCService {
         router.unary(Methods.repositoryModelUnload.path) { (request: Inference_RepositoryModelUnloadRequest, _) in
             try await repository.unloadAndForget(request.modelName)
             return Inference_RepositoryModelUnloadResponse()
+        }
+    }
+
+    /// The served models and their states (only the ready ones when `readyOnly`); HTTP's index too.
+    static func repositoryIndex(readyOnly: Bool, repository: ModelRepository) -> Inference_RepositoryIndexResponse {
+        Inference_RepositoryIndexResponse.with { response in
+            response.models = repository.status().filter { !readyOnly || $0.state == .ready }.map { s in
+                .with {
+                    $0.name = s.name
+                    $0.version = s.version.map(String.init) ?? ""
+                    $0.state = s.state.rawValue
+                    $0.reason = s.failure
+                }
+            }
         }
     }
 

@@ -9,20 +9,12 @@ import urllib.request
 
 import numpy as np
 import tritonclient.http as triton
-from tritonclient.utils import InferenceServerException
+from check_status import status_of
 
 url, model, png_path = sys.argv[1:4]
 png = open(png_path, "rb").read()
 client = triton.InferenceServerClient(url=url)
 checks = {}
-
-
-def status_of(fn):
-    try:
-        fn()
-        return "OK"
-    except InferenceServerException as e:
-        return str(e.status())
 
 
 def post(path, body, headers=None):

@@ -8,20 +8,12 @@ import sys
 import numpy as np
 import tritonclient.grpc as triton
 import tritonclient.utils.shared_memory as shm
-from tritonclient.utils import InferenceServerException
+from check_status import status_of
 
 url, model, allowed = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
 client = triton.InferenceServerClient(url=url)
 checks = {}
 tag = str(os.getpid())
-
-
-def status_of(fn):
-    try:
-        fn()
-        return "OK"
-    except InferenceServerException as e:
-        return str(e.status())
 
 
 batch = np.random.default_rng(5).standard_normal((2, 3, 32, 32)).astype(np.float32)

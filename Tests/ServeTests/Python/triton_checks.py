@@ -10,21 +10,13 @@ import grpc
 import numpy as np
 import tritonclient.grpc as triton
 from tritonclient.grpc import service_pb2, service_pb2_grpc
-from tritonclient.utils import InferenceServerException
+from check_status import status_of
 
 url, model, png_path, pixels_path = sys.argv[1:5]
 png = open(png_path, "rb").read()
 pixels = np.fromfile(pixels_path, dtype=np.uint8).reshape(32, 32, 3)
 client = triton.InferenceServerClient(url=url)
 checks = {}
-
-
-def status_of(fn):
-    try:
-        fn()
-        return "OK"
-    except InferenceServerException as e:
-        return str(e.status())
 
 
 checks["server_live"] = client.is_server_live()
