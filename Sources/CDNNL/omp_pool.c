@@ -8,6 +8,8 @@
 extern void GOMP_parallel(void (*fn)(void *), void *data, unsigned num_threads, unsigned flags);
 extern int omp_get_thread_num(void);
 extern int omp_get_num_threads(void);
+extern int omp_get_max_threads(void);
+extern void omp_set_num_threads(int);
 
 typedef struct {
     vf_chunk_fn fn;
@@ -25,4 +27,10 @@ static void run_chunks(void *data) {
 void vf_omp_run(int chunks, vf_chunk_fn fn, void *context) {
     job_t job = {fn, context, chunks};
     GOMP_parallel(run_chunks, &job, (unsigned)chunks, 0);
+}
+
+int vf_omp_swap_threads(int threads) {
+    int previous = omp_get_max_threads();
+    if (threads > 0) omp_set_num_threads(threads);
+    return previous;
 }

@@ -29,7 +29,7 @@ struct VFServe: AsyncParsableCommand {
     @Option(help: "Package cache and gallery changes (env VF_SERVE_HOME; default $VISIONFLEET_HOME/serve).")
     var home: String?
 
-    @Option(help: "Most images per batch (env VF_SERVE_MAX_BATCH; default 16).")
+    @Option(help: "Most images per batch (env VF_SERVE_MAX_BATCH; default 8).")
     var maxBatchSize: Int?
 
     @Option(help: "How long a request waits for others to batch with, µs (env VF_SERVE_MAX_QUEUE_DELAY_US; default 200).")
@@ -41,7 +41,7 @@ struct VFServe: AsyncParsableCommand {
     @Option(help: "Most requests waiting per model before RESOURCE_EXHAUSTED (env VF_SERVE_MAX_QUEUE; default 512).")
     var maxQueueSize: Int?
 
-    @Option(help: "Model instances running batches side by side, each with its share of the cores (env VF_SERVE_INSTANCES; default 1).")
+    @Option(help: "Model instances running batches side by side, each with its share of the cores (env VF_SERVE_INSTANCES; default 0: two for a small model on 2 or more cores, else one).")
     var instances: Int?
 
     @Option(help: "Per-model batching, NAME:max_batch=16,delay_us=500,preferred=8/16,queue=256,instances=2 (repeatable).")

@@ -5,6 +5,7 @@ import Foundation
 import RegistryService
 import ServiceRuntime
 import Synchronization
+import Tensors
 import TestSupport
 import XCTest
 
@@ -54,6 +55,40 @@ final class BatchingAndLifecycleTests: XCTestCase {
                      "nv_inference_compute_infer_duration_us", "vf_inference_batch_size_bucket"] {
             XCTAssertTrue(text.contains(name), "\(name) in \(text)")
         }
+        await h.stop()
+    }
+
+    /// A small model gets two instances by default on two cores. One client at a time is served
+    /// by instance 0 alone (its weights stay hot in its core's cache; a second instance would
+    /// only add wake-ups), on every core (its wide plan: nothing else runs), and concurrent
+    /// clients bring in the second.
+    func testTheSecondInstanceJoinsOnlyUnderLoad() async throws {
+        try XCTSkipIf(Parallel.threads < 2, "one core: one instance")
+        let h = try await ServeHarness.start(models: ["shapes@production"], batching: BatchingConfig(maxBatchSize: 4, maxQueueDelayMicroseconds: 0))
+        _ = try await h.registryClient.upload(directory: try ServePackages.classifier(), model: "shapes", aliases: ["production"])
+        try await h.waitServing("shapes")
+        let image = try ServePackages.png(width: 32, height: 32, seed: 7)
+        let served = try XCTUnwrap(h.repository.servedVersions().first)
+        XCTAssertEqual(served.batching.instances, 2, "a 32×32 classifier on two cores")
+        let config: Inference_ModelConfigResponse = try await h.call(ServiceCatalog.GRPCInferenceService.modelConfig,
+                                                                     Inference_ModelConfigRequest.with { $0.name = "shapes" })
+        XCTAssertEqual(config.config.instanceGroup.first?.count, 2)
+        XCTAssertEqual(served.batcher.executionsPerInstance.runs, [0, 0])
+        for _ in 0..<20 { _ = try await Self.classify(h, image) }
+        let alone = served.batcher.executionsPerInstance
+        XCTAssertEqual(alone.runs, [20, 0], "one request at a time runs on instance 0")
+        XCTAssertEqual(alone.wide, 20, "alone, on every core")
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<64 { group.addTask { _ = try await Self.classify(h, image) } }
+            try await group.waitForAll()
+        }
+        let (runs, wide) = served.batcher.executionsPerInstance
+        XCTAssertGreaterThan(runs[1], 0, "concurrent requests bring in instance 1: \(runs)")
+        XCTAssertLessThan(wide - alone.wide, runs.reduce(0, +) - 20, "64 clients at once mostly run on each instance's share")
+        let stats: Inference_ModelStatisticsResponse = try await h.call(ServiceCatalog.GRPCInferenceService.modelStatistics,
+                                                                          Inference_ModelStatisticsRequest.with { $0.name = "shapes" })
+        XCTAssertEqual(stats.modelStats.first?.inferenceCount, 84)
+        XCTAssertEqual(stats.modelStats.first?.executionCount, UInt64(runs.reduce(0, +)))
         await h.stop()
     }
 

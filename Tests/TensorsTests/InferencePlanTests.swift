@@ -1,3 +1,5 @@
+import CDNNL
+import Foundation
 import XCTest
 @testable import Tensors
 @testable import VisionModels
@@ -62,5 +64,50 @@ final class InferencePlanTests: XCTestCase {
         plan.profiling = true
         _ = try plan.run(Tensor(normal: [3, 4, 12, 12], std: 1, rng: &rng))
         XCTAssertTrue(plan.lastProfile.contains { $0.0.contains("conv3x3") && $0.0.contains("[") }, "\(plan.lastProfile.map(\.0))")
+    }
+
+    /// A one-thread plan whose networks were compiled on a thread set for two (vf-serve's loader
+    /// thread; its batcher thread runs them) still runs on one thread: oneDNN fixes a primitive's
+    /// thread count when it is created, so a second OpenMP worker here would spin against the
+    /// model's other instance. Threads inherit their creator's name, so any worker the probe
+    /// thread's runs start shows up under the probe's name.
+    func testOneThreadPlanCompiledElsewhereRunsOnOneThread() throws {
+        let model = try CIFARResNet(depth: 20, inputChannels: 3, classes: 10, seed: 5)
+        nonisolated(unsafe) let plan = try model.inferencePlan()
+        plan.threads = 1
+        var rng = RandomState(seed: 6)
+        nonisolated(unsafe) let x = Tensor(normal: [4, 3, 32, 32], std: 1, rng: &rng)
+        nonisolated(unsafe) var compiled: [Float] = []
+        nonisolated(unsafe) var probed: [[Float]] = []
+        nonisolated(unsafe) var namesakes = -1
+        func onThread(_ name: String, _ body: @escaping @Sendable () -> Void) {
+            let done = DispatchSemaphore(value: 0)
+            // Thread.name does not reach the kernel's name on Linux: set it from inside.
+            let thread = Thread {
+                FileHandle(forWritingAtPath: "/proc/thread-self/comm")?.write(Data(name.utf8))
+                body()
+                done.signal()
+            }
+            thread.start()
+            done.wait()
+        }
+        onThread("vf-omp-build") {
+            _ = vf_omp_swap_threads(2)
+            compiled = (try? plan.run(x).scalars) ?? []
+        }
+        let name = "vf-omp-probe"
+        onThread(name) {
+            for _ in 0..<3 { probed.append((try? plan.run(x).scalars) ?? []) }
+            let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
+            namesakes = tasks.filter { task in
+                // /proc files report size 0: read to the end instead of by size.
+                let comm = FileHandle(forReadingAtPath: "/proc/self/task/\(task)/comm")?.readDataToEndOfFile() ?? Data()
+                return String(decoding: comm, as: UTF8.self).hasPrefix(name)
+            }.count
+        }
+        XCTAssertNil(plan.oneDNNFailure)
+        XCTAssertEqual(compiled.count, 40)
+        for p in probed { XCTAssertEqual(p, compiled) }
+        XCTAssertEqual(namesakes, 1, "the one-thread plan started OpenMP workers on the thread that ran it")
     }
 }

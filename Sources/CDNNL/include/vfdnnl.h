@@ -102,6 +102,9 @@ int vf_dnnl_preferred_block(int threads);
 // the team is whole); returns when all are done.
 typedef void (*vf_chunk_fn)(void *context, int chunk);
 void vf_omp_run(int chunks, vf_chunk_fn fn, void *context);
+// Sets the calling thread's OpenMP thread count (oneDNN sizes a primitive's parallel regions by
+// it when the primitive is created, whatever thread later runs it); returns the previous count.
+int vf_omp_swap_threads(int threads);
 
 // Training batch normalisation (forward training, backward with scale and shift gradients) of
 // one (N, C, H, W) in the channel-blocked layout nChw{block}c, ReLU fused when `relu`. The

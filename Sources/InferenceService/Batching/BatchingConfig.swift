@@ -9,13 +9,21 @@ public struct BatchingConfig: Sendable, Equatable {
     /// The most images waiting; more are refused with RESOURCE_EXHAUSTED.
     public var maxQueueSize: Int
     /// Copies of the model running batches side by side, each on its own thread with its share
-    /// of the cores (Triton's instance_group count).
+    /// of the cores (Triton's instance_group count); `automatic` (0) lets the model decide.
     public var instances: Int
+    /// Two instances where there are two cores to split and the model is small (a compiled
+    /// network for every batch size up to oneDNN's chunk fits the budget, as ResNet-20's at
+    /// 32×32 do), else one: a small model's batch is short, so two threads on it spend much of
+    /// it at barriers — waiting, too, for a core a network thread took — while one thread per
+    /// instance never waits; a large model's batch is long enough for both cores and its
+    /// networks are large (YOLOX-tiny's three instances' plans would hold 3× the memory).
+    public static let automatic = 0
 
-    /// Defaults that fit 2 cores: batches of up to 16 (oneDNN's chunk: a larger batch runs as
-    /// chunks anyway) keep both busy on ResNet-20 while a request waits at most 200 µs for company.
-    public init(maxBatchSize: Int = 16, maxQueueDelayMicroseconds: Int = 200, preferredBatchSizes: [Int] = [], maxQueueSize: Int = 512,
-                instances: Int = 1) {
+    /// Defaults that fit 2 cores: instances chosen per model (`automatic`); batches of up to 8,
+    /// so with 32 clients in flight on two instances one batch is ready whenever an instance
+    /// frees; a request waits at most 200 µs for company.
+    public init(maxBatchSize: Int = 8, maxQueueDelayMicroseconds: Int = 200, preferredBatchSizes: [Int] = [], maxQueueSize: Int = 512,
+                instances: Int = BatchingConfig.automatic) {
         self.instances = instances
         self.maxBatchSize = maxBatchSize
         self.maxQueueDelayMicroseconds = maxQueueDelayMicroseconds
@@ -32,7 +40,9 @@ public struct BatchingConfig: Sendable, Equatable {
         guard maxQueueDelayMicroseconds >= 0 else {
             throw .invalidArgument(item: name, field: "max_queue_delay_us", message: "must not be negative")
         }
-        guard (1...64).contains(instances) else { throw .invalidArgument(item: name, field: "instances", message: "\(instances) is not within 1...64") }
+        guard (0...64).contains(instances) else {
+            throw .invalidArgument(item: name, field: "instances", message: "\(instances) is not within 1...64 (0 or auto: chosen per model)")
+        }
         guard maxQueueSize >= maxBatchSize else {
             throw .invalidArgument(item: name, field: "max_queue_size", message: "must be at least max_batch_size (\(maxBatchSize))")
         }
@@ -56,7 +66,7 @@ public struct BatchingConfig: Sendable, Equatable {
                 guard let v = Int(kv[1]) else { throw .invalidArgument(item: name, field: "delay_us", message: "'\(kv[1])' is not a number") }
                 config.maxQueueDelayMicroseconds = v
             case "instances":
-                guard let v = Int(kv[1]) else { throw .invalidArgument(item: name, field: "instances", message: "'\(kv[1])' is not a number") }
+                guard let v = kv[1] == "auto" ? BatchingConfig.automatic : Int(kv[1]) else { throw .invalidArgument(item: name, field: "instances", message: "'\(kv[1])' is not a number") }
                 config.instances = v
             case "queue":
                 guard let v = Int(kv[1]) else { throw .invalidArgument(item: name, field: "queue", message: "'\(kv[1])' is not a number") }

@@ -3,10 +3,12 @@ import Tensors
 
 /// Gathers one model version's requests into batches and runs them, one batch at a time per
 /// instance: each instance (a runtime with its own plan, which is not reentrant) has its own
-/// thread and its share of the cores, and takes the next batch when it is free. A batch runs when
-/// it reaches the target size or when its oldest request has waited `maxQueueDelay`; requests
-/// whose deadline passed are dropped before compute; a full queue refuses new ones at once.
-/// Decoding and preprocessing happen in the callers' tasks, in parallel, outside this thread.
+/// thread and its share of the cores, and takes the next batch when it is free. The next batch
+/// is formed by the lowest-numbered idle instance, so under light load one instance (its weights
+/// hot in its core's cache) serves every request and the others join as load grows. A batch runs
+/// when it reaches the target size or when its oldest request has waited `maxQueueDelay`;
+/// requests whose deadline passed are dropped before compute; a full queue refuses new ones at
+/// once. Decoding and preprocessing happen in the callers' tasks, in parallel, outside this thread.
 final class DynamicBatcher: @unchecked Sendable {
     struct Output: Sendable {
         var values: [Float]
@@ -25,9 +27,19 @@ final class DynamicBatcher: @unchecked Sendable {
     private let runtimes: [ModelRuntime]
     private var runtime: ModelRuntime { runtimes[0] }
     private let statistics: InferenceStatistics
-    private let condition = NSCondition()
-    // Guarded by `condition`.
+    private let wakeups: InstanceWakeups
+    // Guarded by `wakeups`.
     private var queue: [Pending] = []
+    /// Which instances are running a batch.
+    private var busy: [Bool]
+    /// Batches each instance has run.
+    private var executions: [Int]
+    /// Batches run on every core (a wide plan while the other instances idled).
+    private var wideExecutions = 0
+    /// Requests queued or running, and its moving average as seen by each arriving request
+    /// (about the clients in flight: 1 when one client sends one request at a time).
+    private var inSystem = 0
+    private var inSystemAverage: Double = 0
     private var queuedHead = 0
     private var stopping = false
     private var running: Int
@@ -45,8 +57,11 @@ final class DynamicBatcher: @unchecked Sendable {
         self.config = config
         self.statistics = statistics
         running = runtimes.count
+        busy = Array(repeating: false, count: runtimes.count)
+        executions = Array(repeating: 0, count: runtimes.count)
+        wakeups = InstanceWakeups(count: runtimes.count)
         for (i, runtime) in runtimes.enumerated() {
-            let thread = Thread { [self] in loop(runtime) }
+            let thread = Thread { [self] in loop(i, runtime) }
             thread.name = "vf-serve batcher \(name) #\(i)"
             thread.stackSize = 8 << 20
             thread.start()
@@ -56,13 +71,13 @@ final class DynamicBatcher: @unchecked Sendable {
     /// Runs one image's input values (C × H × W) in the next batch; its output values.
     func submit(_ values: [Float], deadline: ContinuousClock.Instant?) async throws -> Output {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Output, any Error>) in
-            condition.lock()
+            wakeups.lock()
             let waiting = queue.count - queuedHead
             if stopping {
-                condition.unlock()
+                wakeups.unlock()
                 continuation.resume(throwing: ServeError.unavailable("\(name) is unloading"))
             } else if waiting >= config.maxQueueSize {
-                condition.unlock()
+                wakeups.unlock()
                 continuation.resume(throwing: ServeError.resourceExhausted(
                     "\(name): the queue is full (\(waiting) requests waiting, max_queue_size \(config.maxQueueSize)); retry later"))
             } else {
@@ -72,9 +87,11 @@ final class DynamicBatcher: @unchecked Sendable {
                     arrivalGapNs = arrivalGapNs == 0 ? gap : 0.8 * arrivalGapNs + 0.2 * gap
                 }
                 lastArrival = now
+                inSystem += 1
+                inSystemAverage = 0.9 * inSystemAverage + 0.1 * Double(inSystem)
                 queue.append(Pending(values: values, enqueued: now, deadline: deadline, continuation: continuation))
-                condition.signal()
-                condition.unlock()
+                if let next = nextInstance { wakeups.signal(next) }
+                wakeups.unlock()
             }
         }
     }
@@ -82,40 +99,54 @@ final class DynamicBatcher: @unchecked Sendable {
     /// Refuses new requests, runs those already queued, then ends the thread.
     func stop() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            condition.lock()
+            wakeups.lock()
             stopping = true
             if finished {
-                condition.unlock()
+                wakeups.unlock()
                 continuation.resume()
             } else {
                 stopWaiters.append(continuation)
-                condition.broadcast()
-                condition.unlock()
+                wakeups.signalAll()
+                wakeups.unlock()
             }
         }
     }
 
-    private func loop(_ runtime: ModelRuntime) {
-        while let batch = nextBatch() {
-            run(batch, on: runtime)
+    /// Batches run so far by each instance, and how many of them ran wide.
+    var executionsPerInstance: (runs: [Int], wide: Int) {
+        wakeups.lock()
+        defer { wakeups.unlock() }
+        return (executions, wideExecutions)
+    }
+
+    /// The idle instance that forms the next batch: the lowest-numbered one.
+    private var nextInstance: Int? { busy.firstIndex(of: false) }
+
+    private func loop(_ instance: Int, _ runtime: ModelRuntime) {
+        while let (batch, wide) = nextBatch(for: instance) {
+            run(batch, on: runtime, instance: instance, wide: wide)
         }
-        condition.lock()
+        wakeups.lock()
         running -= 1
         let waiters = finished ? stopWaiters : []
         if finished { stopWaiters = [] }
-        condition.unlock()
+        wakeups.unlock()
         for w in waiters { w.resume() }
     }
 
-    /// Blocks until a batch is due; nil once stopping with nothing queued.
-    private func nextBatch() -> [Pending]? {
-        condition.lock()
-        defer { condition.unlock() }
+    /// Blocks until a batch is due for `instance`; nil once stopping with nothing queued. `wide`:
+    /// the batch may take every core (the instance's wide plan).
+    private func nextBatch(for instance: Int) -> (batch: [Pending], wide: Bool)? {
+        wakeups.lock()
+        defer { wakeups.unlock() }
         while true {
-            while queue.count == queuedHead && !stopping { condition.wait() }
+            // Only the lowest-numbered idle instance forms a batch (any instance drains on stop).
+            while (queue.count == queuedHead || nextInstance != instance) && !stopping { wakeups.wait(instance) }
             if queue.count == queuedHead { return nil }
             let flushAt = queue[queuedHead].enqueued + .microseconds(config.maxQueueDelayMicroseconds)
             while queue.count - queuedHead < config.target && !stopping {
+                // A lower-numbered instance fell idle meanwhile: it forms this batch.
+                guard nextInstance == instance else { break }
                 let now = ContinuousClock.now
                 guard now < flushAt else { break }
                 // The next request is not expected before the delay runs out: run now.
@@ -123,9 +154,9 @@ final class DynamicBatcher: @unchecked Sendable {
                 if arrivalGapNs > remaining, let last = lastArrival, Double(Self.nanoseconds(last.duration(to: now))) + remaining < arrivalGapNs {
                     break
                 }
-                let wait = now.duration(to: flushAt)
-                _ = condition.wait(until: Date(timeIntervalSinceNow: Double(wait.components.attoseconds) / 1e18 + Double(wait.components.seconds)))
+                wakeups.wait(instance, timeout: now.duration(to: flushAt))
             }
+            if nextInstance != instance && !stopping { continue }
             let take = min(queue.count - queuedHead, config.maxBatchSize)
             var batch = Array(queue[queuedHead..<(queuedHead + take)])
             queuedHead += take
@@ -137,15 +168,36 @@ final class DynamicBatcher: @unchecked Sendable {
             let now = ContinuousClock.now
             batch.removeAll { p in
                 guard let d = p.deadline, d <= now else { return false }
+                inSystem -= 1
                 p.continuation.resume(throwing: ServeError.deadlineExceeded(
                     "\(name): the request's deadline passed after \(Self.milliseconds(p.enqueued.duration(to: now))) ms in the queue"))
                 return true
             }
-            if !batch.isEmpty { return batch }
+            if !batch.isEmpty {
+                busy[instance] = true
+                // The next idle instance now forms the following batch: wake it if work waits.
+                if queue.count > queuedHead, let next = nextInstance { wakeups.signal(next) }
+                // Every core for this batch only when nothing else runs or waits and clients send
+                // one request at a time (more would arrive while it ran, for the other instances).
+                let alone = queue.count == queuedHead && !busy.enumerated().contains { $0.offset != instance && $0.element }
+                let wide = alone && inSystemAverage < 1.5
+                return (batch, wide)
+            }
         }
     }
 
-    private func run(_ batch: [Pending], on runtime: ModelRuntime) {
+    /// Marks `instance` idle and counts its batch, before its requests are answered, so a client
+    /// that answers back at once finds it free.
+    private func markIdle(_ instance: Int, wide: Bool, requests: Int) {
+        wakeups.lock()
+        inSystem -= requests
+        busy[instance] = false
+        executions[instance] += 1
+        if wide { wideExecutions += 1 }
+        wakeups.unlock()
+    }
+
+    private func run(_ batch: [Pending], on runtime: ModelRuntime, instance: Int, wide: Bool) {
         let clock = ContinuousClock()
         let started = clock.now
         let n = batch.count, width = runtime.inputShape.reduce(1, *), outWidth = runtime.outputWidth
@@ -158,8 +210,9 @@ final class DynamicBatcher: @unchecked Sendable {
         let prepared = clock.now
         var output = [Float](repeating: 0, count: n * outWidth)
         do {
-            try output.withUnsafeMutableBufferPointer { try runtime.execute(input, count: n, into: $0.baseAddress!) }
+            try output.withUnsafeMutableBufferPointer { try runtime.execute(input, count: n, wide: wide, into: $0.baseAddress!) }
         } catch {
+            markIdle(instance, wide: wide && runtime.hasWidePlan, requests: n)
             for p in batch { p.continuation.resume(throwing: ServeError.failed("\(name): the model failed on a batch of \(n): \(error)")) }
             return
         }
@@ -169,6 +222,7 @@ final class DynamicBatcher: @unchecked Sendable {
         let inputNs = Self.nanoseconds(started.duration(to: prepared)), inferNs = Self.nanoseconds(prepared.duration(to: inferred))
         let outputNs = Self.nanoseconds(inferred.duration(to: done))
         statistics.recordBatch(size: n, inputNs: inputNs, inferNs: inferNs, outputNs: outputNs)
+        markIdle(instance, wide: wide && runtime.hasWidePlan, requests: n)
         for (i, p) in batch.enumerated() {
             let timing = RequestTiming(queueNs: Self.nanoseconds(p.enqueued.duration(to: started)), computeInputNs: inputNs,
                                        computeInferNs: inferNs, computeOutputNs: outputNs, batchSize: n)

@@ -199,6 +199,22 @@ public final class ModelRepository: Sendable {
         for name in entries.withLock({ Array($0.keys) }) { try? await unload(name) }
     }
 
+    /// The model's instances (`BatchingConfig.automatic`: two for a small model on two or more
+    /// cores, else one). Each gets its share of the cores and its own plan; with several, the
+    /// first also keeps a plan on all of them, for batches that come while the others idle.
+    static func runtimes(_ package: LoadedPackage, instances requested: Int) throws -> [ModelRuntime] {
+        var count = requested
+        if count == BatchingConfig.automatic {
+            let whole = try ModelRuntime(package, threads: Parallel.threads)
+            guard Parallel.threads >= 2, whole.keepsEveryBatchSize else { return [whole] }
+            count = 2
+        }
+        let threads = max(1, Parallel.threads / count)
+        return try (0..<count).map { i in
+            try ModelRuntime(package, threads: threads, wideThreads: i == 0 && count > 1 ? Parallel.threads : 0)
+        }
+    }
+
     private func performLoad(_ ref: Visionfleet_V1_ModelRef) async throws -> ServedVersion {
         let name = ref.name
         let current = entries.withLock { e -> ServedVersion? in
@@ -227,9 +243,9 @@ public final class ModelRepository: Sendable {
                 do { package = try ModelPackage.read(from: directory) } catch {
                     throw ServeError.failed("\(name)@\(info.version): the package does not load: \(error)")
                 }
-                // Each instance gets its share of the cores and its own plan.
-                let threads = max(1, Parallel.threads / batching.instances)
-                let runtimes = try (0..<batching.instances).map { _ in try ModelRuntime(package, threads: threads) }
+                let runtimes = try Self.runtimes(package, instances: batching.instances)
+                var batching = batching
+                batching.instances = runtimes.count
                 let runtime = runtimes[0]
                 var gallery: Gallery?
                 if runtime.task == .retrieval {

@@ -27,30 +27,32 @@ final class ModelRuntime: @unchecked Sendable {
     static let networkBudgetBytes = (ProcessInfo.processInfo.environment["VF_SERVE_NETWORK_BUDGET_MIB"].flatMap(Int.init) ?? 128) << 20
     private let model: PackagedModel
     private let plan: InferencePlan?
+    /// The same plan on `wideThreads`, for a batch that has the cores to itself (`wide` runs).
+    private let widePlan: InferencePlan?
 
-    /// `threads`: the cores one run uses (a model with several instances splits them).
-    init(_ package: LoadedPackage, threads: Int = Parallel.threads) throws {
+    /// `threads`: the cores one run uses (a model with several instances splits them);
+    /// `wideThreads`, when more: a second plan on that many, for runs while the other instances idle.
+    init(_ package: LoadedPackage, threads: Int = Parallel.threads, wideThreads: Int = 0) throws {
         manifest = package.manifest
         model = package.model
         let p = manifest.preprocessing
         inputShape = [p.channels, p.height, p.width]
         switch package.model {
-        case .classification(let network, let pooling, _):
+        case .classification:
             task = .classification
-            plan = pooling == "avg" ? try network.inferencePlan(height: p.height, width: p.width) : nil
             outputWidth = manifest.architecture.classes
             anchors = 0
         case .detection(let detector):
             task = .detection
-            plan = try detector.inferencePlan(height: p.height, width: p.width)
             anchors = YOLOXDecoder.grid(height: p.height, width: p.width, strides: detector.strides).count
             outputWidth = anchors * (5 + manifest.classNames.count)
-        case .retrieval(let embedder):
+        case .retrieval:
             task = .retrieval
-            plan = try embedder.inferencePlan(height: p.height, width: p.width)
             outputWidth = manifest.retrieval?.projectionDim ?? 0
             anchors = 0
         }
+        plan = try Self.makePlan(package.model, height: p.height, width: p.width)
+        widePlan = wideThreads > threads ? try Self.makePlan(package.model, height: p.height, width: p.width) : nil
         let chunk = InferencePlan.oneDNNChunk
         if let plan {
             let perImage = plan.activationFloatsPerSample * 4
@@ -60,11 +62,32 @@ final class ModelRuntime: @unchecked Sendable {
             if ladder.last != chunk && ladder != [1] { ladder.append(chunk) }
             plan.maxNetworks = ladder.count + 1
             plan.threads = max(1, threads)
+            widePlan?.maxNetworks = ladder.count + 1
+            widePlan?.threads = wideThreads
         } else {
             ladder = Array(1...chunk)
         }
         pieces = BatchPieces(ladder: ladder)
     }
+
+    /// The fused inference plan of a model, nil when it has none (it then runs its graph).
+    private static func makePlan(_ model: PackagedModel, height: Int, width: Int) throws -> InferencePlan? {
+        switch model {
+        case .classification(let network, let pooling, _):
+            pooling == "avg" ? try network.inferencePlan(height: height, width: width) : nil
+        case .detection(let detector):
+            try detector.inferencePlan(height: height, width: width)
+        case .retrieval(let embedder):
+            try embedder.inferencePlan(height: height, width: width)
+        }
+    }
+
+    /// Whether a compiled network for every batch size up to oneDNN's chunk fits the budget
+    /// (a small model, as ResNet-20 at 32×32).
+    var keepsEveryBatchSize: Bool { ladder == Array(1...InferencePlan.oneDNNChunk) }
+
+    /// Whether it keeps a wide plan.
+    var hasWidePlan: Bool { widePlan != nil }
 
     /// Which engine runs it, for logs and ModelConfig.
     var backendName: String {
@@ -78,11 +101,11 @@ final class ModelRuntime: @unchecked Sendable {
 
     /// Runs (N, C, H, W) and writes N × `outputWidth` floats into `output`; `input` may hold
     /// more rows than N (padding), whose outputs are dropped. A batch cut into pieces runs
-    /// each piece on its own network.
-    func execute(_ input: Tensor, count n: Int, into output: UnsafeMutablePointer<Float>) throws {
+    /// each piece on its own network. `wide`: on the wide plan, when there is one.
+    func execute(_ input: Tensor, count n: Int, wide: Bool = false, into output: UnsafeMutablePointer<Float>) throws {
         let parts = pieces.pieces(n)
         if parts.count == 1 {
-            try run(input, rows: n, into: output)
+            try run(input, rows: n, wide: wide, into: output)
         } else {
             let width = inputShape.reduce(1, *)
             var done = 0
@@ -91,7 +114,7 @@ final class ModelRuntime: @unchecked Sendable {
                 let piece = Tensor(uninitialized: [size] + inputShape)
                 piece.pointer.update(from: input.pointer + done * width, count: real * width)
                 if real < size { (piece.pointer + real * width).update(repeating: 0, count: (size - real) * width) }
-                try run(piece, rows: real, into: output + done * outputWidth)
+                try run(piece, rows: real, wide: wide, into: output + done * outputWidth)
                 done += real
             }
         }
@@ -106,8 +129,9 @@ final class ModelRuntime: @unchecked Sendable {
     }
 
     /// One network run over all of `input`'s rows; the first `rows` outputs copied out.
-    private func run(_ input: Tensor, rows: Int, into output: UnsafeMutablePointer<Float>) throws {
-        let raw = try plan?.run(input) ?? model.forward(input)
+    private func run(_ input: Tensor, rows: Int, wide: Bool = false, into output: UnsafeMutablePointer<Float>) throws {
+        let chosen = wide ? widePlan ?? plan : plan
+        let raw = try chosen?.run(input) ?? model.forward(input)
         precondition(raw.count == input.shape[0] * outputWidth, "model output \(raw.shape) is not \(input.shape[0]) × \(outputWidth)")
         output.update(from: raw.pointer, count: rows * outputWidth)
     }
@@ -129,6 +153,7 @@ final class ModelRuntime: @unchecked Sendable {
             let out = UnsafeMutablePointer<Float>.allocate(capacity: n * outputWidth)
             defer { out.deallocate() }
             try run(input, rows: n, into: out)
+            if widePlan != nil { try run(input, rows: n, wide: true, into: out) }
             for _ in 0..<timedRuns {
                 let started = clock.now
                 try run(input, rows: n, into: out)

@@ -7,7 +7,12 @@ final class DNNLNetwork {
     private let handle: OpaquePointer
 
     /// Compiles `steps` for `batch`; throws naming what oneDNN could not build.
+    /// oneDNN fixes each primitive's thread count when it is created, from the creating thread's
+    /// OpenMP setting: it is set to `threads` while the network is built (a server builds on a
+    /// loader thread a network that its batcher thread runs), then restored.
     init(steps: [InferencePlan.Step], shapes: [Int: [Int]], batch: Int, threads: Int) throws {
+        let previous = vf_omp_swap_threads(Int32(threads))
+        defer { _ = vf_omp_swap_threads(previous) }
         let input = shapes[0]!
         guard let handle = vf_dnnl_net_create(Int32(batch), Int32(input[0]), Int32(input[1]), Int32(input[2]), Int32(threads)) else {
             throw TensorError.invalidArgument(op: "oneDNN", message: "out of memory creating a network")

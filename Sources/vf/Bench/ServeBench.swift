@@ -20,9 +20,9 @@ struct ServeBench: AsyncParsableCommand {
 
     @Option(help: "Seconds of load per concurrency.") var seconds = 5.0
     @Option(help: "Clients in flight, comma-separated.") var concurrency = "1,8,32"
-    @Option(help: "vf-serve's max batch size.") var maxBatch = 16
+    @Option(help: "vf-serve's max batch size (its default).") var maxBatch = 8
     @Option(help: "vf-serve's max queue delay, µs.") var delayUs = 200
-    @Option(help: "vf-serve's model instances.") var instances = 1
+    @Option(help: "vf-serve's model instances (0: its default, chosen per model).") var instances = 0
     @Option(name: .customLong("client"), help: "Load generator: cpp (the shim's C++ closed loop, as Triton's perf_analyzer) or swift (async Swift clients).")
     var generator: LoadGenerator = .cpp
     @Flag(help: "Also run MLServer's peer and the peer's load generator against vf-serve.") var peer = false
