@@ -11,11 +11,8 @@ public enum FleetServerRunner {
     /// `created` receives the server before it starts (to set health statuses later).
     public static func run(name: String, options: ResolvedServerOptions, services: [any RPCService],
                            lifecycle: [any Service] = [], created: (RPCServer) -> Void = { _ in }) async throws {
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = options.logLevel
-            return handler
-        }
+        RuntimeLogSettings.shared.values = .init(level: options.logLevel)
+        LoggingSystem.bootstrap { label in SwitchableLogHandler(label: label) }
         let logger = Logger(label: "visionfleet.\(name)")
         var interceptors: [any ServerInterceptor] = [LoggingInterceptor(level: .debug)]
         if !options.authTokens.isEmpty { interceptors.append(AuthTokenInterceptor(tokens: options.authTokens)) }

@@ -87,6 +87,15 @@ public final class InferenceHTTPServer: Service, Sendable {
             Self.json(["name": InferenceProtocolService.serverName, "version": InferenceProtocolService.serverVersion,
                        "extensions": InferenceProtocolService.extensions + ["binary_tensor_data"]])
         }
+        router.get("v2/logging") { _, _ in Self.json(LogSettingsEndpoint.json(LogSettingsEndpoint.current())) }
+        router.post("v2/logging") { request, _ in
+            await Self.answer {
+                guard let body = try await Self.jsonBody(request) else {
+                    throw ServeError.invalidArgument(item: "log settings", field: "body", message: "expected a JSON object of settings")
+                }
+                return Self.json(LogSettingsEndpoint.json(try LogSettingsEndpoint.update(LogSettingsEndpoint.changes(fromJSON: body))))
+            }
+        }
         router.get("v2/models/stats") { _, _ in
             await Self.answer { Self.json(RESTInference.json(try InferenceProtocolService.statistics(.init(), repository: repository))) }
         }

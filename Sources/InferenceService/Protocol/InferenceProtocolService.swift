@@ -9,7 +9,7 @@ public struct InferenceProtocolService: RPCService {
     public static let serverVersion = "0.1.0"
     /// Triton's extension names for what this server implements.
     public static let extensions = ["classification", "model_repository", "model_repository(unload_dependents)", "schedule_policy",
-                                    "model_configuration", "system_shared_memory", "statistics", "parameters"]
+                                    "model_configuration", "system_shared_memory", "statistics", "parameters", "logging"]
 
     let repository: ModelRepository?
     let sharedMemory: SharedMemoryRegions
@@ -30,6 +30,9 @@ public struct InferenceProtocolService: RPCService {
         }
         router.unary(Methods.serverReady.path) { (_: Inference_ServerReadyRequest, _) in
             Inference_ServerReadyResponse.with { $0.ready = repository?.allReady ?? true }
+        }
+        router.unary(Methods.logSettings.path) { (request: Inference_LogSettingsRequest, _) in
+            try LogSettingsEndpoint.respond(request)
         }
         router.unary(Methods.serverMetadata.path) { (_: Inference_ServerMetadataRequest, _) in
             Inference_ServerMetadataResponse.with {

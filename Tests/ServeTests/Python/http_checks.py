@@ -99,7 +99,17 @@ status, body, _ = post(f"/v2/models/{model}/infer", json.dumps(
 checks["missing_binary_400"] = status == 400 and "binary_data_size" in json.loads(body)["error"]
 
 # What vf-serve does not serve answers as Triton does: a status and an {"error": ...} body.
-checks["unknown_endpoint_json_404"] = status_of(lambda: client.get_log_settings()) == "404"
+checks["unknown_endpoint_json_404"] = status_of(lambda: client.get_trace_settings()) == "404"
+
+# Log settings (GET/POST /v2/logging): read, change, refuse, restore.
+logs = client.get_log_settings()
+checks["log_settings_read"] = logs.get("log_info") is True and logs.get("log_format") == "default" and logs.get("log_file") == ""
+changed = client.update_log_settings({"log_verbose_level": 2, "log_warning": False})
+checks["log_settings_update"] = changed.get("log_verbose_level") == 2 and changed.get("log_warning") is False \
+    and client.get_log_settings().get("log_verbose_level") == 2
+checks["log_settings_refused"] = status_of(lambda: client.update_log_settings({"log_info": "yes"})) == "400" \
+    and status_of(lambda: client.update_log_settings({"log_format": "ISO8601"})) == "400"
+client.update_log_settings({"log_verbose_level": 0, "log_warning": True})
 
 client.unload_model(model)
 checks["unload"] = not client.is_model_ready(model)

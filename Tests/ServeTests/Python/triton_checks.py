@@ -120,6 +120,18 @@ try:
 except grpc.RpcError as e:
     checks["malformed_protobuf_invalid"] = e.code() == grpc.StatusCode.INVALID_ARGUMENT
 
+# LogSettings: read, change while serving, refuse what vf-serve does not do, restore.
+logs = client.get_log_settings().settings
+checks["log_settings_read"] = logs["log_info"].bool_param and logs["log_error"].bool_param \
+    and logs["log_format"].string_param == "default" and logs["log_file"].string_param == ""
+changed = client.update_log_settings({"log_verbose_level": 1, "log_info": False}).settings
+checks["log_settings_update"] = changed["log_verbose_level"].uint32_param == 1 and not changed["log_info"].bool_param \
+    and client.get_log_settings().settings["log_verbose_level"].uint32_param == 1
+checks["log_settings_refused"] = status_of(lambda: client.update_log_settings({"log_file": "/tmp/vf.log"})) == "StatusCode.INVALID_ARGUMENT" \
+    and status_of(lambda: client.update_log_settings({"log_colour": True})) == "StatusCode.INVALID_ARGUMENT" \
+    and client.get_log_settings().settings["log_verbose_level"].uint32_param == 1
+client.update_log_settings({"log_verbose_level": 0, "log_info": True})
+
 # Unload, then load again through the repository API.
 client.unload_model(model)
 checks["unload"] = not client.is_model_ready(model)
