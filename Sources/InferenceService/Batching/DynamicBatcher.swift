@@ -25,7 +25,6 @@ final class DynamicBatcher: @unchecked Sendable {
     let config: BatchingConfig
     let name: String
     private let runtimes: [ModelRuntime]
-    private var runtime: ModelRuntime { runtimes[0] }
     private let statistics: InferenceStatistics
     private let wakeups: InstanceWakeups
     // Guarded by `wakeups`.
