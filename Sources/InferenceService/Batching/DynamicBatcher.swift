@@ -134,7 +134,7 @@ final class DynamicBatcher: @unchecked Sendable {
     }
 
     /// Blocks until a batch is due for `instance`; nil once stopping with nothing queued. `wide`:
-    /// the batch may take every core (the instance's wide plan).
+    /// the batch runs on the instance's wide plan, on every core.
     private func nextBatch(for instance: Int) -> (batch: [Pending], wide: Bool)? {
         wakeups.lock()
         defer { wakeups.unlock() }
@@ -176,10 +176,11 @@ final class DynamicBatcher: @unchecked Sendable {
                 busy[instance] = true
                 // The next idle instance now forms the following batch: wake it if work waits.
                 if queue.count > queuedHead, let next = nextInstance { wakeups.signal(next) }
-                // Every core for this batch only when nothing else runs or waits and clients send
-                // one request at a time (more would arrive while it ran, for the other instances).
+                // Every core for this batch (the instance's wide plan) only when nothing else runs
+                // or waits and clients send one request at a time (more would arrive while it ran,
+                // for the other instances).
                 let alone = queue.count == queuedHead && !busy.enumerated().contains { $0.offset != instance && $0.element }
-                let wide = alone && inSystemAverage < 1.5
+                let wide = alone && inSystemAverage < 1.5 && runtimes[instance].hasWidePlan
                 return (batch, wide)
             }
         }
@@ -211,7 +212,7 @@ final class DynamicBatcher: @unchecked Sendable {
         do {
             try output.withUnsafeMutableBufferPointer { try runtime.execute(input, count: n, wide: wide, into: $0.baseAddress!) }
         } catch {
-            markIdle(instance, wide: wide && runtime.hasWidePlan, requests: n)
+            markIdle(instance, wide: wide, requests: n)
             for p in batch { p.continuation.resume(throwing: ServeError.failed("\(name): the model failed on a batch of \(n): \(error)")) }
             return
         }
@@ -221,7 +222,7 @@ final class DynamicBatcher: @unchecked Sendable {
         let inputNs = Self.nanoseconds(started.duration(to: prepared)), inferNs = Self.nanoseconds(prepared.duration(to: inferred))
         let outputNs = Self.nanoseconds(inferred.duration(to: done))
         statistics.recordBatch(size: n, inputNs: inputNs, inferNs: inferNs, outputNs: outputNs)
-        markIdle(instance, wide: wide && runtime.hasWidePlan, requests: n)
+        markIdle(instance, wide: wide, requests: n)
         for (i, p) in batch.enumerated() {
             let timing = RequestTiming(queueNs: Self.nanoseconds(p.enqueued.duration(to: started)), computeInputNs: inputNs,
                                        computeInferNs: inferNs, computeOutputNs: outputNs, batchSize: n)

@@ -91,9 +91,9 @@ enum LogSettingsEndpoint {
     static func changes(fromJSON object: [String: Any]) throws(ServeError) -> [String: Value] {
         var changes: [String: Value] = [:]
         for (key, raw) in object {
-            // JSON's true and false arrive as booleans that also cast to numbers: test them first.
-            if let b = raw as? Bool, !(raw is NSNumber) || "\(type(of: raw))".contains("Boolean") {
-                changes[key] = .bool(b)
+            // JSON's true and false arrive as numbers too: test for them first.
+            if let number = raw as? NSNumber, RESTInference.isBool(number) {
+                changes[key] = .bool(number.boolValue)
             } else if let number = raw as? NSNumber, let u = UInt32(exactly: number.doubleValue) {
                 changes[key] = .uint(u)
             } else if let s = raw as? String {
