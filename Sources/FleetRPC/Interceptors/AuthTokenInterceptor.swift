@@ -3,7 +3,7 @@ import Foundation
 /// Rejects calls without `authorization: Bearer <token>` matching one of the accepted tokens
 /// (UNAUTHENTICATED when missing or malformed, PERMISSION_DENIED when unknown). The accepted
 /// token's name is the call's `CallPrincipal.name` (audit records name it).
-public struct AuthTokenInterceptor: ServerInterceptor {
+public struct AuthTokenInterceptor: InlineServerInterceptor {
     /// token → name
     private let tokens: [String: String]
     /// Methods that skip the check (e.g. a public liveness probe), by full path.
@@ -29,7 +29,19 @@ public struct AuthTokenInterceptor: ServerInterceptor {
     }
 
     public func intercept(context: ServerContext, next: @Sendable () async throws -> Void) async throws {
-        if exempt.contains(context.method) { return try await next() }
+        guard let name = try principal(context) else { return try await next() }
+        try await CallPrincipal.$name.withValue(name) { try await next() }
+    }
+
+    public func admit(context: ServerContext) throws {
+        _ = try principal(context)
+    }
+
+    public func completed(context: ServerContext, error: (any Error)?, duration: Duration) {}
+
+    /// The accepted token's name; nil for an exempt method. Throws for a missing or unknown token.
+    private func principal(_ context: ServerContext) throws -> String? {
+        if exempt.contains(context.method) { return nil }
         guard let header = context.requestMetadata["authorization"] else {
             throw RPCError(code: .unauthenticated, message: "missing authorization metadata (expected 'Bearer <token>')")
         }
@@ -41,6 +53,6 @@ public struct AuthTokenInterceptor: ServerInterceptor {
         guard let name = tokens[token] else {
             throw RPCError(code: .permissionDenied, message: "the bearer token is not accepted")
         }
-        try await CallPrincipal.$name.withValue(name) { try await next() }
+        return name
     }
 }

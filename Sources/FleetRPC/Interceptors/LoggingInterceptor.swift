@@ -1,7 +1,7 @@
 import Logging
 
 /// Logs each call's method, peer, duration and outcome with swift-log.
-public struct LoggingInterceptor: ServerInterceptor {
+public struct LoggingInterceptor: InlineServerInterceptor {
     public let level: Logger.Level
 
     public init(level: Logger.Level = .info) {
@@ -13,18 +13,27 @@ public struct LoggingInterceptor: ServerInterceptor {
         let start = clock.now
         do {
             try await next()
-            context.logger.log(level: level, "rpc ok", metadata: [
-                "method": "\(context.method)", "peer": "\(context.peer)",
-                "duration_ms": "\(Self.milliseconds(clock.now - start))",
-            ])
+            completed(context: context, error: nil, duration: clock.now - start)
         } catch {
-            let status = RPCError.from(error)
-            context.logger.log(level: status.code == .internal ? .error : level, "rpc failed", metadata: [
-                "method": "\(context.method)", "peer": "\(context.peer)", "code": "\(status.code)",
-                "message": "\(status.message)", "duration_ms": "\(Self.milliseconds(clock.now - start))",
-            ])
+            completed(context: context, error: error, duration: clock.now - start)
             throw error
         }
+    }
+
+    public func admit(context: ServerContext) throws {}
+
+    public func completed(context: ServerContext, error: (any Error)?, duration: Duration) {
+        guard let error else {
+            context.logger.log(level: level, "rpc ok", metadata: [
+                "method": "\(context.method)", "peer": "\(context.peer)", "duration_ms": "\(Self.milliseconds(duration))",
+            ])
+            return
+        }
+        let status = RPCError.from(error)
+        context.logger.log(level: status.code == .internal ? .error : level, "rpc failed", metadata: [
+            "method": "\(context.method)", "peer": "\(context.peer)", "code": "\(status.code)",
+            "message": "\(status.message)", "duration_ms": "\(Self.milliseconds(duration))",
+        ])
     }
 
     static func milliseconds(_ d: Duration) -> Double {

@@ -1,25 +1,66 @@
+import Foundation
 import SwiftProtobuf
 
 /// Typed handlers by method path. Each registration adapts one call kind onto the shim's
 /// bidirectional byte stream and enforces that kind's message counts.
 public struct RPCRouter: Sendable {
     typealias Handler = @Sendable (ServerCall, ServerContext) async throws -> Void
+    /// Takes a unary call's request bytes on the grpc thread that received them and either
+    /// promises to complete it (true) or declines (false: the call runs `handler` in a task).
+    typealias InlineHandler = @Sendable (Data, ServerContext, UnaryCompletion) -> Bool
 
-    private(set) var handlers: [String: Handler] = [:]
+    struct Route: Sendable {
+        let handler: Handler
+        /// The request comes with the call (unary, server streaming): read it at accept time.
+        var prefetch = false
+        var inline: InlineHandler?
+    }
+
+    private(set) var routes: [String: Route] = [:]
 
     public init() {}
 
-    public var methods: [String] { handlers.keys.sorted() }
+    public var methods: [String] { routes.keys.sorted() }
+
 
     /// One request, one response.
     public mutating func unary<Request: Message, Response: Message>(
         _ path: String, _ handler: @escaping @Sendable (Request, ServerContext) async throws -> Response
     ) {
-        handlers[path] = { call, context in
+        routes[path] = Route(handler: { call, context in
             let request: Request = try await Self.readSingle(call, context)
             let response = try await handler(request, context)
             call.finish(finalMessage: try response.serializedBytes(),
                         status: CallStatus(code: .ok, message: "", trailers: context.trailingMetadata))
+        }, prefetch: true)
+    }
+
+    /// One request, one response, answered without a task when `inline` takes the call: it runs
+    /// on the grpc thread that received the request, must not block, and either returns false
+    /// (the call then runs `handler` in a task, as `unary` does) or returns true and completes
+    /// the responder exactly once, from any thread. For hot paths whose work is queued elsewhere
+    /// (a batcher's thread answers), this saves the task and its thread hops. Inline calls pass
+    /// the interceptors' synchronous forms (`InlineServerInterceptor`); with any other
+    /// interceptor installed, every call takes the task.
+    public mutating func unary<Request: Message, Response: Message>(
+        _ path: String,
+        inline: @escaping @Sendable (Request, ServerContext, UnaryResponder<Response>) -> Bool,
+        _ handler: @escaping @Sendable (Request, ServerContext) async throws -> Response
+    ) {
+        unary(path, handler)
+        routes[path]?.inline = { data, context, completion in
+            let request: Request
+            do {
+                request = try Request(serializedBytes: data)
+            } catch {
+                completion.complete(.failure(RPCError(code: .invalidArgument,
+                                                      message: "the request is not a valid \(Request.protoMessageName): \(error)")))
+                return true
+            }
+            let responder = UnaryResponder<Response>(completion)
+            let taken = inline(request, context, responder)
+            if !taken { responder.decline() }
+            return taken
         }
     }
 
@@ -28,11 +69,11 @@ public struct RPCRouter: Sendable {
         _ path: String,
         _ handler: @escaping @Sendable (Request, ResponseWriter<Response>, ServerContext) async throws -> Void
     ) {
-        handlers[path] = { call, context in
+        routes[path] = Route(handler: { call, context in
             let request: Request = try await Self.readSingle(call, context)
             try await handler(request, ResponseWriter(call: call), context)
             call.finish(status: CallStatus(code: .ok, message: "", trailers: context.trailingMetadata))
-        }
+        }, prefetch: true)
     }
 
     /// A stream of requests, one response.
@@ -40,11 +81,11 @@ public struct RPCRouter: Sendable {
         _ path: String,
         _ handler: @escaping @Sendable (RequestStream<Request>, ServerContext) async throws -> Response
     ) {
-        handlers[path] = { call, context in
+        routes[path] = Route(handler: { call, context in
             let response = try await handler(RequestStream(call: call), context)
             call.finish(finalMessage: try response.serializedBytes(),
                         status: CallStatus(code: .ok, message: "", trailers: context.trailingMetadata))
-        }
+        })
     }
 
     /// Streams both ways.
@@ -52,10 +93,10 @@ public struct RPCRouter: Sendable {
         _ path: String,
         _ handler: @escaping @Sendable (RequestStream<Request>, ResponseWriter<Response>, ServerContext) async throws -> Void
     ) {
-        handlers[path] = { call, context in
+        routes[path] = Route(handler: { call, context in
             try await handler(RequestStream(call: call), ResponseWriter(call: call), context)
             call.finish(status: CallStatus(code: .ok, message: "", trailers: context.trailingMetadata))
-        }
+        })
     }
 
     /// Reads the single request of a unary or server-streaming call.

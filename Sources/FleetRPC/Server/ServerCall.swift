@@ -13,6 +13,11 @@ final class ServerCall: Sendable {
         var cancelled = false
         var task: Task<Void, Never>?
         var released = false
+        /// Takes the first request message (or nil at the end of the stream) when the call asked
+        /// for it at accept time (`prefetchFirstMessage`); later messages go to `read()`.
+        var firstMessageTaker: (@Sendable (Data?) -> Void)?
+        /// That first message, kept for the handler's first `read()` (`.some(nil)`: the stream ended).
+        var prefetched: Data??
     }
     private let state = Mutex(State())
 
@@ -31,10 +36,23 @@ final class ServerCall: Sendable {
         if cancelNow { task.cancel() }
     }
 
+    /// Reads the first request message now, before any handler runs (unary and server-streaming
+    /// calls, whose request comes with the call): `take` receives it on a grpc thread, so a
+    /// handler starts with its request in hand instead of waiting for it.
+    func prefetchFirstMessage(_ take: @escaping @Sendable (Data?) -> Void) {
+        state.withLock { $0.firstMessageTaker = take }
+        vfg_server_call_request_read(handle)
+    }
+
+    /// Hands a prefetched first message to the handler's first `read()`.
+    func keepPrefetched(_ data: Data?) {
+        state.withLock { $0.prefetched = .some(data) }
+    }
+
     func handle(_ event: ShimEvent) {
         switch event {
-        case .message(let data): reads.deliver(data)
-        case .endOfStream: reads.deliver(nil)
+        case .message(let data): deliver(data)
+        case .endOfStream: deliver(nil)
         case .writable: writable.signal()
         case .cancelled:
             let task = state.withLock { s -> Task<Void, Never>? in
@@ -46,9 +64,22 @@ final class ServerCall: Sendable {
         }
     }
 
+    private func deliver(_ data: Data?) {
+        let taker = state.withLock { s -> (@Sendable (Data?) -> Void)? in
+            defer { s.firstMessageTaker = nil }
+            return s.firstMessageTaker
+        }
+        if let taker { taker(data) } else { reads.deliver(data) }
+    }
+
     /// The next request message, or nil at the end of the request stream.
     func read() async -> Data? {
-        await reads.read { vfg_server_call_request_read(handle) }
+        let kept = state.withLock { s -> Data?? in
+            defer { s.prefetched = nil }
+            return s.prefetched
+        }
+        if let kept { return kept }
+        return await reads.read { vfg_server_call_request_read(handle) }
     }
 
     /// Queues one response message, suspending while the write queue is full.

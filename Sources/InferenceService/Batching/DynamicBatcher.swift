@@ -19,7 +19,8 @@ final class DynamicBatcher: @unchecked Sendable {
         let values: [Float]
         let enqueued: ContinuousClock.Instant
         let deadline: ContinuousClock.Instant?
-        let continuation: CheckedContinuation<Output, any Error>
+        /// Answers the request, on the instance's thread (or the submitter's, when refused).
+        let complete: @Sendable (Result<Output, any Error>) -> Void
     }
 
     let config: BatchingConfig
@@ -70,28 +71,35 @@ final class DynamicBatcher: @unchecked Sendable {
     /// Runs one image's input values (C × H × W) in the next batch; its output values.
     func submit(_ values: [Float], deadline: ContinuousClock.Instant?) async throws -> Output {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Output, any Error>) in
-            wakeups.lock()
-            let waiting = queue.count - queuedHead
-            if stopping {
-                wakeups.unlock()
-                continuation.resume(throwing: ServeError.unavailable("\(name) is unloading"))
-            } else if waiting >= config.maxQueueSize {
-                wakeups.unlock()
-                continuation.resume(throwing: ServeError.resourceExhausted(
-                    "\(name): the queue is full (\(waiting) requests waiting, max_queue_size \(config.maxQueueSize)); retry later"))
-            } else {
-                let now = ContinuousClock.now
-                if let last = lastArrival {
-                    let gap = Double(Self.nanoseconds(last.duration(to: now)))
-                    arrivalGapNs = arrivalGapNs == 0 ? gap : 0.8 * arrivalGapNs + 0.2 * gap
-                }
-                lastArrival = now
-                inSystem += 1
-                inSystemAverage = 0.9 * inSystemAverage + 0.1 * Double(inSystem)
-                queue.append(Pending(values: values, enqueued: now, deadline: deadline, continuation: continuation))
-                if let next = nextInstance { wakeups.signal(next) }
-                wakeups.unlock()
+            submit(values, deadline: deadline) { continuation.resume(with: $0) }
+        }
+    }
+
+    /// Queues one image's input values; `complete` receives its output on the instance thread
+    /// that ran it (at once, on the caller's thread, when the request is refused). It should be
+    /// brief: the instance forms its next batch after answering.
+    func submit(_ values: [Float], deadline: ContinuousClock.Instant?, complete: @escaping @Sendable (Result<Output, any Error>) -> Void) {
+        wakeups.lock()
+        let waiting = queue.count - queuedHead
+        if stopping {
+            wakeups.unlock()
+            complete(.failure(ServeError.unavailable("\(name) is unloading")))
+        } else if waiting >= config.maxQueueSize {
+            wakeups.unlock()
+            complete(.failure(ServeError.resourceExhausted(
+                "\(name): the queue is full (\(waiting) requests waiting, max_queue_size \(config.maxQueueSize)); retry later")))
+        } else {
+            let now = ContinuousClock.now
+            if let last = lastArrival {
+                let gap = Double(Self.nanoseconds(last.duration(to: now)))
+                arrivalGapNs = arrivalGapNs == 0 ? gap : 0.8 * arrivalGapNs + 0.2 * gap
             }
+            lastArrival = now
+            inSystem += 1
+            inSystemAverage = 0.9 * inSystemAverage + 0.1 * Double(inSystem)
+            queue.append(Pending(values: values, enqueued: now, deadline: deadline, complete: complete))
+            if let next = nextInstance { wakeups.signal(next) }
+            wakeups.unlock()
         }
     }
 
@@ -122,8 +130,9 @@ final class DynamicBatcher: @unchecked Sendable {
     private var nextInstance: Int? { busy.firstIndex(of: false) }
 
     private func loop(_ instance: Int, _ runtime: ModelRuntime) {
-        while let (batch, wide) = nextBatch(for: instance) {
-            run(batch, on: runtime, instance: instance, wide: wide)
+        while let next = nextBatch(for: instance) {
+            for (p, error) in next.expired { p.complete(.failure(error)) }
+            if !next.batch.isEmpty { run(next.batch, on: runtime, instance: instance, wide: next.wide) }
         }
         wakeups.lock()
         running -= 1
@@ -134,8 +143,9 @@ final class DynamicBatcher: @unchecked Sendable {
     }
 
     /// Blocks until a batch is due for `instance`; nil once stopping with nothing queued. `wide`:
-    /// the batch runs on the instance's wide plan, on every core.
-    private func nextBatch(for instance: Int) -> (batch: [Pending], wide: Bool)? {
+    /// the batch runs on the instance's wide plan, on every core. `expired`: requests whose
+    /// deadline passed in the queue, to be answered (outside the lock) instead of run.
+    private func nextBatch(for instance: Int) -> (batch: [Pending], wide: Bool, expired: [(Pending, ServeError)])? {
         wakeups.lock()
         defer { wakeups.unlock() }
         while true {
@@ -165,24 +175,24 @@ final class DynamicBatcher: @unchecked Sendable {
             }
             // A request whose deadline passed is answered now, not computed.
             let now = ContinuousClock.now
+            var expired: [(Pending, ServeError)] = []
             batch.removeAll { p in
                 guard let d = p.deadline, d <= now else { return false }
                 inSystem -= 1
-                p.continuation.resume(throwing: ServeError.deadlineExceeded(
-                    "\(name): the request's deadline passed after \(Self.milliseconds(p.enqueued.duration(to: now))) ms in the queue"))
+                expired.append((p, .deadlineExceeded(
+                    "\(name): the request's deadline passed after \(Self.milliseconds(p.enqueued.duration(to: now))) ms in the queue")))
                 return true
             }
-            if !batch.isEmpty {
-                busy[instance] = true
-                // The next idle instance now forms the following batch: wake it if work waits.
-                if queue.count > queuedHead, let next = nextInstance { wakeups.signal(next) }
-                // Every core for this batch (the instance's wide plan) only when nothing else runs
-                // or waits and clients send one request at a time (more would arrive while it ran,
-                // for the other instances).
-                let alone = queue.count == queuedHead && !busy.enumerated().contains { $0.offset != instance && $0.element }
-                let wide = alone && inSystemAverage < 1.5 && runtimes[instance].hasWidePlan
-                return (batch, wide)
-            }
+            if batch.isEmpty { return ([], false, expired) }
+            busy[instance] = true
+            // The next idle instance now forms the following batch: wake it if work waits.
+            if queue.count > queuedHead, let next = nextInstance { wakeups.signal(next) }
+            // Every core for this batch (the instance's wide plan) only when nothing else runs
+            // or waits and clients send one request at a time (more would arrive while it ran,
+            // for the other instances).
+            let alone = queue.count == queuedHead && !busy.enumerated().contains { $0.offset != instance && $0.element }
+            let wide = alone && inSystemAverage < 1.5 && runtimes[instance].hasWidePlan
+            return (batch, wide, expired)
         }
     }
 
@@ -213,7 +223,7 @@ final class DynamicBatcher: @unchecked Sendable {
             try output.withUnsafeMutableBufferPointer { try runtime.execute(input, count: n, wide: wide, into: $0.baseAddress!) }
         } catch {
             markIdle(instance, wide: wide, requests: n)
-            for p in batch { p.continuation.resume(throwing: ServeError.failed("\(name): the model failed on a batch of \(n): \(error)")) }
+            for p in batch { p.complete(.failure(ServeError.failed("\(name): the model failed on a batch of \(n): \(error)"))) }
             return
         }
         let inferred = clock.now
@@ -226,7 +236,7 @@ final class DynamicBatcher: @unchecked Sendable {
         for (i, p) in batch.enumerated() {
             let timing = RequestTiming(queueNs: Self.nanoseconds(p.enqueued.duration(to: started)), computeInputNs: inputNs,
                                        computeInferNs: inferNs, computeOutputNs: outputNs, batchSize: n)
-            p.continuation.resume(returning: Output(values: slices[i], timing: timing))
+            p.complete(.success(Output(values: slices[i], timing: timing)))
         }
     }
 

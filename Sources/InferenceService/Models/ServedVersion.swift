@@ -79,11 +79,19 @@ public final class ServedVersion: Sendable {
 
     /// Runs one image's prepared input through the batcher.
     func infer(_ values: [Float], deadline: ContinuousClock.Instant?) async throws -> DynamicBatcher.Output {
-        guard values.count == preprocessor.valuesPerImage else {
-            throw ServeError.invalidArgument(item: "\(name)@\(version)", field: "input",
-                                             message: "\(values.count) values, the model takes \(preprocessor.valuesPerImage) per image")
+        try await withCheckedThrowingContinuation { continuation in
+            submit(values, deadline: deadline) { continuation.resume(with: $0) }
         }
-        return try await batcher.submit(values, deadline: deadline)
+    }
+
+    /// Queues one image for the next batch; `complete` gets its output on the batcher's thread.
+    func submit(_ values: [Float], deadline: ContinuousClock.Instant?,
+                complete: @escaping @Sendable (Result<DynamicBatcher.Output, any Error>) -> Void) {
+        guard values.count == preprocessor.valuesPerImage else {
+            return complete(.failure(ServeError.invalidArgument(item: "\(name)@\(version)", field: "input",
+                                                                message: "\(values.count) values, the model takes \(preprocessor.valuesPerImage) per image")))
+        }
+        batcher.submit(values, deadline: deadline, complete: complete)
     }
 
     /// Runs many images; outputs in order.

@@ -56,7 +56,9 @@ public struct InferenceProtocolService: RPCService {
                 Inference_ModelConfigResponse.with { $0.config = ModelDescription.config(served) }
             }
         }
-        router.unary(Methods.modelInfer.path) { (request: Inference_ModelInferRequest, context) in
+        router.unary(Methods.modelInfer.path, inline: { (request: Inference_ModelInferRequest, context, responder) in
+            Self.inferInline(request, repository: repository, sharedMemory: sharedMemory, deadline: context.deadline, responder: responder)
+        }) { (request: Inference_ModelInferRequest, context) in
             try await Self.infer(request, repository: repository, sharedMemory: sharedMemory, deadline: context.deadline)
         }
         router.bidirectional(Methods.modelStreamInfer.path) {
@@ -162,6 +164,62 @@ public struct InferenceProtocolService: RPCService {
                 throw error
             }
         }
+    }
+
+    /// ModelInfer without a task, for tensors sent in the request: read on the grpc thread that
+    /// received it, queued for the batcher, answered from the batcher's thread. A request with
+    /// encoded images is declined (false): its decoding runs in a task, off grpc's threads.
+    static func inferInline(_ request: Inference_ModelInferRequest, repository: ModelRepository, sharedMemory: SharedMemoryRegions,
+                            deadline: ContinuousClock.Instant?, responder: UnaryResponder<Inference_ModelInferResponse>) -> Bool {
+        if request.inputs.contains(where: { $0.name == InferInputs.imageBytesName }) { return false }
+        let started = ContinuousClock.now
+        let served: ServedVersion
+        do {
+            served = try repository.lease(request.modelName, version: request.modelVersion)
+        } catch {
+            responder.fail(error)
+            return true
+        }
+        @Sendable func answer(_ result: Result<Inference_ModelInferResponse, any Error>, timing: RequestTiming?) {
+            let success: Bool
+            if case .success = result { success = true } else { success = false }
+            served.statistics.recordRequest(success: success, totalNs: DynamicBatcher.nanoseconds(started.duration(to: .now)), timing: timing)
+            served.release()
+            switch result {
+            case .success(let response): responder.succeed(response)
+            case .failure(let error): responder.fail(error)
+            }
+        }
+        let inputs: InferInputs
+        do {
+            inputs = try InferInputs.read(request, served: served, sharedMemory: sharedMemory)
+        } catch {
+            answer(.failure(error), timing: nil)
+            return true
+        }
+        guard !inputs.values.isEmpty else {
+            answer(.failure(ServeError.invalidArgument(item: request.modelName, field: "inputs", message: "the request holds no images")), timing: nil)
+            return true
+        }
+        let collector = OutputCollector(count: inputs.values.count) { result in
+            switch result {
+            case .failure(let error):
+                answer(.failure(error), timing: nil)
+            case .success(let outputs):
+                let timing = outputs.first?.timing
+                do {
+                    let response = try InferOutputs.response(request, served: served, inputs: inputs, outputs: outputs.map(\.values),
+                                                             sharedMemory: sharedMemory)
+                    answer(.success(response), timing: timing)
+                } catch {
+                    answer(.failure(error), timing: timing)
+                }
+            }
+        }
+        for (i, values) in inputs.values.enumerated() {
+            served.submit(values, deadline: deadline) { collector.deliver(i, $0) }
+        }
+        return true
     }
 
     /// Requests run concurrently (so they batch); each response, or its error, is written as it
