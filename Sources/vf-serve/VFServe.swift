@@ -62,6 +62,9 @@ struct VFServe: AsyncParsableCommand {
     @Option(help: "Most pixels of an encoded image (env VF_SERVE_MAX_IMAGE_PIXELS; default 40000000).")
     var maxImagePixels: Int?
 
+    @Option(help: "Where Triton-style request traces are written (env VF_SERVE_TRACE_FILE); TraceSetting then switches tracing on and off. Without it, tracing stays off.")
+    var traceFile: String?
+
     @Flag(help: "Let clients register system shared memory (Triton's extension, as its --allow-client-shm): a client names POSIX shared-memory objects for vf-serve to map, so only for trusted local clients (env VF_SERVE_ALLOW_CLIENT_SHM=1).")
     var allowClientShm = false
 
@@ -96,7 +99,8 @@ struct VFServe: AsyncParsableCommand {
         let directory = (home ?? environment["VF_SERVE_HOME"]).map { URL(fileURLWithPath: $0) } ?? StoreLocation.directory(service: "serve")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let settings = ServeSettings(home: directory, batching: defaults, modelBatching: perModel,
-                                     maxImagePixels: try number(maxImagePixels, "VF_SERVE_MAX_IMAGE_PIXELS") ?? 40_000_000)
+                                     maxImagePixels: try number(maxImagePixels, "VF_SERVE_MAX_IMAGE_PIXELS") ?? 40_000_000,
+                                     traceFile: (traceFile ?? environment["VF_SERVE_TRACE_FILE"]).flatMap { $0.isEmpty ? nil : $0 })
         var references = try (models ?? environment["VF_SERVE_MODELS"] ?? "").split(separator: ",").map { text in
             let ref = Visionfleet_V1_ModelRef(parsing: text.trimmingCharacters(in: .whitespaces))
             guard !ref.name.isEmpty else { throw ValidationError("--models: '\(text)' names no model") }

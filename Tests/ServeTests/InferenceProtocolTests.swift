@@ -11,13 +11,16 @@ import XCTest
 /// The Open Inference Protocol against a served classifier, with the real tritonclient.
 final class InferenceProtocolTests: XCTestCase {
     func testTritonClientCallsEveryRPC() async throws {
-        let h = try await ServeHarness.start(models: ["shapes@production"], batching: BatchingConfig(maxBatchSize: 8, maxQueueDelayMicroseconds: 500))
+        let dir = ServePackages.temp("triton")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let traceFile = dir.appendingPathComponent("trace.json").path
+        let h = try await ServeHarness.start(models: ["shapes@production"], batching: BatchingConfig(maxBatchSize: 8, maxQueueDelayMicroseconds: 500),
+                                             traceFile: traceFile)
         let package = try ServePackages.classifier()
         _ = try await h.registryClient.upload(directory: package, model: "shapes", aliases: ["production"])
         try await h.waitServing("shapes", version: 1)
 
-        let dir = ServePackages.temp("triton")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let png = try ServePackages.png(width: 32, height: 32, seed: 3)
         try png.write(to: dir.appendingPathComponent("image.png"))
         try Data(try ImageCodec.decode(png, name: "image").pixels).write(to: dir.appendingPathComponent("pixels.u8"))
@@ -38,7 +41,7 @@ final class InferenceProtocolTests: XCTestCase {
 
         let result = await runPythonChecks("Tests/ServeTests/Python/triton_checks.py",
                                            ["127.0.0.1:\(h.port)", "shapes", dir.appendingPathComponent("image.png").path,
-                                            dir.appendingPathComponent("pixels.u8").path])
+                                            dir.appendingPathComponent("pixels.u8").path, traceFile])
         switch result {
         case .success(let checks):
             XCTAssertFalse(checks.isEmpty)

@@ -34,7 +34,8 @@ final class ServeHarness: @unchecked Sendable {
         self.port = port; self.client = client
     }
 
-    static func start(models: [String] = [], batching: BatchingConfig = BatchingConfig(), allowClientShm: Bool = false) async throws -> ServeHarness {
+    static func start(models: [String] = [], batching: BatchingConfig = BatchingConfig(), allowClientShm: Bool = false,
+                      traceFile: String? = nil) async throws -> ServeHarness {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("vf-serve-test-\(UUID().uuidString)")
         let registry = try ModelRegistry(directory: root.appendingPathComponent("registry"))
         let registryServer = RPCServer(config: ServerConfig(host: "127.0.0.1", port: 0), services: [RegistryRPCService(registry: registry)])
@@ -42,7 +43,7 @@ final class ServeHarness: @unchecked Sendable {
         let registryClient = try RegistryClient(address: "127.0.0.1:\(registryPort)", environment: [:])
         let holder = ServerHolder()
         let settings = ServeSettings(home: root.appendingPathComponent("serve"), batching: batching, retryInitial: .milliseconds(50),
-                                     retryMax: .milliseconds(400))
+                                     retryMax: .milliseconds(400), traceFile: traceFile)
         let repository = ModelRepository(source: RegistryModelSource(client: registryClient), settings: settings) { ready in
             holder.server?.setServing(ServiceCatalog.VisionService.name, ready)
         }

@@ -210,6 +210,7 @@ final class DynamicBatcher: @unchecked Sendable {
     private func run(_ batch: [Pending], on runtime: ModelRuntime, instance: Int, wide: Bool) {
         let clock = ContinuousClock()
         let started = clock.now
+        let startedNs = RequestTracer.monotonicNs()
         let n = batch.count, width = runtime.inputShape.reduce(1, *), outWidth = runtime.outputWidth
         let padded = runtime.paddedSize(n)
         let input = Tensor(uninitialized: [padded] + runtime.inputShape)
@@ -235,7 +236,7 @@ final class DynamicBatcher: @unchecked Sendable {
         markIdle(instance, wide: wide, requests: n)
         for (i, p) in batch.enumerated() {
             let timing = RequestTiming(queueNs: Self.nanoseconds(p.enqueued.duration(to: started)), computeInputNs: inputNs,
-                                       computeInferNs: inferNs, computeOutputNs: outputNs, batchSize: n)
+                                       computeInferNs: inferNs, computeOutputNs: outputNs, batchSize: n, computeStartNs: startedNs)
             p.complete(.success(Output(values: slices[i], timing: timing)))
         }
     }

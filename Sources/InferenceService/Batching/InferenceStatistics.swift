@@ -106,4 +106,6 @@ public struct RequestTiming: Sendable {
     public var computeInferNs: UInt64
     public var computeOutputNs: UInt64
     public var batchSize: Int
+    /// When its batch's compute began, monotonic nanoseconds (traces place the other stamps from it).
+    public var computeStartNs: UInt64 = 0
 }

@@ -96,6 +96,22 @@ public final class InferenceHTTPServer: Service, Sendable {
                 return Self.json(LogSettingsEndpoint.json(try LogSettingsEndpoint.update(LogSettingsEndpoint.changes(fromJSON: body))))
             }
         }
+        for path in ["v2/trace/setting", "v2/models/:name/trace/setting"] {
+            router.get(RouterPath(path)) { _, context in
+                await Self.answer {
+                    Self.json(TraceSettingEndpoint.json(try TraceSettingEndpoint.apply([:], model: context.parameters.get("name"), repository)))
+                }
+            }
+            router.post(RouterPath(path)) { request, context in
+                await Self.answer {
+                    guard let body = try await Self.jsonBody(request) else {
+                        throw ServeError.invalidArgument(item: "trace settings", field: "body", message: "expected a JSON object of settings")
+                    }
+                    let changes = try TraceSettingEndpoint.changes(fromJSON: body)
+                    return Self.json(TraceSettingEndpoint.json(try TraceSettingEndpoint.apply(changes, model: context.parameters.get("name"), repository)))
+                }
+            }
+        }
         router.get("v2/models/stats") { _, _ in
             await Self.answer { Self.json(RESTInference.json(try InferenceProtocolService.statistics(.init(), repository: repository))) }
         }

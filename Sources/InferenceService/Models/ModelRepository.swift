@@ -42,6 +42,8 @@ public final class ModelRepository: Sendable {
     public let metrics: ServeMetrics
     /// Models loaded and unloaded at run time, remembered across restarts (nil: not remembered).
     public let remembered: ServedModelList?
+    /// Triton-style traces of sampled inference requests.
+    public let tracer: RequestTracer
 
     /// `readiness` hears whether at least one model is ready, after every change.
     public init(source: any ModelSource, settings: ServeSettings, metrics: ServeMetrics = ServeMetrics(), remembered: ServedModelList? = nil,
@@ -52,6 +54,7 @@ public final class ModelRepository: Sendable {
         self.settings = settings
         self.logger = logger
         self.readiness = readiness
+        self.tracer = RequestTracer(traceFile: settings.traceFile, logger: logger)
     }
 
     // MARK: requests
@@ -197,6 +200,7 @@ public final class ModelRepository: Sendable {
     public func shutdown() async {
         for task in startupTasks.withLock({ $0 }) { task.cancel() }
         for name in entries.withLock({ Array($0.keys) }) { try? await unload(name) }
+        tracer.flush()
     }
 
     /// The model's instances (`BatchingConfig.automatic`: two for a small model on two or more

@@ -12,9 +12,13 @@ public struct ServeSettings: Sendable {
     /// Backoff between attempts to load a model while the registry is unreachable.
     public var retryInitial: Duration
     public var retryMax: Duration
+    /// Where Triton-style request traces go (nil: tracing cannot be switched on).
+    public var traceFile: String?
 
     public init(home: URL, batching: BatchingConfig = BatchingConfig(), modelBatching: [String: String] = [:],
-                maxImagePixels: Int = 40_000_000, retryInitial: Duration = .milliseconds(250), retryMax: Duration = .seconds(10)) {
+                maxImagePixels: Int = 40_000_000, retryInitial: Duration = .milliseconds(250), retryMax: Duration = .seconds(10),
+                traceFile: String? = nil) {
+        self.traceFile = traceFile
         self.home = home
         self.batching = batching
         self.modelBatching = modelBatching

@@ -9,7 +9,7 @@ public struct InferenceProtocolService: RPCService {
     public static let serverVersion = "0.1.0"
     /// Triton's extension names for what this server implements.
     public static let extensions = ["classification", "model_repository", "model_repository(unload_dependents)", "schedule_policy",
-                                    "model_configuration", "system_shared_memory", "statistics", "parameters", "logging"]
+                                    "model_configuration", "system_shared_memory", "statistics", "parameters", "logging", "trace"]
 
     let repository: ModelRepository?
     let sharedMemory: SharedMemoryRegions
@@ -44,6 +44,9 @@ public struct InferenceProtocolService: RPCService {
         guard let repository else { return }
         let sharedMemory = self.sharedMemory
         Self.registerSharedMemory(into: &router, sharedMemory)
+        router.unary(Methods.traceSetting.path) { (request: Inference_TraceSettingRequest, _) in
+            try TraceSettingEndpoint.respond(request, repository)
+        }
         router.unary(Methods.modelReady.path) { (request: Inference_ModelReadyRequest, _) in
             let ready = (try? await repository.withLease(request.name, version: request.version) { _ in true }) ?? false
             return Inference_ModelReadyResponse.with { $0.ready = ready }
@@ -151,6 +154,8 @@ public struct InferenceProtocolService: RPCService {
         let started = ContinuousClock.now
         return try await repository.withLease(request.modelName, version: request.modelVersion) { served in
             var timing: RequestTiming?
+            let trace = repository.tracer.begin(model: served.name)
+            defer { if let trace { repository.tracer.end(trace, version: served.version, requestID: request.id, timing: timing) } }
             do {
                 let inputs = try InferInputs.read(request, served: served, sharedMemory: sharedMemory)
                 let outputs = try await served.infer(batch: inputs.values, deadline: deadline)
@@ -180,10 +185,12 @@ public struct InferenceProtocolService: RPCService {
             responder.fail(error)
             return true
         }
+        let trace = repository.tracer.begin(model: served.name)
         @Sendable func answer(_ result: Result<Inference_ModelInferResponse, any Error>, timing: RequestTiming?) {
             let success: Bool
             if case .success = result { success = true } else { success = false }
             served.statistics.recordRequest(success: success, totalNs: DynamicBatcher.nanoseconds(started.duration(to: .now)), timing: timing)
+            if let trace { repository.tracer.end(trace, version: served.version, requestID: request.id, timing: timing) }
             served.release()
             switch result {
             case .success(let response): responder.succeed(response)

@@ -99,7 +99,20 @@ status, body, _ = post(f"/v2/models/{model}/infer", json.dumps(
 checks["missing_binary_400"] = status == 400 and "binary_data_size" in json.loads(body)["error"]
 
 # What vf-serve does not serve answers as Triton does: a status and an {"error": ...} body.
-checks["unknown_endpoint_json_404"] = status_of(lambda: client.get_trace_settings()) == "404"
+status, body, _ = post("/v2/no/such/endpoint", b"{}")
+checks["unknown_endpoint_json_404"] = status == 404
+
+# Trace settings (GET/POST /v2/trace/setting, /v2/models/NAME/trace/setting): this server has no
+# trace file, so tracing cannot be switched on; rates and counts can still be set and cleared.
+ts = client.get_trace_settings()
+checks["trace_settings_read"] = ts.get("trace_level") == ["OFF"] and ts.get("trace_rate") == "1000" and ts.get("trace_file") == ""
+changed = client.update_trace_settings(model_name=model, settings={"trace_rate": "10", "trace_count": "5"})
+checks["trace_settings_update"] = changed.get("trace_rate") == "10" and changed.get("trace_count") == "5" \
+    and client.get_trace_settings().get("trace_rate") == "1000" and client.get_trace_settings(model_name=model).get("trace_rate") == "10"
+checks["trace_settings_refused"] = status_of(lambda: client.update_trace_settings(settings={"trace_level": ["TIMESTAMPS"]})) == "400" \
+    and status_of(lambda: client.update_trace_settings(settings={"trace_rate": ["1", "2"]})) == "400" \
+    and status_of(lambda: client.get_trace_settings(model_name="no-such-model")) == "404"
+checks["trace_settings_clear"] = client.update_trace_settings(model_name=model, settings={"trace_rate": None}).get("trace_rate") == "1000"
 
 # Log settings (GET/POST /v2/logging): read, change, refuse, restore.
 logs = client.get_log_settings()

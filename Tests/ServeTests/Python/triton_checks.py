@@ -1,6 +1,6 @@
 """Checks vf-serve's Open Inference Protocol with the real tritonclient.grpc (and its raw stubs
 for typed contents and malformed bytes). Usage: triton_checks.py HOST:PORT MODEL PNG_PATH PIXELS_PATH
-(the PNG's 32×32×3 pixels, raw).
+TRACE_FILE (the PNG's 32×32×3 pixels, raw; the server's --trace-file).
 Prints a JSON object of named booleans on its last line."""
 import json
 import queue
@@ -12,7 +12,7 @@ import tritonclient.grpc as triton
 from tritonclient.grpc import service_pb2, service_pb2_grpc
 from check_status import status_of
 
-url, model, png_path, pixels_path = sys.argv[1:5]
+url, model, png_path, pixels_path, trace_file = sys.argv[1:6]
 png = open(png_path, "rb").read()
 pixels = np.fromfile(pixels_path, dtype=np.uint8).reshape(32, 32, 3)
 client = triton.InferenceServerClient(url=url)
@@ -131,6 +131,38 @@ checks["log_settings_refused"] = status_of(lambda: client.update_log_settings({"
     and status_of(lambda: client.update_log_settings({"log_colour": True})) == "StatusCode.INVALID_ARGUMENT" \
     and client.get_log_settings().settings["log_verbose_level"].uint32_param == 1
 client.update_log_settings({"log_verbose_level": 0, "log_info": True})
+
+# Trace settings: read, trace one model's requests into numbered files, refuse, clear.
+def trace_settings(name=None):
+    return {k: v["value"] for k, v in client.get_trace_settings(model_name=name, as_json=True)["settings"].items()}
+ts = trace_settings()
+checks["trace_settings_read"] = ts["trace_level"] == ["OFF"] and ts["trace_rate"] == ["1000"] and ts["trace_count"] == ["-1"] \
+    and ts["log_frequency"] == ["0"] and ts["trace_file"] == [trace_file] and ts["trace_mode"] == ["triton"]
+changed = client.update_trace_settings(model_name=model, settings={"trace_level": ["TIMESTAMPS"], "trace_rate": "1", "log_frequency": "2"},
+                                       as_json=True)["settings"]
+checks["trace_settings_update_model"] = changed["trace_level"]["value"] == ["TIMESTAMPS"] and changed["trace_rate"]["value"] == ["1"] \
+    and trace_settings()["trace_level"] == ["OFF"] and trace_settings(model)["log_frequency"] == ["2"]
+tensor = triton.InferInput("images", [1, 3, 32, 32], "FP32")
+tensor.set_data_from_numpy(np.random.default_rng(4).standard_normal((1, 3, 32, 32)).astype(np.float32))
+for i in range(4):
+    client.infer(model, [tensor], request_id=f"t{i}")
+stamps = ["REQUEST_START", "QUEUE_START", "COMPUTE_START", "COMPUTE_INPUT_END", "COMPUTE_OUTPUT_START", "COMPUTE_END", "REQUEST_END"]
+try:
+    traces = json.load(open(trace_file + ".0")) + json.load(open(trace_file + ".1"))
+    checks["trace_files"] = [t["request_id"] for t in traces] == ["t0", "t1", "t2", "t3"] \
+        and all(t["model_name"] == model and t["model_version"] == 1 for t in traces) \
+        and all([s["name"] for s in t["timestamps"]] == stamps for t in traces) \
+        and all([s["ns"] for s in t["timestamps"]] == sorted(s["ns"] for s in t["timestamps"]) for t in traces)
+except (OSError, ValueError, KeyError) as e:
+    print("trace files:", e, file=sys.stderr)
+    checks["trace_files"] = False
+checks["trace_settings_refused"] = status_of(lambda: client.update_trace_settings(settings={"trace_level": ["TENSORS"]})) == "StatusCode.INVALID_ARGUMENT" \
+    and status_of(lambda: client.update_trace_settings(settings={"trace_file": "/tmp/elsewhere.json"})) == "StatusCode.INVALID_ARGUMENT" \
+    and status_of(lambda: client.update_trace_settings(settings={"trace_rate": "0"})) == "StatusCode.INVALID_ARGUMENT" \
+    and status_of(lambda: client.update_trace_settings(model_name="no-such-model", settings={"trace_rate": "5"})) == "StatusCode.NOT_FOUND" \
+    and trace_settings()["trace_rate"] == ["1000"]
+cleared = client.update_trace_settings(model_name=model, settings={"trace_level": None, "trace_rate": None, "log_frequency": None}, as_json=True)
+checks["trace_settings_clear"] = cleared["settings"]["trace_level"]["value"] == ["OFF"] and trace_settings(model)["trace_rate"] == ["1000"]
 
 # Unload, then load again through the repository API.
 client.unload_model(model)
