@@ -32,6 +32,8 @@ public final class RequestTracer: Sendable {
         var nextFileIndex = 0
     }
     private let state = Mutex(State())
+    /// Whether any settings trace at all: requests skip the lock while none do.
+    private let anyOn = Atomic<Bool>(false)
 
     public init(traceFile: String?, logger: Logger = Logger(label: "visionfleet.vf-serve")) {
         self.traceFile = traceFile
@@ -53,10 +55,12 @@ public final class RequestTracer: Sendable {
                 let next = try (s.models[model] ?? TraceSettings()).updated(by: changes, global: false, traceFile: traceFile)
                 s.models[model] = next
                 s.seen[model] = 0
+                refresh(s)
                 return next.over(s.global).strings(traceFile: traceFile)
             }
             s.global = try s.global.updated(by: changes, global: true, traceFile: traceFile)
             s.seen = [:]
+            refresh(s)
             return s.global.strings(traceFile: traceFile)
         }
     }
@@ -64,6 +68,7 @@ public final class RequestTracer: Sendable {
     /// A trace for a request to `model` when this one is sampled, else nil (the common case: one
     /// lock and a lookup).
     func begin(model: String) -> Trace? {
+        guard anyOn.load(ordering: .relaxed) else { return nil }
         let now = Self.monotonicNs()
         return state.withLock { s -> Trace? in
             let own = s.models[model]
@@ -79,6 +84,11 @@ public final class RequestTracer: Sendable {
             defer { s.nextID += 1 }
             return Trace(id: s.nextID, model: model, startNs: now)
         }
+    }
+
+    private func refresh(_ s: State) {
+        let on = s.global.timestamps == true || s.models.values.contains { $0.over(s.global).timestamps == true }
+        anyOn.store(on, ordering: .relaxed)
     }
 
     /// Completes `trace` with its request's timing (nil when it failed before compute).
