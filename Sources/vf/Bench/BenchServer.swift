@@ -52,6 +52,18 @@ final class BenchServer: @unchecked Sendable {
     }
 
     func residentMiB() -> Double { status("VmRSS") }
+
+    /// CPU seconds (user + system) the server has used so far.
+    func cpuSeconds() -> Double { Self.cpuSeconds(pid: process.processIdentifier) }
+
+    /// CPU seconds (user + system) a process has used, from /proc/PID/stat ("self": this one).
+    static func cpuSeconds(pid: Int32?) -> Double {
+        let path = pid.map { "/proc/\($0)/stat" } ?? "/proc/self/stat"
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8), let close = text.lastIndex(of: ")") else { return 0 }
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
     func peakResidentMiB() -> Double { status("VmHWM") }
 }
 

@@ -108,15 +108,19 @@ struct ServeBench: AsyncParsableCommand {
             _ = try await Self.load(generator, channel, infer, clients: level, seconds: min(1, seconds))
             if level == top { engineAround.append(try engineRate(128, seconds: max(2, seconds / 2))) }
             let before = try await statistics()
+            let cpuBefore = (server: serve.cpuSeconds(), client: BenchServer.cpuSeconds(pid: nil)), clock = ContinuousClock(), started = clock.now
             let (result, peak) = try await serve.samplingPeak { try await Self.load(generator, channel, infer, clients: level, seconds: seconds) }
+            let window = Self.seconds(clock.now - started)
+            let serverCores = (serve.cpuSeconds() - cpuBefore.server) / window, clientCores = (BenchServer.cpuSeconds(pid: nil) - cpuBefore.client) / window
             let after = try await statistics()
             if level == top { engineAround.append(try engineRate(128, seconds: max(2, seconds / 2))) }
             peakRSS = max(peakRSS, peak)
             let meanBatch = (after.0 - before.0) / max(after.1 - before.1, 1)
             object["\(level)"] = ["rps": result.rps.rounded(toPlaces: 1), "p50_ms": result.p50.rounded(toPlaces: 3), "p99_ms": result.p99.rounded(toPlaces: 3),
-                                  "mean_batch": meanBatch.rounded(toPlaces: 2), "errors": result.errors]
-            log(String(format: "%d in flight: %.0f requests/s, p50 %.3f ms, p99 %.3f ms, mean batch %.2f, errors %d",
-                       level, result.rps, result.p50, result.p99, meanBatch, result.errors))
+                                  "mean_batch": meanBatch.rounded(toPlaces: 2), "errors": result.errors,
+                                  "server_cores": serverCores.rounded(toPlaces: 2), "client_cores": clientCores.rounded(toPlaces: 2)]
+            log(String(format: "%d in flight: %.0f requests/s, p50 %.3f ms, p99 %.3f ms, mean batch %.2f, errors %d; cores busy: vf-serve %.2f, load generator %.2f",
+                       level, result.rps, result.p50, result.p99, meanBatch, result.errors, serverCores, clientCores))
         }
 
         // The engine's batch-128 figure: the mean of the runs just before and after the top window.
