@@ -8,7 +8,7 @@ import Tensors
 /// hot in its core's cache) serves every request and the others join as load grows. A batch runs
 /// when it reaches the target size or when its oldest request has waited `maxQueueDelay`;
 /// requests whose deadline passed are dropped before compute; a full queue refuses new ones at
-/// once. Decoding and preprocessing happen in the callers' tasks, in parallel, outside this thread.
+/// once. Decoding and preprocessing happen on the callers' threads, in parallel, outside this one.
 final class DynamicBatcher: @unchecked Sendable {
     struct Output: Sendable {
         var values: [Float]

@@ -151,23 +151,8 @@ public struct InferenceProtocolService: RPCService {
 
     static func infer(_ request: Inference_ModelInferRequest, repository: ModelRepository, sharedMemory: SharedMemoryRegions,
                       deadline: ContinuousClock.Instant?) async throws -> Inference_ModelInferResponse {
-        let started = ContinuousClock.now
-        return try await repository.withLease(request.modelName, version: request.modelVersion) { served in
-            var timing: RequestTiming?
-            let trace = repository.tracer.begin(model: served.name)
-            defer { if let trace { repository.tracer.end(trace, version: served.version, requestID: request.id, timing: timing) } }
-            do {
-                let inputs = try InferInputs.read(request, served: served, sharedMemory: sharedMemory)
-                let outputs = try await served.infer(batch: inputs.values, deadline: deadline)
-                timing = outputs.first?.timing
-                let response = try InferOutputs.response(request, served: served, inputs: inputs, outputs: outputs.map(\.values),
-                                                         sharedMemory: sharedMemory)
-                served.statistics.recordRequest(success: true, totalNs: DynamicBatcher.nanoseconds(started.duration(to: .now)), timing: timing)
-                return response
-            } catch {
-                served.statistics.recordRequest(success: false, totalNs: DynamicBatcher.nanoseconds(started.duration(to: .now)), timing: timing)
-                throw error
-            }
+        try await withCheckedThrowingContinuation { continuation in
+            infer(request, repository: repository, sharedMemory: sharedMemory, deadline: deadline) { continuation.resume(with: $0) }
         }
     }
 
@@ -177,13 +162,27 @@ public struct InferenceProtocolService: RPCService {
     static func inferInline(_ request: Inference_ModelInferRequest, repository: ModelRepository, sharedMemory: SharedMemoryRegions,
                             deadline: ContinuousClock.Instant?, responder: UnaryResponder<Inference_ModelInferResponse>) -> Bool {
         if request.inputs.contains(where: { $0.name == InferInputs.imageBytesName }) { return false }
+        infer(request, repository: repository, sharedMemory: sharedMemory, deadline: deadline) { result in
+            switch result {
+            case .success(let response): responder.succeed(response)
+            case .failure(let error): responder.fail(error)
+            }
+        }
+        return true
+    }
+
+    /// One ModelInfer: the inputs are read (encoded images decoded) on the calling thread, the
+    /// images queued for the batcher, and `complete` called once — on the batcher's thread, or
+    /// at once when the request fails before that — after its statistics and trace are recorded
+    /// and its lease released.
+    static func infer(_ request: Inference_ModelInferRequest, repository: ModelRepository, sharedMemory: SharedMemoryRegions,
+                      deadline: ContinuousClock.Instant?, complete: @escaping @Sendable (Result<Inference_ModelInferResponse, any Error>) -> Void) {
         let started = ContinuousClock.now
         let served: ServedVersion
         do {
             served = try repository.lease(request.modelName, version: request.modelVersion)
         } catch {
-            responder.fail(error)
-            return true
+            return complete(.failure(error))
         }
         let trace = repository.tracer.begin(model: served.name)
         @Sendable func answer(_ result: Result<Inference_ModelInferResponse, any Error>, timing: RequestTiming?) {
@@ -192,21 +191,16 @@ public struct InferenceProtocolService: RPCService {
             served.statistics.recordRequest(success: success, totalNs: DynamicBatcher.nanoseconds(started.duration(to: .now)), timing: timing)
             if let trace { repository.tracer.end(trace, version: served.version, requestID: request.id, timing: timing) }
             served.release()
-            switch result {
-            case .success(let response): responder.succeed(response)
-            case .failure(let error): responder.fail(error)
-            }
+            complete(result)
         }
         let inputs: InferInputs
         do {
             inputs = try InferInputs.read(request, served: served, sharedMemory: sharedMemory)
         } catch {
-            answer(.failure(error), timing: nil)
-            return true
+            return answer(.failure(error), timing: nil)
         }
         guard !inputs.values.isEmpty else {
-            answer(.failure(ServeError.invalidArgument(item: request.modelName, field: "inputs", message: "the request holds no images")), timing: nil)
-            return true
+            return answer(.failure(ServeError.invalidArgument(item: request.modelName, field: "inputs", message: "the request holds no images")), timing: nil)
         }
         let collector = OutputCollector(count: inputs.values.count) { result in
             switch result {
@@ -226,7 +220,6 @@ public struct InferenceProtocolService: RPCService {
         for (i, values) in inputs.values.enumerated() {
             served.submit(values, deadline: deadline) { collector.deliver(i, $0) }
         }
-        return true
     }
 
     /// Requests run concurrently (so they batch); each response, or its error, is written as it

@@ -80,8 +80,9 @@ struct TraceSettings: Sendable, Equatable {
 
     /// Triton's form of a full set (every field given).
     func strings(traceFile: String?) -> [String: [String]] {
-        ["trace_file": [traceFile ?? ""], "trace_level": [(timestamps ?? false) ? "TIMESTAMPS" : "OFF"],
-         "trace_rate": ["\(rate ?? 1000)"], "trace_count": ["\(count ?? -1)"], "log_frequency": ["\(logFrequency ?? 0)"],
-         "trace_mode": ["triton"]]
+        let full = over(Self.defaults)
+        return ["trace_file": [traceFile ?? ""], "trace_level": [full.timestamps! ? "TIMESTAMPS" : "OFF"],
+                "trace_rate": ["\(full.rate!)"], "trace_count": ["\(full.count!)"], "log_frequency": ["\(full.logFrequency!)"],
+                "trace_mode": ["triton"]]
     }
 }
