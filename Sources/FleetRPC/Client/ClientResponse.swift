@@ -47,7 +47,12 @@ public struct ClientRequestWriter<Message: SwiftProtobuf.Message>: Sendable {
     let call: ClientCall
 
     public func write(_ message: Message) async throws {
-        let bytes: [UInt8] = try message.serializedBytes()
+        try await write(serialized: try message.serializedBytes())
+    }
+
+    /// Sends a request its producer serialized itself (`Message`'s binary form): the import's
+    /// read-ahead encodes its messages as it reads the files into them.
+    public func write(serialized bytes: [UInt8]) async throws {
         if await call.write(bytes) == .closed {
             // The server already ended the call (or the connection broke): read to the end,
             // which lets the call finish, and report why.

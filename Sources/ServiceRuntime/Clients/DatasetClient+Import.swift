@@ -87,59 +87,39 @@ extension DatasetClient {
             (writer: ClientRequestWriter<Visionfleet_V1_ImportDatasetRequest>) in
             try await writer.write(.with { $0.header = header })
             var sent: Int64 = 0
-            // Small files travel many to a message (up to ~1 MiB), large ones in 1 MiB chunks.
-            var batch = Visionfleet_V1_FileChunkBatch()
-            var batchBytes = 0
-            func send(_ chunk: Visionfleet_V1_FileChunk) async throws {
-                batch.chunks.append(chunk)
-                batchBytes += chunk.data.count
-                if batchBytes >= Self.chunkSize || batch.chunks.count >= 1024 { try await flush() }
-            }
-            func flush() async throws {
-                guard !batch.chunks.isEmpty else { return }
-                if batch.chunks.count == 1 {
-                    let only = batch.chunks[0]
-                    try await writer.write(.with { $0.chunk = only })
-                } else {
-                    let all = batch
-                    try await writer.write(.with { $0.chunks = all })
-                }
-                batch.chunks.removeAll(keepingCapacity: true)
-                batchBytes = 0
-            }
-            let rootPath = plan.root.standardizedFileURL.path + "/"
-            // Small files (most images) read ahead on several threads, each in one read and one chunk.
-            let readAhead = FileReadAhead(paths: plan.files.map { rootPath + $0 }, sizes: plan.sizes.map { Int($0) },
-                                          include: { plan.sizes[$0] <= Int64(Self.chunkSize) })
-            defer { readAhead.cancel() }
-            for (file, size) in zip(plan.files, plan.sizes) {
-                if let data = try readAhead.next() {
-                    try await send(.with { $0.path = file; $0.data = data; $0.last = true })
+            // Small files travel many to a message (up to ~1 MiB or 1,024 files), read ahead on
+            // several threads straight into the serialized messages; large ones in 1 MiB chunks.
+            let reader = ImportMessageReader(root: plan.root.standardizedFileURL.path, files: plan.files, sizes: plan.sizes,
+                                             maxFileBytes: Self.chunkSize, messageBytes: Self.chunkSize, messageFiles: 1024)
+            defer { reader.cancel() }
+            while let part = try reader.next() {
+                switch part {
+                case .message(let bytes, _, let size):
+                    try await writer.write(serialized: bytes)
                     sent += size
                     progress?(sent, plan.totalBytes)
-                    continue
-                }
-                let url = plan.root.appendingPathComponent(file)
-                let handle = try FileHandle(forReadingFrom: url)
-                defer { try? handle.close() }
-                var offset: Int64 = 0
-                var pending = try handle.read(upToCount: Self.chunkSize) ?? Data()
-                while true {
-                    let next = pending.count < Self.chunkSize ? Data() : (try handle.read(upToCount: Self.chunkSize) ?? Data())
-                    var chunk = Visionfleet_V1_FileChunk()
-                    if offset == 0 { chunk.path = file }
-                    chunk.offset = offset
-                    chunk.data = pending
-                    chunk.last = next.isEmpty
-                    offset += Int64(pending.count)
-                    try await send(chunk)
-                    sent += Int64(pending.count)
-                    progress?(sent, plan.totalBytes)
-                    if next.isEmpty { break }
-                    pending = next
+                case .large(let i):
+                    let file = plan.files[i]
+                    let handle = try FileHandle(forReadingFrom: plan.root.appendingPathComponent(file))
+                    defer { try? handle.close() }
+                    var offset: Int64 = 0
+                    var pending = try handle.read(upToCount: Self.chunkSize) ?? Data()
+                    while true {
+                        let next = pending.count < Self.chunkSize ? Data() : (try handle.read(upToCount: Self.chunkSize) ?? Data())
+                        var chunk = Visionfleet_V1_FileChunk()
+                        if offset == 0 { chunk.path = file }
+                        chunk.offset = offset
+                        chunk.data = pending
+                        chunk.last = next.isEmpty
+                        offset += Int64(pending.count)
+                        try await writer.write(.with { $0.chunk = chunk })
+                        sent += Int64(pending.count)
+                        progress?(sent, plan.totalBytes)
+                        if next.isEmpty { break }
+                        pending = next
+                    }
                 }
             }
-            try await flush()
         }
         return response.message
     }

@@ -1,0 +1,100 @@
+import FleetProtos
+import Foundation
+import ServiceRuntime
+import XCTest
+
+/// The import client's read-ahead: its messages are byte for byte what SwiftProtobuf encodes
+/// for the same chunks, in list order, whatever the window, byte bound and thread count; large
+/// files are left to the sender at their place; a read error surfaces at its message; an early
+/// stop ends the workers.
+final class ImportMessageReaderTests: XCTestCase {
+    /// Files of 0 ..< 5,000 bytes (a few empty), every 37th one 20,000 bytes (over the limit used here).
+    private func writeFiles(_ count: Int, in root: URL) throws -> (files: [String], contents: [Data]) {
+        try FileManager.default.createDirectory(at: root.appendingPathComponent("sub/dir"), withIntermediateDirectories: true)
+        var files: [String] = []
+        var contents: [Data] = []
+        for i in 0..<count {
+            let size = i % 37 == 36 ? 20_000 : (i * 7919) % 5000
+            let data = Data((0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ i) })
+            let file = i % 3 == 0 ? "sub/dir/f\(i).bin" : "f\(i) é.bin"
+            try data.write(to: root.appendingPathComponent(file))
+            files.append(file)
+            contents.append(data)
+        }
+        return (files, contents)
+    }
+
+    func testMessagesAreWhatSwiftProtobufEncodesInListOrder() throws {
+        let root = Fixtures.temp("import-reader")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let (files, contents) = try writeFiles(400, in: root)
+        let sizes = contents.map { Int64($0.count) }
+        for (threads, window, maxBytes, messageFiles) in [(16, 16, 64 << 20, 1024), (16, 1, 6_000, 7), (1, 1, 1, 1), (4, 3, 100, 50)] {
+            let reader = ImportMessageReader(root: root.path, files: files, sizes: sizes, maxFileBytes: 10_000, messageBytes: 30_000,
+                                             messageFiles: messageFiles, threads: threads, window: window, maxBytes: maxBytes)
+            defer { reader.cancel() }
+            var next = 0
+            while let part = try reader.next() {
+                switch part {
+                case .large(let i):
+                    XCTAssertEqual(i, next, "a large file comes at its place")
+                    XCTAssertGreaterThan(contents[i].count, 10_000)
+                    next += 1
+                case .message(let bytes, let range, let size):
+                    XCTAssertEqual(range.lowerBound, next, "messages come in list order")
+                    XCTAssertLessThanOrEqual(range.count, messageFiles)
+                    let expected = Visionfleet_V1_ImportDatasetRequest.with {
+                        $0.chunks.chunks = range.map { i in .with { $0.path = files[i]; $0.data = contents[i]; $0.last = true } }
+                    }
+                    XCTAssertEqual(bytes, try expected.serializedBytes() as [UInt8], "files \(range), threads \(threads), window \(window)")
+                    XCTAssertEqual(size, range.reduce(Int64(0)) { $0 + sizes[$1] })
+                    next = range.upperBound
+                }
+            }
+            XCTAssertEqual(next, files.count, "every file, threads \(threads), window \(window), max bytes \(maxBytes)")
+        }
+    }
+
+    func testAReadErrorSurfacesAtItsMessage() throws {
+        let root = Fixtures.temp("import-reader-missing")
+        defer { try? FileManager.default.removeItem(at: root) }
+        var (files, contents) = try writeFiles(40, in: root)
+        files[17] = "gone.bin"
+        let reader = ImportMessageReader(root: root.path, files: files, sizes: contents.map { Int64($0.count) }, maxFileBytes: 100_000,
+                                         messageBytes: 1 << 20, messageFiles: 10)
+        defer { reader.cancel() }
+        guard case .message(_, let first, _)? = try reader.next() else { return XCTFail("a message first") }
+        XCTAssertEqual(first, 0..<10)
+        XCTAssertThrowsError(try reader.next()) { error in
+            XCTAssertEqual((error as NSError).userInfo[NSFilePathErrorKey] as? String, root.path + "/gone.bin", "\(error)")
+        }
+        guard case .message(_, let third, _)? = try reader.next() else { return XCTFail("the messages after a failed one still come") }
+        XCTAssertEqual(third, 20..<30)
+    }
+
+    func testAFileThatShrankIsAnErrorNamingIt() throws {
+        let root = Fixtures.temp("import-reader-shrank")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let (files, contents) = try writeFiles(5, in: root)
+        var sizes = contents.map { Int64($0.count) }
+        sizes[2] += 10  // the walk saw it larger
+        let reader = ImportMessageReader(root: root.path, files: files, sizes: sizes, maxFileBytes: 100_000, messageBytes: 1 << 20, messageFiles: 100)
+        defer { reader.cancel() }
+        XCTAssertThrowsError(try reader.next()) { error in
+            XCTAssertTrue("\(error.localizedDescription)".contains("changed while it was read"), "\(error)")
+        }
+    }
+
+    func testCancelEndsWorkersWaitingForTheSender() throws {
+        let root = Fixtures.temp("import-reader-cancel")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let (files, contents) = try writeFiles(300, in: root)
+        let reader = ImportMessageReader(root: root.path, files: files, sizes: contents.map { Int64($0.count) }, maxFileBytes: 100_000,
+                                         messageBytes: 1 << 20, messageFiles: 4, window: 2)
+        XCTAssertNotNil(try reader.next())
+        Thread.sleep(forTimeInterval: 0.05)  // the workers fill the window and wait
+        let started = Date()
+        reader.cancel()
+        XCTAssertLessThan(Date().timeIntervalSince(started), 1, "cancel returns once the workers have stopped")
+    }
+}
