@@ -5,13 +5,31 @@ import Glibc
 
 /// Lists the regular files under a folder (recursively, hidden entries skipped) with their
 /// sizes, straight from readdir/fstatat: a 70,000-file dataset is walked in a fraction of the
-/// time `FileManager`'s enumerator with resource values takes.
+/// time `FileManager`'s enumerator with resource values takes. The folders of each depth are
+/// listed on every core (an import's walk runs before its first byte is sent).
 public enum FolderWalker {
     public struct Entry: Sendable { public var path: String; public var size: Int64 }
 
     public static func files(under root: String) throws -> [Entry] {
         var out: [Entry] = []
-        try walk(root, prefix: "", into: &out)
+        var level: [(path: String, prefix: String)] = [(root, "")]
+        let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
+        while !level.isEmpty {
+            let folders = level, workers = min(cores, level.count)
+            let listed = ConcurrentSlots<Result<Listing, any Error>>(count: folders.count)
+            DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                for i in stride(from: worker, to: folders.count, by: workers) {
+                    listed.set(i, Result { try list(folders[i].path, prefix: folders[i].prefix) })
+                }
+            }
+            var next: [(path: String, prefix: String)] = []
+            for (folder, result) in zip(folders, listed.values) {
+                let listing = try result!.get()
+                out += listing.files
+                next += listing.folders.map { (folder.path + "/" + $0, folder.prefix + $0 + "/") }
+            }
+            level = next
+        }
         return out
     }
 
@@ -24,31 +42,16 @@ public enum FolderWalker {
         return String(decoding: bytes[bytes.index(after: dot)...], as: UTF8.self).lowercased()
     }
 
-    /// Reads a whole small file.
-    public static func read(_ path: String, size: Int) throws -> Data {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw CocoaError(.fileReadNoSuchFile, userInfo: [NSFilePathErrorKey: path]) }
-        defer { close(fd) }
-        var data = Data(count: size)
-        var done = 0
-        try data.withUnsafeMutableBytes { raw in
-            while done < size {
-                let n = Glibc.read(fd, raw.baseAddress! + done, size - done)
-                if n < 0, errno == EINTR { continue }
-                guard n > 0 else { throw CocoaError(.fileReadUnknown, userInfo: [NSFilePathErrorKey: path]) }
-                done += n
-            }
-        }
-        return data
-    }
+    private struct Listing { var files: [Entry] = []; var folders: [String] = [] }
 
-    private static func walk(_ folder: String, prefix: String, into out: inout [Entry]) throws {
+    /// One folder's regular files and subfolders.
+    private static func list(_ folder: String, prefix: String) throws -> Listing {
         guard let dir = opendir(folder) else {
             throw CocoaError(.fileReadNoSuchFile, userInfo: [NSFilePathErrorKey: folder])
         }
         defer { closedir(dir) }
         let fd = dirfd(dir)
-        var subfolders: [String] = []
+        var listing = Listing()
         while let entry = readdir(dir) {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
                 String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
@@ -57,11 +60,11 @@ public enum FolderWalker {
             var info = stat()
             guard fstatat(fd, name, &info, 0) == 0 else { continue }
             switch info.st_mode & S_IFMT {
-            case S_IFREG: out.append(Entry(path: prefix + name, size: Int64(info.st_size)))
-            case S_IFDIR: subfolders.append(name)
+            case S_IFREG: listing.files.append(Entry(path: prefix + name, size: Int64(info.st_size)))
+            case S_IFDIR: listing.folders.append(name)
             default: continue
             }
         }
-        for name in subfolders { try walk(folder + "/" + name, prefix: prefix + name + "/", into: &out) }
+        return listing
     }
 }

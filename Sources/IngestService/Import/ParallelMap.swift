@@ -1,3 +1,4 @@
+import FleetStore
 import Foundation
 
 /// `body(i)` for every index, on all cores in contiguous chunks (one core below `serialBelow`

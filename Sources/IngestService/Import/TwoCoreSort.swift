@@ -1,3 +1,4 @@
+import FleetStore
 import Foundation
 
 /// Sorts the indices `0..<count` by a comparator on two cores: each half sorted on its own,
