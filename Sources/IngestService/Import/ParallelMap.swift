@@ -1,15 +1,18 @@
 import FleetStore
 import Foundation
 
-/// `body(i)` for every index, on all cores in contiguous chunks (one core below `serialBelow`
-/// elements); the results in index order.
+/// `body(i)` for every index, on all cores (one below `serialBelow` elements); the results in
+/// index order. The indices go out in contiguous runs, eight per core, taken by whichever core
+/// is free: a core busy elsewhere (the stream's thread, the client) does not hold the rest back.
 enum ParallelMap {
     static func indices<T>(_ count: Int, serialBelow: Int = 2048, _ body: @Sendable (Int) -> T) -> [T] {
-        let workers = count < serialBelow ? 1 : max(1, ProcessInfo.processInfo.activeProcessorCount)
-        let chunks = ConcurrentSlots<[T]>(count: workers)
-        DispatchQueue.concurrentPerform(iterations: workers) { w in
-            chunks.set(w, ((count * w / workers)..<(count * (w + 1) / workers)).map(body))
+        let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
+        guard count >= serialBelow, cores > 1, count > 1 else { return (0..<count).map(body) }
+        let runs = min(count, cores * 8)
+        let results = ConcurrentSlots<[T]>(count: runs)
+        DispatchQueue.concurrentPerform(iterations: runs) { r in
+            results.set(r, ((count * r / runs)..<(count * (r + 1) / runs)).map(body))
         }
-        return chunks.values.flatMap { $0! }
+        return results.values.flatMap { $0! }
     }
 }

@@ -45,19 +45,14 @@ final class SmallImageJob: @unchecked Sendable {
         return result
     }
 
-    /// Every image hashed and fully decoded, on all cores.
+    /// Every image hashed and fully decoded, on all cores (a contiguous run of the batch each).
     private static func check(_ batch: [SmallImage]) -> Result {
-        let checked = ConcurrentSlots<(BlobDigest, DecodedImage)>(count: batch.count)
-        let workers = min(batch.count, max(1, ProcessInfo.processInfo.activeProcessorCount))
-        DispatchQueue.concurrentPerform(iterations: workers) { w in
-            for i in stride(from: w, to: batch.count, by: workers) {
-                let image = batch[i]
-                checked.set(i, (SHA256Stream.digest(of: image.data), DecodedImage.decode(image.data, name: image.path)))
-            }
+        let checked = ParallelMap.indices(batch.count, serialBelow: 2) { i in
+            (SHA256Stream.digest(of: batch[i].data), DecodedImage.decode(batch[i].data, name: batch[i].path))
         }
         var result = Result()
-        result.digests = checked.values.map { $0!.0 }
-        result.decoded = checked.values.map { $0!.1 }
+        result.digests = checked.map(\.0)
+        result.decoded = checked.map(\.1)
         result.committed = Array(repeating: nil, count: batch.count)
         return result
     }

@@ -101,15 +101,10 @@ struct VersionBuilder {
     /// Decodes every staged image fully, on all cores: staging-relative path → size or failure.
     static func decodeAll(_ paths: [String], in staging: URL) -> [String: DecodedImage] {
         let base = staging.path + "/"
-        let files = paths.map { base + $0 }
-        let slots = ConcurrentSlots<DecodedImage>(count: files.count)
-        let workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
-        DispatchQueue.concurrentPerform(iterations: workers) { w in
-            for i in stride(from: w, to: files.count, by: workers) { slots.set(i, DecodedImage.decode(path: files[i], name: paths[i])) }
-        }
+        let decoded = ParallelMap.indices(paths.count, serialBelow: 2) { DecodedImage.decode(path: base + paths[$0], name: paths[$0]) }
         var out: [String: DecodedImage] = [:]
-        out.reserveCapacity(files.count)
-        for (path, value) in zip(paths, slots.values) { out[path] = value }
+        out.reserveCapacity(paths.count)
+        for (path, value) in zip(paths, decoded) { out[path] = value }
         return out
     }
 
