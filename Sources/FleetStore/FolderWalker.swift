@@ -13,14 +13,11 @@ public enum FolderWalker {
     public static func files(under root: String) throws -> [Entry] {
         var out: [Entry] = []
         var level: [(path: String, prefix: String)] = [(root, "")]
-        let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
         while !level.isEmpty {
-            let folders = level, workers = min(cores, level.count)
+            let folders = level
             let listed = ConcurrentSlots<Result<Listing, any Error>>(count: folders.count)
-            DispatchQueue.concurrentPerform(iterations: workers) { worker in
-                for i in stride(from: worker, to: folders.count, by: workers) {
-                    listed.set(i, Result { try list(folders[i].path, prefix: folders[i].prefix) })
-                }
+            DispatchQueue.concurrentPerform(iterations: folders.count) { i in
+                listed.set(i, Result { try list(folders[i].path, prefix: folders[i].prefix) })
             }
             var next: [(path: String, prefix: String)] = []
             for (folder, result) in zip(folders, listed.values) {

@@ -45,7 +45,7 @@ final class SmallImageJob: @unchecked Sendable {
         return result
     }
 
-    /// Every image hashed and fully decoded, on all cores (a contiguous run of the batch each).
+    /// Every image hashed and fully decoded, on all cores (in runs taken by whichever core is free).
     private static func check(_ batch: [SmallImage]) -> Result {
         let checked = ParallelMap.indices(batch.count, serialBelow: 2) { i in
             (SHA256Stream.digest(of: batch[i].data), DecodedImage.decode(batch[i].data, name: batch[i].path))
