@@ -1,38 +1,68 @@
 /// The name of a blob: the SHA-256 of its bytes, written "sha256:<64 lowercase hex digits>".
 public struct BlobDigest: Hashable, Sendable, Comparable, CustomStringConvertible {
     public static let prefix = "sha256:"
-    /// 64 lowercase hex digits.
-    public let hex: String
+    /// The 32 bytes as four big-endian words: hashed, compared and copied without a heap
+    /// string (an import holds and looks up one per image, several times over), and ordered
+    /// as the hex text is.
+    private let words: (UInt64, UInt64, UInt64, UInt64)
 
     /// Parses "sha256:<hex>" (or bare hex); throws `invalidDigest` otherwise.
     public init(parsing text: String) throws(StoreError) {
-        let hex = text.hasPrefix(Self.prefix) ? String(text.dropFirst(Self.prefix.count)) : text
-        guard hex.utf8.count == 64, hex.utf8.allSatisfy({ Self.hexValue($0) != nil }) else {
-            throw .invalidDigest(text)
-        }
-        self.hex = hex
+        var raw = (UInt64(0), UInt64(0), UInt64(0), UInt64(0))
+        guard withUnsafeMutableBytes(of: &raw, { Self.writeBytes(of: text, to: $0.baseAddress!) }) else { throw .invalidDigest(text) }
+        words = (UInt64(bigEndian: raw.0), UInt64(bigEndian: raw.1), UInt64(bigEndian: raw.2), UInt64(bigEndian: raw.3))
     }
 
-    init(hex: String) { self.hex = hex }
-
-    /// The digest of 32 raw bytes.
+    /// The digest of 32 raw bytes (a shorter sequence is zero-padded, a longer one cut).
     public init<Bytes: Sequence<UInt8>>(bytes: Bytes) {
-        let digits = Array("0123456789abcdef".utf8)
-        var hex = [UInt8]()
-        hex.reserveCapacity(64)
-        for byte in bytes {
-            hex.append(digits[Int(byte >> 4)])
-            hex.append(digits[Int(byte & 15)])
+        var raw = (UInt64(0), UInt64(0), UInt64(0), UInt64(0))
+        withUnsafeMutableBytes(of: &raw) { out in
+            for (k, byte) in bytes.prefix(32).enumerated() { out[k] = byte }
         }
-        self.hex = String(decoding: hex, as: UTF8.self)
+        words = (UInt64(bigEndian: raw.0), UInt64(bigEndian: raw.1), UInt64(bigEndian: raw.2), UInt64(bigEndian: raw.3))
+    }
+
+    /// The digest of the 32 bytes at `raw`.
+    public init(raw: UnsafeRawBufferPointer) {
+        precondition(raw.count == 32, "a SHA-256 digest is 32 bytes, got \(raw.count)")
+        func word(_ k: Int) -> UInt64 { UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 8 * k, as: UInt64.self)) }
+        words = (word(0), word(1), word(2), word(3))
     }
 
     /// The 32 raw bytes.
     public var bytes: [UInt8] {
         var out = [UInt8](repeating: 0, count: 32)
-        var hex = hex
-        _ = hex.withUTF8 { digits in out.withUnsafeMutableBytes { Self.write(hexDigits: digits, to: $0.baseAddress!) } }
+        out.withUnsafeMutableBytes { write(to: $0.baseAddress!) }
         return out
+    }
+
+    /// Writes the 32 raw bytes to `out`.
+    public func write(to out: UnsafeMutableRawPointer) {
+        for (k, word) in [words.0, words.1, words.2, words.3].enumerated() {
+            out.storeBytes(of: word.bigEndian, toByteOffset: 8 * k, as: UInt64.self)
+        }
+    }
+
+    /// 64 lowercase hex digits.
+    public var hex: String {
+        let digits: StaticString = "0123456789abcdef"
+        return String(unsafeUninitializedCapacity: 64) { out in
+            digits.withUTF8Buffer { table in
+                for (k, word) in [words.0, words.1, words.2, words.3].enumerated() {
+                    for b in 0..<16 { out[16 * k + b] = table[Int(word >> UInt64(60 - 4 * b) & 15)] }
+                }
+            }
+            return 64
+        }
+    }
+
+    public static func == (a: BlobDigest, b: BlobDigest) -> Bool { a.words == b.words }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(words.0)
+        hasher.combine(words.1)
+        hasher.combine(words.2)
+        hasher.combine(words.3)
     }
 
     /// Writes the 32 raw bytes of a digest's text ("sha256:<hex>" or bare hex, as
@@ -66,12 +96,6 @@ public struct BlobDigest: Hashable, Sendable, Comparable, CustomStringConvertibl
         return (decimal ? c &- 48 : (c &- 87) & 15, decimal || c &- 97 < 6)
     }
 
-    /// A lowercase hex digit's value.
-    private static func hexValue(_ c: UInt8) -> UInt8? {
-        let (value, valid) = hexDigit(c)
-        return valid ? value : nil
-    }
-
     public var description: String { Self.prefix + hex }
-    public static func < (a: BlobDigest, b: BlobDigest) -> Bool { a.hex < b.hex }
+    public static func < (a: BlobDigest, b: BlobDigest) -> Bool { a.words < b.words }
 }

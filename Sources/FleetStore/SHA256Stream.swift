@@ -24,10 +24,12 @@ public final class SHA256Stream {
 
     /// The digest of everything fed so far; the stream is finished afterwards.
     public func finish() -> BlobDigest {
-        var out = [UInt8](repeating: 0, count: 32)
+        var out = (UInt64(0), UInt64(0), UInt64(0), UInt64(0))
         var length: UInt32 = 0
-        EVP_DigestFinal_ex(context, &out, &length)
-        return BlobDigest(bytes: out)
+        return withUnsafeMutableBytes(of: &out) { raw in
+            EVP_DigestFinal_ex(context, raw.baseAddress!.assumingMemoryBound(to: UInt8.self), &length)
+            return BlobDigest(raw: UnsafeRawBufferPointer(raw))
+        }
     }
 
     /// The digest of one buffer.

@@ -24,7 +24,7 @@ final class SmallBlobTable: Sendable {
         migrator.registerMigration("v2-binary-digest") { db in
             db.add(function: DatabaseFunction("vf_digest_key", argumentCount: 1, pure: true) { values in
                 guard let hex = String.fromDatabaseValue(values[0]) else { return nil }
-                return Data(BlobDigest(hex: hex).bytes)
+                return (try? BlobDigest(parsing: hex)).map { Data($0.bytes) }
             })
             try db.execute(sql: """
                 CREATE TABLE blob_v2 (digest BLOB PRIMARY KEY, data BLOB NOT NULL);

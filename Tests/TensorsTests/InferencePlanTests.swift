@@ -73,10 +73,10 @@ final class InferencePlanTests: XCTestCase {
     /// thread's runs start shows up under the probe's name.
     func testOneThreadPlanCompiledElsewhereRunsOnOneThread() throws {
         let model = try CIFARResNet(depth: 20, inputChannels: 3, classes: 10, seed: 5)
-        nonisolated(unsafe) let plan = try model.inferencePlan()
+        let plan = try model.inferencePlan()
         plan.threads = 1
         var rng = RandomState(seed: 6)
-        nonisolated(unsafe) let x = Tensor(normal: [4, 3, 32, 32], std: 1, rng: &rng)
+        let x = Tensor(normal: [4, 3, 32, 32], std: 1, rng: &rng)
         nonisolated(unsafe) var compiled: [Float] = []
         nonisolated(unsafe) var probed: [[Float]] = []
         nonisolated(unsafe) var namesakes = -1
