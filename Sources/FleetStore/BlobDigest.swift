@@ -8,18 +8,18 @@ public struct BlobDigest: Hashable, Sendable, Comparable, CustomStringConvertibl
 
     /// Parses "sha256:<hex>" (or bare hex); throws `invalidDigest` otherwise.
     public init(parsing text: String) throws(StoreError) {
-        var raw = (UInt64(0), UInt64(0), UInt64(0), UInt64(0))
+        var raw = Self.zero
         guard withUnsafeMutableBytes(of: &raw, { Self.writeBytes(of: text, to: $0.baseAddress!) }) else { throw .invalidDigest(text) }
-        words = (UInt64(bigEndian: raw.0), UInt64(bigEndian: raw.1), UInt64(bigEndian: raw.2), UInt64(bigEndian: raw.3))
+        self = withUnsafeBytes(of: raw) { BlobDigest(raw: $0) }
     }
 
     /// The digest of 32 raw bytes (a shorter sequence is zero-padded, a longer one cut).
     public init<Bytes: Sequence<UInt8>>(bytes: Bytes) {
-        var raw = (UInt64(0), UInt64(0), UInt64(0), UInt64(0))
+        var raw = Self.zero
         withUnsafeMutableBytes(of: &raw) { out in
             for (k, byte) in bytes.prefix(32).enumerated() { out[k] = byte }
         }
-        words = (UInt64(bigEndian: raw.0), UInt64(bigEndian: raw.1), UInt64(bigEndian: raw.2), UInt64(bigEndian: raw.3))
+        self = withUnsafeBytes(of: raw) { BlobDigest(raw: $0) }
     }
 
     /// The digest of the 32 bytes at `raw`.
@@ -29,18 +29,20 @@ public struct BlobDigest: Hashable, Sendable, Comparable, CustomStringConvertibl
         words = (word(0), word(1), word(2), word(3))
     }
 
-    /// The 32 raw bytes.
-    public var bytes: [UInt8] {
-        var out = [UInt8](repeating: 0, count: 32)
-        out.withUnsafeMutableBytes { write(to: $0.baseAddress!) }
-        return out
+    /// 32 bytes of stack: the digest's bytes in order once filled.
+    private static let zero = (UInt64(0), UInt64(0), UInt64(0), UInt64(0))
+
+    /// `body` over the 32 raw bytes, without a heap copy.
+    private func withRawBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
+        withUnsafeBytes(of: (words.0.bigEndian, words.1.bigEndian, words.2.bigEndian, words.3.bigEndian), body)
     }
+
+    /// The 32 raw bytes.
+    public var bytes: [UInt8] { withRawBytes { Array($0) } }
 
     /// Writes the 32 raw bytes to `out`.
     public func write(to out: UnsafeMutableRawPointer) {
-        for (k, word) in [words.0, words.1, words.2, words.3].enumerated() {
-            out.storeBytes(of: word.bigEndian, toByteOffset: 8 * k, as: UInt64.self)
-        }
+        withRawBytes { out.copyMemory(from: $0.baseAddress!, byteCount: 32) }
     }
 
     /// 64 lowercase hex digits.
@@ -48,8 +50,11 @@ public struct BlobDigest: Hashable, Sendable, Comparable, CustomStringConvertibl
         let digits: StaticString = "0123456789abcdef"
         return String(unsafeUninitializedCapacity: 64) { out in
             digits.withUTF8Buffer { table in
-                for (k, word) in [words.0, words.1, words.2, words.3].enumerated() {
-                    for b in 0..<16 { out[16 * k + b] = table[Int(word >> UInt64(60 - 4 * b) & 15)] }
+                withRawBytes { raw in
+                    for (k, byte) in raw.enumerated() {
+                        out[2 * k] = table[Int(byte >> 4)]
+                        out[2 * k + 1] = table[Int(byte & 15)]
+                    }
                 }
             }
             return 64

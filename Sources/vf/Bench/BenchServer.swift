@@ -52,6 +52,7 @@ final class BenchServer: @unchecked Sendable {
     }
 
     func residentMiB() -> Double { status("VmRSS") }
+    func peakResidentMiB() -> Double { status("VmHWM") }
 
     /// CPU seconds (user + system) the server has used so far.
     func cpuSeconds() -> Double { Self.cpuSeconds(pid: process.processIdentifier) }
@@ -64,7 +65,6 @@ final class BenchServer: @unchecked Sendable {
         guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
         return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
-    func peakResidentMiB() -> Double { status("VmHWM") }
 }
 
 extension BenchServer {
