@@ -35,6 +35,36 @@ final class InferencePlanTests: XCTestCase {
         XCTAssertThrowsError(try plan.run(Tensor(zeros: [1, 1, 32, 32])))
     }
 
+    /// A concat of whole channel blocks (8, 16 and 8 channels in oneDNN's nChw8c) is copied
+    /// image by image by the network's own op; one with a 4-channel part falls back to oneDNN's.
+    /// Both agree with the engine at batch 1, 3 and 40 (over a megabyte: copied on both threads).
+    func testBlockedConcatMatchesTheEngine() throws {
+        var rng = RandomState(seed: 5)
+        let plan = InferencePlan(inputShape: [8, 16, 16])
+        let a = try plan.conv(plan.input, Conv2d(8, 8, kernel: 3, padding: 1, bias: true, rng: &rng), activation: .silu)
+        let b = try plan.conv(plan.input, Conv2d(8, 16, kernel: 1, bias: true, rng: &rng), activation: .relu)
+        let c = try plan.conv(a, Conv2d(8, 8, kernel: 1, bias: true, rng: &rng))
+        let odd = try plan.conv(b, Conv2d(16, 4, kernel: 1, bias: true, rng: &rng))
+        let whole = try plan.concat([a, b, c])
+        let mixed = try plan.concat([whole, odd])
+        _ = try plan.conv(mixed, Conv2d(36, 8, kernel: 1, bias: true, rng: &rng))
+        for batch in [1, 3, 40] {
+            let input = Tensor(normal: [batch, 8, 16, 16], std: 1, rng: &rng)
+            plan.backend = .engine
+            let reference = try plan.run(input).scalars
+            plan.backend = .oneDNN
+            let viaOneDNN = try plan.run(input).scalars
+            XCTAssertNil(plan.oneDNNFailure)
+            assertClose(viaOneDNN, reference, tol: 1e-4)
+        }
+        plan.profiling = true
+        _ = try plan.run(Tensor(normal: [2, 8, 16, 16], std: 1, rng: &rng))
+        let concats = plan.lastProfile.map(\.0).filter { $0.hasPrefix("concat") }
+        XCTAssertEqual(concats.count, 2, "\(plan.lastProfile.map(\.0))")
+        XCTAssertEqual(concats.first, "concat [visionfleet:c]")
+        XCTAssertNotEqual(concats.last, "concat [visionfleet:c]")
+    }
+
     /// oneDNN and the engine's kernels agree on every step kind the plans use: dilated and
     /// grouped convolutions, every activation as a post-op, a residual sum, max pooling, global
     /// average pooling and a linear layer, at three batch sizes (one network each; 37 runs in
