@@ -262,12 +262,12 @@ static int winograd_fits(const_dnnl_primitive_desc_t pd, const dnnl_memory_desc_
 }
 
 // Appends the Winograd op src → dst (dst holding the residual when `accumulate`), then the
-// activation in place unless it is ReLU (fused) or identity.
+// activation in place unless it is ReLU or SiLU (fused) or identity.
 static int add_winograd(vf_dnnl_net *net, dnnl_memory_t src, int in_channels, dnnl_memory_t dst, const dnnl_memory_desc_t *dst_md,
                         int accumulate, const float *weight, const float *bias, int activation, float leaky_slope, const char *name) {
     const dnnl_dim_t *d = dst_md->dims;
-    int relu = activation == VF_ACT_RELU;
-    vf_winograd *plan = vf_winograd_create(in_channels, (int)d[1], (int)d[2], (int)d[3], weight, bias, relu, net->threads);
+    int fused = activation == VF_ACT_RELU ? VF_WINOGRAD_RELU : activation == VF_ACT_SILU ? VF_WINOGRAD_SILU : VF_WINOGRAD_NONE;
+    vf_winograd *plan = vf_winograd_create(in_channels, (int)d[1], (int)d[2], (int)d[3], weight, bias, fused, net->threads);
     if (!plan) {
         snprintf(net->error, sizeof net->error, "out of memory");
         return -1;
@@ -296,7 +296,7 @@ static int add_winograd(vf_dnnl_net *net, dnnl_memory_t src, int in_channels, dn
     op->output = dst;
     memcpy(op->dims[0], d, sizeof op->dims[0]);
     net->nops++;
-    if (relu || activation == VF_ACT_IDENTITY) return 0;
+    if (fused || activation == VF_ACT_IDENTITY) return 0;
     float alpha, beta;
     dnnl_alg_kind_t alg = vf_dnnl_activation(activation, leaky_slope, &alpha, &beta);
     if (!alg) {

@@ -5,7 +5,7 @@
 // Weights are transformed once (in double, shared by the plans of equal weights: winograd_weights.c). Each thread takes groups of 4×4 output tiles:
 // transforms their inputs (Bᵀ d B, 8 channels per vector), multiplies per transform point (36
 // small GEMMs against the transformed weights), and transforms back (Aᵀ m A) with the bias, the
-// residual (what dst holds) and ReLU fused. See vfdnnl.h.
+// residual (what dst holds) and ReLU or SiLU fused. See vfdnnl.h.
 #include "vfdnnl.h"
 #include "winograd_weights.h"
 
@@ -24,7 +24,7 @@ enum { POINTS = 36, SCRATCH_BUDGET = 256 * 1024 };
 struct vf_winograd {
     int c, k, h, w;  // input channels, output channels, spatial size (output = input)
     int tiles_h, tiles_w;
-    int relu;
+    int activation;  // VF_WINOGRAD_NONE / _RELU / _SILU
     int group;    // tiles a thread transforms at once when splitting tiles (V and M within L2)
     int threads;
     vf_winograd_weights *weights;
@@ -43,7 +43,8 @@ static void *aligned(size_t floats) {
 }
 
 vf_winograd *vf_winograd_create(int in_channels, int out_channels, int height, int width, const float *weight,
-                                const float *bias, int relu, int threads) {
+                                const float *bias, int activation, int threads) {
+    if (activation < VF_WINOGRAD_NONE || activation > VF_WINOGRAD_SILU) return NULL;
     if (in_channels <= 0 || out_channels <= 0 || in_channels % 8 || out_channels % 8 || height <= 0 || width <= 0) return NULL;
     vf_winograd *p = calloc(1, sizeof *p);
     if (!p) return NULL;
@@ -53,7 +54,7 @@ vf_winograd *vf_winograd_create(int in_channels, int out_channels, int height, i
     p->w = width;
     p->tiles_h = (height + 3) / 4;
     p->tiles_w = (width + 3) / 4;
-    p->relu = relu;
+    p->activation = activation;
     p->threads = threads > 0 ? threads : omp_get_max_threads();
     int group = SCRATCH_BUDGET / (POINTS * (in_channels + out_channels) * (int)sizeof(float));
     p->group = group < 6 ? 6 : group > 48 ? 48 : group;
@@ -200,7 +201,30 @@ AVX2 static void multiply(const float *v, const float *u, float *m, int rows, in
     }
 }
 
-// dst tiles from M, with the bias, the residual dst held (when accumulating) and ReLU.
+// eˣ for x ≤ 88.37 (larger overflows to +inf): 2ⁿ · e^r with n = round(x·log₂e) and |r| ≤ ln2/2,
+// e^r by Cephes' degree-6 polynomial (within 2 ulp); below −87.3 it is 0.
+AVX2 INLINE __m256 exp_ps(__m256 x) {
+    x = _mm256_max_ps(_mm256_min_ps(x, _mm256_set1_ps(88.3762626647949f)), _mm256_set1_ps(-87.3365447505531f));
+    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+    __m256 y = _mm256_set1_ps(1.9875691500E-4f);
+    y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(1.3981999507E-3f));
+    y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(8.3334519073E-3f));
+    y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(4.1665795894E-2f));
+    y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(1.6666665459E-1f));
+    y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(5.0000001201E-1f));
+    y = _mm256_fmadd_ps(y, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.f)));
+    __m256i scale = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    return _mm256_mul_ps(y, _mm256_castsi256_ps(scale));
+}
+
+// x · sigmoid(x) = x / (1 + e⁻ˣ).
+AVX2 INLINE __m256 silu_ps(__m256 x) {
+    return _mm256_div_ps(x, _mm256_add_ps(_mm256_set1_ps(1.f), exp_ps(_mm256_sub_ps(_mm256_setzero_ps(), x))));
+}
+
+// dst tiles from M, with the bias, the residual dst held (when accumulating) and the activation.
 AVX2 static void transform_outputs(const vf_winograd *p, const float *m, int first, int count, int group, int kb_begin, int kb_end,
                                    float *dst, int accumulate) {
     const int kb_count = p->k / 8, h = p->h, w = p->w;
@@ -222,7 +246,8 @@ AVX2 static void transform_outputs(const vf_winograd *p, const float *m, int fir
                     float *at = plane + ((size_t)(oy + i) * w + ox + j) * 8;
                     __m256 value = _mm256_add_ps(y[i * 4 + j], b);
                     if (accumulate) value = _mm256_add_ps(value, _mm256_loadu_ps(at));
-                    if (p->relu) value = _mm256_max_ps(value, zero);
+                    if (p->activation == VF_WINOGRAD_RELU) value = _mm256_max_ps(value, zero);
+                    else if (p->activation == VF_WINOGRAD_SILU) value = silu_ps(value);
                     _mm256_storeu_ps(at, value);
                 }
         }

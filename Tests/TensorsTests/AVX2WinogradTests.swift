@@ -4,7 +4,7 @@ import XCTest
 @testable import VisionModels
 
 /// The inference networks' AVX2 Winograd F(4×4, 3×3) kernel (nChw8c) against the naive
-/// convolution: partial edge tiles, the residual it accumulates, fused ReLU, batches, and the
+/// convolution: partial edge tiles, the residual it accumulates, fused ReLU and SiLU, batches, and the
 /// same bits for one thread and two.
 final class AVX2WinogradTests: XCTestCase {
     func testMatchesNaiveReference() throws {
@@ -18,13 +18,15 @@ final class AVX2WinogradTests: XCTestCase {
             let x = randomArray(batch * c * h * w, &rng), weights = randomArray(k * c * 9, &rng, scale: 0.3)
             let bias = randomArray(k, &rng), residual = randomArray(batch * k * h * w, &rng)
             let conv = Reference.conv2d(x, weights, bias, g)
-            for (accumulate, relu) in [(false, false), (true, false), (false, true), (true, true)] {
+            let activations = [VF_WINOGRAD_NONE, VF_WINOGRAD_RELU, VF_WINOGRAD_SILU]
+            for (accumulate, activation) in [false, true].flatMap({ a in activations.map { (a, $0) } }) {
                 var expected = conv
                 if accumulate { for i in expected.indices { expected[i] += residual[i] } }
-                if relu { expected = expected.map { max($0, 0) } }
+                if activation == VF_WINOGRAD_RELU { expected = expected.map { max($0, 0) } }
+                if activation == VF_WINOGRAD_SILU { expected = expected.map { $0 / (1 + Foundation.exp(-$0)) } }
                 var outputs: [[Float]] = []
                 for threads in [1, 2] {
-                    let plan = try XCTUnwrap(vf_winograd_create(Int32(c), Int32(k), Int32(h), Int32(w), weights, bias, relu ? 1 : 0,
+                    let plan = try XCTUnwrap(vf_winograd_create(Int32(c), Int32(k), Int32(h), Int32(w), weights, bias, Int32(activation),
                                                                 Int32(threads)))
                     defer { vf_winograd_destroy(plan) }
                     let src = Self.blocked(x, batch: batch, channels: c, plane: h * w)
@@ -38,7 +40,7 @@ final class AVX2WinogradTests: XCTestCase {
                     }
                     outputs.append(Self.plain(dst, batch: batch, channels: k, plane: h * w))
                 }
-                let label = "\(c)→\(k) @\(h)x\(w) batch \(batch) accumulate \(accumulate) relu \(relu)"
+                let label = "\(c)→\(k) @\(h)x\(w) batch \(batch) accumulate \(accumulate) activation \(activation)"
                 assertClose(outputs[0], expected, tol: 1e-4, label)
                 XCTAssertEqual(outputs[0], outputs[1], "one thread and two differ: \(label)")
             }
@@ -97,6 +99,7 @@ final class AVX2WinogradTests: XCTestCase {
         XCTAssertNil(vf_winograd_create(12, 8, 4, 4, weights, nil, 0, 1))
         XCTAssertNil(vf_winograd_create(8, 12, 4, 4, weights, nil, 0, 1))
         XCTAssertNil(vf_winograd_create(8, 8, 0, 4, weights, nil, 0, 1))
+        XCTAssertNil(vf_winograd_create(8, 8, 4, 4, weights, nil, 3, 1), "no such fused activation")
     }
 
     /// NCHW → nChw8c (channels a multiple of 8).

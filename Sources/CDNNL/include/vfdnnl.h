@@ -59,12 +59,14 @@ int vf_dnnl_net_reorder_count(const vf_dnnl_net *net);
 // once; NULL for an unsupported shape or when out of memory.
 typedef struct vf_winograd vf_winograd;
 int vf_winograd_available(void);
+// The activation fused into the output transform (any other runs after it, as its own op).
+enum { VF_WINOGRAD_NONE = 0, VF_WINOGRAD_RELU = 1, VF_WINOGRAD_SILU = 2 };
 vf_winograd *vf_winograd_create(int in_channels, int out_channels, int height, int width, const float *weight,
-                                const float *bias, int relu, int threads);
+                                const float *bias, int activation, int threads);
 void vf_winograd_destroy(vf_winograd *plan);
 // Bytes of working memory a run at `batch` needs (plans run one at a time can share it).
 size_t vf_winograd_scratch_size(const vf_winograd *plan, int batch);
-// dst = [relu](conv(src) + bias [+ dst]) — with `accumulate`, dst holds the residual on entry;
+// dst = act(conv(src) + bias [+ dst]) — with `accumulate`, dst holds the residual on entry;
 // `scratch` holds vf_winograd_scratch_size bytes.
 void vf_winograd_run(const vf_winograd *plan, int batch, const float *src, float *dst, int accumulate, float *scratch);
 
