@@ -43,7 +43,7 @@ let package = Package(
         .target(
             name: "CDNNL",
             path: "Sources/CDNNL",
-            cSettings: [.unsafeFlags(["-O2"])],
+            cSettings: [.unsafeFlags(["-O3"])],
             linkerSettings: [.linkedLibrary("dnnl"), .linkedLibrary("gomp")]
         ),
         .target(
