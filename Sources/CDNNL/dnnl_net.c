@@ -261,8 +261,9 @@ static int winograd_fits(const_dnnl_primitive_desc_t pd, const dnnl_memory_desc_
     return dnnl_memory_desc_equal(src, &blocked_src) && dnnl_memory_desc_equal(dst, &blocked_dst);
 }
 
-// Appends the Winograd op src → dst (dst holding the residual when `accumulate`), then the
-// activation in place unless it is ReLU or SiLU (fused) or identity.
+// Appends the Winograd op src → dst (dst holding the residual when `accumulate`, added before
+// or after the activation), then the activation in place unless it is ReLU or SiLU (fused) or
+// identity (with the residual added after it, only those).
 static int add_winograd(vf_dnnl_net *net, dnnl_memory_t src, int in_channels, dnnl_memory_t dst, const dnnl_memory_desc_t *dst_md,
                         int accumulate, const float *weight, const float *bias, int activation, float leaky_slope, const char *name) {
     const dnnl_dim_t *d = dst_md->dims;
@@ -315,12 +316,9 @@ int vf_dnnl_net_conv(vf_dnnl_net *net, int src, int residual, int residual_dies,
                      int out_channels, int kh, int kw, int stride, int padding, int dilation, int groups, int activation,
                      float leaky_slope, int residual_after) {
     if (!valid_slot(net, src) || (residual >= 0 && !valid_slot(net, residual))) return -1;
-    if (residual >= 0 && residual_after) {
-        // act(conv) + residual: the residual as a separate binary add after the activation.
-        int y = vf_dnnl_net_conv(net, src, -1, 0, weight, bias, out_channels, kh, kw, stride, padding, dilation, groups, activation,
-                                 leaky_slope, 0);
-        return y < 0 ? -1 : vf_dnnl_net_add(net, y, residual);
-    }
+    // act(conv) + residual: our Winograd kernel adds it after the activation; elsewhere a binary
+    // add follows the convolution (oneDNN 2.6 has no jit kernel with a sum after an eltwise).
+    int after = residual >= 0 && residual_after;
     const dnnl_memory_desc_t *in = &net->slots[src].md;
     if (in->ndims != 4) {
         snprintf(net->error, sizeof net->error, "convolution input must be 4-D");
@@ -341,7 +339,7 @@ int vf_dnnl_net_conv(vf_dnnl_net *net, int src, int residual, int residual_dies,
                                                      &bias_md, &dst_md, strides, dilates, pad, pad));
     dnnl_post_ops_t post;
     CHECK(dnnl_post_ops_create(&post));
-    int failed = (residual >= 0 && dnnl_post_ops_append_sum(post, 1.f) != dnnl_success) ||
+    int failed = (residual >= 0 && !after && dnnl_post_ops_append_sum(post, 1.f) != dnnl_success) ||
                  append_activation(net, post, activation, leaky_slope);
     dnnl_primitive_attr_t attr;
     dnnl_primitive_desc_t pd = NULL;
@@ -362,7 +360,14 @@ int vf_dnnl_net_conv(vf_dnnl_net *net, int src, int residual, int residual_dies,
     dnnl_memory_desc_t want_dst = *dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
     dnnl_memory_t src_mem, weights_mem = NULL, bias_mem = NULL, dst_mem;
     dnnl_memory_desc_t plain_bias = bias_md;
-    int winograd = winograd_fits(pd, want_src, &want_dst, kh, kw, stride, padding, dilation, groups);
+    int winograd = winograd_fits(pd, want_src, &want_dst, kh, kw, stride, padding, dilation, groups) &&
+                   (!after || activation == VF_ACT_RELU || activation == VF_ACT_SILU || activation == VF_ACT_IDENTITY);
+    if (after && !winograd) {
+        dnnl_primitive_desc_destroy(pd);
+        int y = vf_dnnl_net_conv(net, src, -1, 0, weight, bias, out_channels, kh, kw, stride, padding, dilation, groups, activation,
+                                 leaky_slope, 0);
+        return y < 0 ? -1 : vf_dnnl_net_add(net, y, residual);
+    }
     if (in_layout(net, src, want_src, &src_mem) ||
         (!winograd && (import_constant(net, weight, &user_weights_md, want_weights, &weights_mem) ||
                        import_constant(net, bias, &plain_bias, &bias_md, &bias_mem)))) {
@@ -391,7 +396,8 @@ int vf_dnnl_net_conv(vf_dnnl_net *net, int src, int residual, int residual_dies,
              groups > 1 ? " dw" : "", residual >= 0 ? " +res" : "");
     if (winograd) {
         dnnl_primitive_desc_destroy(pd);
-        if (add_winograd(net, src_mem, (int)c, dst_mem, &want_dst, residual >= 0, weight, bias, activation, leaky_slope, name)) return -1;
+        int accumulate = after ? VF_WINOGRAD_ADD_AFTER : residual >= 0 ? VF_WINOGRAD_ADD_BEFORE : 0;
+        if (add_winograd(net, src_mem, (int)c, dst_mem, &want_dst, accumulate, weight, bias, activation, leaky_slope, name)) return -1;
         return new_slot(net, &want_dst, dst_mem);
     }
     dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, src_mem}, {DNNL_ARG_WEIGHTS, weights_mem}, {DNNL_ARG_BIAS, bias_mem}, {DNNL_ARG_DST, dst_mem}};

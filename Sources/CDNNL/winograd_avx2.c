@@ -224,7 +224,8 @@ AVX2 INLINE __m256 silu_ps(__m256 x) {
     return _mm256_div_ps(x, _mm256_add_ps(_mm256_set1_ps(1.f), exp_ps(_mm256_sub_ps(_mm256_setzero_ps(), x))));
 }
 
-// dst tiles from M, with the bias, the residual dst held (when accumulating) and the activation.
+// dst tiles from M, with the bias, the activation and the residual dst held (when accumulating:
+// added before the activation or after it).
 AVX2 static void transform_outputs(const vf_winograd *p, const float *m, int first, int count, int group, int kb_begin, int kb_end,
                                    float *dst, int accumulate) {
     const int kb_count = p->k / 8, h = p->h, w = p->w;
@@ -245,9 +246,10 @@ AVX2 static void transform_outputs(const vf_winograd *p, const float *m, int fir
                 for (int j = 0; j < 4 && ox + j < w; j++) {
                     float *at = plane + ((size_t)(oy + i) * w + ox + j) * 8;
                     __m256 value = _mm256_add_ps(y[i * 4 + j], b);
-                    if (accumulate) value = _mm256_add_ps(value, _mm256_loadu_ps(at));
+                    if (accumulate == VF_WINOGRAD_ADD_BEFORE) value = _mm256_add_ps(value, _mm256_loadu_ps(at));
                     if (p->activation == VF_WINOGRAD_RELU) value = _mm256_max_ps(value, zero);
                     else if (p->activation == VF_WINOGRAD_SILU) value = silu_ps(value);
+                    if (accumulate == VF_WINOGRAD_ADD_AFTER) value = _mm256_add_ps(value, _mm256_loadu_ps(at));
                     _mm256_storeu_ps(at, value);
                 }
         }

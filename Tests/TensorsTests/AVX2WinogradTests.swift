@@ -4,7 +4,7 @@ import XCTest
 @testable import VisionModels
 
 /// The inference networks' AVX2 Winograd F(4×4, 3×3) kernel (nChw8c) against the naive
-/// convolution: partial edge tiles, the residual it accumulates, fused ReLU and SiLU, batches, and the
+/// convolution: partial edge tiles, the residual it adds before or after the fused ReLU or SiLU, batches, and the
 /// same bits for one thread and two.
 final class AVX2WinogradTests: XCTestCase {
     func testMatchesNaiveReference() throws {
@@ -19,23 +19,25 @@ final class AVX2WinogradTests: XCTestCase {
             let bias = randomArray(k, &rng), residual = randomArray(batch * k * h * w, &rng)
             let conv = Reference.conv2d(x, weights, bias, g)
             let activations = [VF_WINOGRAD_NONE, VF_WINOGRAD_RELU, VF_WINOGRAD_SILU]
-            for (accumulate, activation) in [false, true].flatMap({ a in activations.map { (a, $0) } }) {
+            let modes = [0, VF_WINOGRAD_ADD_BEFORE, VF_WINOGRAD_ADD_AFTER]
+            for (accumulate, activation) in modes.flatMap({ a in activations.map { (a, $0) } }) {
                 var expected = conv
-                if accumulate { for i in expected.indices { expected[i] += residual[i] } }
+                if accumulate == VF_WINOGRAD_ADD_BEFORE { for i in expected.indices { expected[i] += residual[i] } }
                 if activation == VF_WINOGRAD_RELU { expected = expected.map { max($0, 0) } }
                 if activation == VF_WINOGRAD_SILU { expected = expected.map { $0 / (1 + Foundation.exp(-$0)) } }
+                if accumulate == VF_WINOGRAD_ADD_AFTER { for i in expected.indices { expected[i] += residual[i] } }
                 var outputs: [[Float]] = []
                 for threads in [1, 2] {
                     let plan = try XCTUnwrap(vf_winograd_create(Int32(c), Int32(k), Int32(h), Int32(w), weights, bias, Int32(activation),
                                                                 Int32(threads)))
                     defer { vf_winograd_destroy(plan) }
                     let src = Self.blocked(x, batch: batch, channels: c, plane: h * w)
-                    var dst = accumulate ? Self.blocked(residual, batch: batch, channels: k, plane: h * w)
+                    var dst = accumulate != 0 ? Self.blocked(residual, batch: batch, channels: k, plane: h * w)
                                          : [Float](repeating: .nan, count: batch * k * h * w)
                     var scratch = [Float](repeating: .nan, count: vf_winograd_scratch_size(plan, Int32(batch)) / 4)
                     dst.withUnsafeMutableBufferPointer { d in
                         scratch.withUnsafeMutableBufferPointer {
-                            vf_winograd_run(plan, Int32(batch), src, d.baseAddress, accumulate ? 1 : 0, $0.baseAddress)
+                            vf_winograd_run(plan, Int32(batch), src, d.baseAddress, Int32(accumulate), $0.baseAddress)
                         }
                     }
                     outputs.append(Self.plain(dst, batch: batch, channels: k, plane: h * w))

@@ -66,7 +66,8 @@ final class InferencePlanTests: XCTestCase {
     }
 
     /// oneDNN and the engine's kernels agree on every step kind the plans use: dilated and
-    /// grouped convolutions, every activation as a post-op, a residual sum, max pooling, global
+    /// grouped convolutions, every activation as a post-op, a residual sum before an activation
+    /// and one after it, max pooling, global
     /// average pooling and a linear layer, at three batch sizes (one network each; 37 runs in
     /// chunks of `oneDNNChunk`).
     func testOneDNNMatchesTheEngineOnEveryStep() throws {
@@ -76,7 +77,7 @@ final class InferencePlanTests: XCTestCase {
         for (i, activation) in Activation.allCases.enumerated() {
             let conv = Conv2d(4, 4, kernel: 3, stride: 1, padding: i % 2 == 0 ? 1 : 2, dilation: i % 2 == 0 ? 1 : 2,
                               groups: i % 3 == 0 ? 2 : 1, bias: true, rng: &rng)
-            x = try plan.conv(x, conv, residual: i == 2 ? x : nil, activation: activation)
+            x = try plan.conv(x, conv, residual: i == 2 || i == 4 ? x : nil, activation: activation, residualAfterActivation: i == 4)
         }
         x = plan.maxPool(x, kernel: 3, stride: 2, padding: 1)
         x = try plan.conv(x, Conv2d(4, 8, kernel: 1, stride: 2, rng: &rng))

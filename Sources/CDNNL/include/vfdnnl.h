@@ -66,7 +66,9 @@ vf_winograd *vf_winograd_create(int in_channels, int out_channels, int height, i
 void vf_winograd_destroy(vf_winograd *plan);
 // Bytes of working memory a run at `batch` needs (plans run one at a time can share it).
 size_t vf_winograd_scratch_size(const vf_winograd *plan, int batch);
-// dst = act(conv(src) + bias [+ dst]) — with `accumulate`, dst holds the residual on entry;
+// How a run adds the residual dst holds on entry: not at all (0), before the activation, or after it.
+enum { VF_WINOGRAD_ADD_BEFORE = 1, VF_WINOGRAD_ADD_AFTER = 2 };
+// dst = act(conv(src) + bias [+ dst]) or act(conv(src) + bias) + dst, as `accumulate` says;
 // `scratch` holds vf_winograd_scratch_size bytes.
 void vf_winograd_run(const vf_winograd *plan, int batch, const float *src, float *dst, int accumulate, float *scratch);
 

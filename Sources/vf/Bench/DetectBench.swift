@@ -72,7 +72,7 @@ struct DetectBench: AsyncParsableCommand {
         serve.stop()  // the plan timed alone
         let plan = try trainer.model.inferencePlan(height: config.height, width: config.width)
         var rng = RandomState(seed: 3)
-        let one = Tensor(uniform: [1, 3, config.height, config.width], low: -2, high: 2, rng: &rng)
+        let one = Tensor(uniform: [1, 3, config.height, config.width], low: 0, high: 255, rng: &rng)  // as the peer feeds it
         func planB1() throws -> Double { try PlanTiming.medianMilliseconds(plan, one, warmups: 10, runs: 200) }
         if peer, let ort = ORTLatency(since: started) {
             defer { ort.remove() }
