@@ -13,7 +13,7 @@ import VisionModels
 /// at 1 and 8 in flight (requests/s, p50/p99 ms), and the fused plan's batch-1 forward latency
 /// in the same run. `--peer` runs `../shared/peers/run yolox` first and adds ONNX Runtime's
 /// batch-1 latency on the same architecture: then ONNX Runtime (on the model the peer exported)
-/// and the plan are timed again in turns, and the ratio is the median of the turns' ratios.
+/// and the plan are timed again in short blocks taken in turns, and the ratio is of their medians.
 struct DetectBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "detect", abstract: "Detection serving latency and throughput (vs ONNX Runtime with --peer).")
 
@@ -75,23 +75,29 @@ struct DetectBench: AsyncParsableCommand {
         let one = Tensor(uniform: [1, 3, config.height, config.width], low: 0, high: 255, rng: &rng)  // as the peer feeds it
         func planB1() throws -> Double { try PlanTiming.medianMilliseconds(plan, one, warmups: 10, runs: 200) }
         if peer, let ort = ORTLatency(since: started) {
-            defer { ort.remove() }
-            // This host's speed drifts by tens of percent within a minute: the peer's own figure
-            // comes minutes before ours, so both are timed again in turns and compared per turn.
-            var ours: [Double] = [], theirs: [Double] = [], ratios: [Double] = []
+            defer { ort.close() }
+            // Blocks of ONNX Runtime and of the plan in turns: both see the same minute of this
+            // host. Each block starts once the other side's worker threads have stopped spinning
+            // (ONNX Runtime's spin for about 60 ms after a run and would take a core from ours).
+            var ours: [Double] = [], theirs: [Double] = []
+            let clock = ContinuousClock()
+            for _ in 0..<10 { _ = try plan.run(one) }
             for _ in 0..<Self.turns {
-                let t = try ort.batch1Milliseconds()
-                let b1 = try planB1()
-                theirs.append(t)
-                ours.append(b1)
-                ratios.append(b1 / t)
+                theirs += try ort.block(Self.blockRuns)
+                usleep(150_000)
+                for _ in 0..<Self.blockRuns {
+                    let t0 = clock.now
+                    _ = try plan.run(one)
+                    ours.append((clock.now - t0).seconds * 1000)
+                }
+                usleep(150_000)
             }
-            object["plan_b1_ms"] = Self.median(ours).rounded(toPlaces: 3)
-            object["peer_ort_b1_ms_in_turns"] = Self.median(theirs).rounded(toPlaces: 3)
-            object["ratio_plan_b1_vs_ort"] = Self.median(ratios).rounded(toPlaces: 2)
-            object["ratios_plan_b1_vs_ort_per_turn"] = ratios.map { $0.rounded(toPlaces: 2) }
-            log(String(format: "fused plan, batch 1: %.3f ms; ONNX Runtime %.3f ms; ratio per turn %@ (median %.2f)", Self.median(ours),
-                       Self.median(theirs), ratios.map { String(format: "%.2f", $0) }.joined(separator: " "), Self.median(ratios)))
+            let (b1, ortB1) = (Self.median(ours), Self.median(theirs))
+            object["plan_b1_ms"] = b1.rounded(toPlaces: 3)
+            object["peer_ort_b1_ms_in_turns"] = ortB1.rounded(toPlaces: 3)
+            object["ratio_plan_b1_vs_ort"] = (b1 / ortB1).rounded(toPlaces: 2)
+            log(String(format: "fused plan, batch 1: %.3f ms; ONNX Runtime in the same turns %.3f ms (medians of %d runs each, in %d turns): %.2f×",
+                       b1, ortB1, ours.count, Self.turns, b1 / ortB1))
         } else {
             let b1 = try planB1()
             object["plan_b1_ms"] = b1.rounded(toPlaces: 3)
@@ -105,8 +111,9 @@ struct DetectBench: AsyncParsableCommand {
         }
     }
 
-    /// Turns of ONNX Runtime then the plan at batch 1 with `--peer`.
-    static let turns = 5
+    /// With `--peer`: turns of a block of ONNX Runtime's batch-1 runs then a block of the plan's.
+    static let turns = 40
+    static let blockRuns = 10
 
     static func median(_ values: [Double]) -> Double {
         let sorted = values.sorted()
