@@ -25,7 +25,8 @@ typedef struct {
     dnnl_primitive_t prim;
     dnnl_exec_arg_t args[MAX_ARGS];
     int nargs;
-    // Custom data movement (kind != OP_PRIMITIVE), on plain layouts.
+    // Custom data movement (kind != OP_PRIMITIVE): inputs plain (or, for the Winograd and
+    // blocked concat ops, nChw8c), outputs as each op's md says.
     dnnl_memory_t inputs[MAX_INPUTS], output;
     int ninputs;
     dnnl_dim_t dims[MAX_INPUTS][4];
@@ -528,9 +529,11 @@ int vf_dnnl_net_space_to_depth(vf_dnnl_net *net, int src) {
         snprintf(net->error, sizeof net->error, "space to depth needs even height and width");
         return -1;
     }
+    // Written straight in the blocked layout the convolution after it reads (YOLOX's stem), so
+    // no reorder runs between them; any other reader reorders it as it would any value.
     dnnl_dims_t dims = {d[0], 4 * d[1], d[2] / 2, d[3] / 2};
     dnnl_memory_desc_t md;
-    CHECK(dnnl_memory_desc_init_by_tag(&md, 4, dims, dnnl_f32, dnnl_nchw));
+    CHECK(dnnl_memory_desc_init_by_tag(&md, 4, dims, dnnl_f32, dnnl_nChw8c));
     return custom_op(net, OP_SPACE_TO_DEPTH, &src, 1, &md, "space to depth");
 }
 
@@ -606,16 +609,22 @@ static int run_custom(vf_dnnl_net *net, op_t *op) {
         const float *x = NULL;
         CHECK(dnnl_memory_get_data_handle(op->inputs[0], (void **)&x));
         dnnl_dim_t n = op->dims[0][0], c = op->dims[0][1], h = op->dims[0][2], w = op->dims[0][3], h2 = h / 2, w2 = w / 2;
-        // Output channel (wOff·2 + hOff)·C + ch, as YOLOX's Focus orders the phases.
+        dnnl_dim_t blocks = (4 * c + 7) / 8;
+        // Output channel (wOff·2 + hOff)·C + ch, as YOLOX's Focus orders the phases, in nChw8c:
+        // eight channels per pixel, the padding channels of the last block zero.
         for (dnnl_dim_t b = 0; b < n; b++)
-            for (int wo = 0; wo < 2; wo++)
-                for (int ho = 0; ho < 2; ho++)
-                    for (dnnl_dim_t ch = 0; ch < c; ch++) {
-                        float *dst = out + ((b * 4 + wo * 2 + ho) * c + ch) * h2 * w2;
-                        const float *src = x + (b * c + ch) * h * w;
-                        for (dnnl_dim_t i = 0; i < h2; i++)
-                            for (dnnl_dim_t j = 0; j < w2; j++) dst[i * w2 + j] = src[(2 * i + ho) * w + 2 * j + wo];
-                    }
+            for (dnnl_dim_t cb = 0; cb < blocks; cb++) {
+                const float *from[8];
+                for (int lane = 0; lane < 8; lane++) {
+                    dnnl_dim_t oc = cb * 8 + lane, phase = oc / c, ch = oc % c;
+                    // phase = wOff·2 + hOff: the pixel at (2i + hOff, 2j + wOff) of channel ch
+                    from[lane] = oc < 4 * c ? x + (b * c + ch) * h * w + (phase % 2) * w + phase / 2 : NULL;
+                }
+                float *dst = out + (b * blocks + cb) * h2 * w2 * 8;
+                for (dnnl_dim_t i = 0; i < h2; i++)
+                    for (dnnl_dim_t j = 0; j < w2; j++, dst += 8)
+                        for (int lane = 0; lane < 8; lane++) dst[lane] = from[lane] ? from[lane][2 * i * w + 2 * j] : 0.f;
+            }
         return 0;
     }
     dnnl_dim_t n = op->dims[0][0], k = op->dims[0][1], total = 0;
