@@ -26,7 +26,7 @@ typedef struct {
     dnnl_exec_arg_t args[MAX_ARGS];
     int nargs;
     // Custom data movement (kind != OP_PRIMITIVE): inputs plain (or, for the Winograd and
-    // blocked concat ops, nChw8c), outputs as each op's md says.
+    // blocked concat ops, channel-blocked), outputs as each op's md says.
     dnnl_memory_t inputs[MAX_INPUTS], output;
     int ninputs;
     dnnl_dim_t dims[MAX_INPUTS][4];
@@ -423,24 +423,31 @@ int vf_dnnl_net_add(vf_dnnl_net *net, int a, int b) {
     return new_slot(net, &md, dst);
 }
 
-// Whether `md` is 4-D nChw8c with whole channel blocks: such tensors concatenate along channels
-// by copying each image's part whole (its blocks are contiguous, in channel order).
-static int whole_blocks(const dnnl_memory_desc_t *md) {
-    if (md->ndims != 4 || md->dims[1] % 8) return 0;
-    dnnl_memory_desc_t blocked;
-    if (dnnl_memory_desc_init_by_tag(&blocked, 4, md->dims, dnnl_f32, dnnl_nChw8c) != dnnl_success) return 0;
-    return dnnl_memory_desc_equal(md, &blocked);
+// The channel-blocked layout (nChw8c on AVX2, nChw16c on AVX-512) `md` has with whole blocks,
+// or 0: such tensors concatenate along channels by copying each image's part whole (its blocks
+// are contiguous, in channel order).
+static dnnl_format_tag_t whole_blocks(const dnnl_memory_desc_t *md) {
+    const dnnl_format_tag_t tags[2] = {dnnl_nChw8c, dnnl_nChw16c};
+    const int sizes[2] = {8, 16};
+    for (int i = 0; i < 2; i++) {
+        dnnl_memory_desc_t blocked;
+        if (md->ndims != 4 || md->dims[1] % sizes[i] ||
+            dnnl_memory_desc_init_by_tag(&blocked, 4, md->dims, dnnl_f32, tags[i]) != dnnl_success)
+            continue;
+        if (dnnl_memory_desc_equal(md, &blocked)) return tags[i];
+    }
+    return dnnl_format_tag_undef;
 }
 
-// The concat of nChw8c parts with whole channel blocks: one contiguous copy per image and part
-// (oneDNN's generic concat walks them element block by element block, several times slower).
-static int concat_blocked(vf_dnnl_net *net, const int *parts, int count) {
+// The concat of parts in one channel-blocked layout `tag` with whole blocks: one contiguous copy
+// per image and part (oneDNN's generic concat walks them block by block, several times slower).
+static int concat_blocked(vf_dnnl_net *net, const int *parts, int count, dnnl_format_tag_t tag) {
     dnnl_dims_t dims;
     memcpy(dims, net->slots[parts[0]].md.dims, sizeof dims);
     dims[1] = 0;
     for (int i = 0; i < count; i++) dims[1] += net->slots[parts[i]].md.dims[1];
     dnnl_memory_desc_t md;
-    CHECK(dnnl_memory_desc_init_by_tag(&md, 4, dims, dnnl_f32, dnnl_nChw8c));
+    CHECK(dnnl_memory_desc_init_by_tag(&md, 4, dims, dnnl_f32, tag));
     dnnl_memory_t out;
     if (allocate(net, &md, &out)) return -1;
     op_t *op = next_op(net, OP_CONCAT_BLOCKED, "concat", "visionfleet:c");
@@ -461,14 +468,17 @@ int vf_dnnl_net_concat(vf_dnnl_net *net, const int *parts, int count) {
         return -1;
     }
     dnnl_memory_desc_t mds[MAX_ARGS - 1];
+    dnnl_format_tag_t tag = dnnl_format_tag_undef;
     int blocked = 1;
     for (int i = 0; i < count; i++) {
         if (!valid_slot(net, parts[i])) return -1;
         mds[i] = net->slots[parts[i]].md;
         const dnnl_dim_t *d = mds[i].dims, *first = mds[0].dims;
-        blocked = blocked && whole_blocks(&mds[i]) && d[0] == first[0] && d[2] == first[2] && d[3] == first[3];
+        dnnl_format_tag_t part = whole_blocks(&mds[i]);
+        if (i == 0) tag = part;
+        blocked = blocked && part && part == tag && d[0] == first[0] && d[2] == first[2] && d[3] == first[3];
     }
-    if (blocked) return concat_blocked(net, parts, count);
+    if (blocked) return concat_blocked(net, parts, count, tag);
     dnnl_primitive_desc_t pd;
     CHECK(dnnl_concat_primitive_desc_create(&pd, NULL, count, 1, mds, NULL, net->engine));
     dnnl_memory_desc_t want_dst = *dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
