@@ -313,12 +313,68 @@ static int add_winograd(vf_dnnl_net *net, dnnl_memory_t src, int in_channels, dn
     return add_op(net, pd, args, 2, "activation (after winograd)");
 }
 
+// act(conv(src)) + residual as one oneDNN convolution: the activation, then a binary add of the
+// residual (in its own layout, which dst takes), as post-ops. The new slot, -1 on an error, or
+// -2 where oneDNN has no jit kernel for it (its reference kernel is slower than a separate add).
+static int conv_then_binary_add(vf_dnnl_net *net, int src, int residual, const float *weight, const float *bias, int out_channels,
+                                int kh, int kw, int stride, int padding, int dilation, int groups, int activation, float leaky_slope) {
+    const dnnl_memory_desc_t *in = &net->slots[src].md;
+    dnnl_memory_desc_t res_md = net->slots[residual].md;
+    dnnl_memory_desc_t src_md, weights_md, bias_md, user_weights_md;
+    dnnl_dims_t src_dims = {in->dims[0], in->dims[1], in->dims[2], in->dims[3]}, bias_dims = {out_channels};
+    CHECK(dnnl_memory_desc_init_by_tag(&src_md, 4, src_dims, dnnl_f32, dnnl_format_tag_any));
+    CHECK(dnnl_memory_desc_init_by_tag(&bias_md, 1, bias_dims, dnnl_f32, dnnl_x));
+    CHECK(vf_dnnl_conv_weights_mds(groups, out_channels, (int)in->dims[1], kh, kw, &weights_md, &user_weights_md));
+    dnnl_dims_t strides = {stride, stride}, dilates = {dilation - 1, dilation - 1}, pad = {padding, padding};
+    dnnl_convolution_desc_t desc;
+    CHECK(dnnl_dilated_convolution_forward_desc_init(&desc, dnnl_forward_inference, dnnl_convolution_direct, &src_md, &weights_md,
+                                                     &bias_md, &res_md, strides, dilates, pad, pad));
+    dnnl_post_ops_t post;
+    CHECK(dnnl_post_ops_create(&post));
+    int index = activation == VF_ACT_IDENTITY ? 0 : 1;
+    if (append_activation(net, post, activation, leaky_slope) || dnnl_post_ops_append_binary(post, dnnl_binary_add, &res_md) != dnnl_success) {
+        dnnl_post_ops_destroy(post);
+        return -2;
+    }
+    dnnl_primitive_attr_t attr;
+    CHECK(dnnl_primitive_attr_create(&attr));
+    dnnl_primitive_attr_set_post_ops(attr, post);
+    dnnl_primitive_desc_t pd = NULL;
+    dnnl_status_t status = dnnl_primitive_desc_create(&pd, &desc, attr, net->engine, NULL);
+    dnnl_primitive_attr_destroy(attr);
+    dnnl_post_ops_destroy(post);
+    const char *impl = NULL;
+    if (status == dnnl_success) dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl);
+    if (!impl || strncmp(impl, "jit", 3) != 0) {
+        if (pd) dnnl_primitive_desc_destroy(pd);
+        return -2;
+    }
+    const dnnl_memory_desc_t *want_src = dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0);
+    const dnnl_memory_desc_t *want_weights = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
+    dnnl_memory_desc_t want_dst = *dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
+    dnnl_memory_t src_mem, weights_mem, bias_mem, dst_mem, res_mem = net->slots[residual].mem;
+    dnnl_memory_desc_t plain_bias = bias_md;
+    if (in_layout(net, src, want_src, &src_mem) || import_constant(net, weight, &user_weights_md, want_weights, &weights_mem) ||
+        import_constant(net, bias, &plain_bias, &bias_md, &bias_mem) || allocate(net, &want_dst, &dst_mem)) {
+        dnnl_primitive_desc_destroy(pd);
+        return -1;
+    }
+    char name[96];
+    snprintf(name, sizeof name, "conv%dx%d/%d %d→%d @%dx%d%s +res", kh, kw, stride, (int)in->dims[1], out_channels, (int)want_dst.dims[2],
+             (int)want_dst.dims[3], groups > 1 ? " dw" : "");
+    dnnl_exec_arg_t args[5] = {{DNNL_ARG_SRC, src_mem}, {DNNL_ARG_WEIGHTS, weights_mem}, {DNNL_ARG_BIAS, bias_mem}, {DNNL_ARG_DST, dst_mem},
+                               {DNNL_ARG_ATTR_MULTIPLE_POST_OP(index) | DNNL_ARG_SRC_1, res_mem}};
+    if (add_op(net, pd, args, 5, name)) return -1;
+    return new_slot(net, &want_dst, dst_mem);
+}
+
 int vf_dnnl_net_conv(vf_dnnl_net *net, int src, int residual, int residual_dies, const float *weight, const float *bias,
                      int out_channels, int kh, int kw, int stride, int padding, int dilation, int groups, int activation,
                      float leaky_slope, int residual_after) {
     if (!valid_slot(net, src) || (residual >= 0 && !valid_slot(net, residual))) return -1;
     // act(conv) + residual: our Winograd kernel adds it after the activation; elsewhere a binary
-    // add follows the convolution (oneDNN 2.6 has no jit kernel with a sum after an eltwise).
+    // post-op after the eltwise (oneDNN 2.6 has no jit kernel with a sum post-op there), or a
+    // binary add op after the convolution where that has no jit kernel either.
     int after = residual >= 0 && residual_after;
     const dnnl_memory_desc_t *in = &net->slots[src].md;
     if (in->ndims != 4) {
@@ -365,6 +421,9 @@ int vf_dnnl_net_conv(vf_dnnl_net *net, int src, int residual, int residual_dies,
                    (!after || activation == VF_ACT_RELU || activation == VF_ACT_SILU || activation == VF_ACT_IDENTITY);
     if (after && !winograd) {
         dnnl_primitive_desc_destroy(pd);
+        int fused = conv_then_binary_add(net, src, residual, weight, bias, out_channels, kh, kw, stride, padding, dilation, groups,
+                                         activation, leaky_slope);
+        if (fused != -2) return fused;
         int y = vf_dnnl_net_conv(net, src, -1, 0, weight, bias, out_channels, kh, kw, stride, padding, dilation, groups, activation,
                                  leaky_slope, 0);
         return y < 0 ? -1 : vf_dnnl_net_add(net, y, residual);
