@@ -313,22 +313,33 @@ static int add_winograd(vf_dnnl_net *net, dnnl_memory_t src, int in_channels, dn
     return add_op(net, pd, args, 2, "activation (after winograd)");
 }
 
+// An inference convolution's descriptor over `in` into `dst_md` (format `any` lets oneDNN pick),
+// with the weight descriptors it wants (`weights_md`) and the caller's OIHW / GOIHW
+// (`user_weights_md`) and the bias's.
+static int conv_desc(vf_dnnl_net *net, const dnnl_memory_desc_t *in, const dnnl_memory_desc_t *dst_md, int out_channels, int kh, int kw,
+                     int stride, int padding, int dilation, int groups, dnnl_convolution_desc_t *desc, dnnl_memory_desc_t *weights_md,
+                     dnnl_memory_desc_t *user_weights_md, dnnl_memory_desc_t *bias_md) {
+    dnnl_memory_desc_t src_md;
+    dnnl_dims_t src_dims = {in->dims[0], in->dims[1], in->dims[2], in->dims[3]}, bias_dims = {out_channels};
+    CHECK(dnnl_memory_desc_init_by_tag(&src_md, 4, src_dims, dnnl_f32, dnnl_format_tag_any));
+    CHECK(dnnl_memory_desc_init_by_tag(bias_md, 1, bias_dims, dnnl_f32, dnnl_x));
+    CHECK(vf_dnnl_conv_weights_mds(groups, out_channels, (int)in->dims[1], kh, kw, weights_md, user_weights_md));
+    dnnl_dims_t strides = {stride, stride}, dilates = {dilation - 1, dilation - 1}, pad = {padding, padding};
+    CHECK(dnnl_dilated_convolution_forward_desc_init(desc, dnnl_forward_inference, dnnl_convolution_direct, &src_md, weights_md,
+                                                     bias_md, dst_md, strides, dilates, pad, pad));
+    return 0;
+}
+
 // act(conv(src)) + residual as one oneDNN convolution: the activation, then a binary add of the
 // residual (in its own layout, which dst takes), as post-ops. The new slot, -1 on an error, or
 // -2 where oneDNN has no jit kernel for it (its reference kernel is slower than a separate add).
 static int conv_then_binary_add(vf_dnnl_net *net, int src, int residual, const float *weight, const float *bias, int out_channels,
                                 int kh, int kw, int stride, int padding, int dilation, int groups, int activation, float leaky_slope) {
     const dnnl_memory_desc_t *in = &net->slots[src].md;
-    dnnl_memory_desc_t res_md = net->slots[residual].md;
-    dnnl_memory_desc_t src_md, weights_md, bias_md, user_weights_md;
-    dnnl_dims_t src_dims = {in->dims[0], in->dims[1], in->dims[2], in->dims[3]}, bias_dims = {out_channels};
-    CHECK(dnnl_memory_desc_init_by_tag(&src_md, 4, src_dims, dnnl_f32, dnnl_format_tag_any));
-    CHECK(dnnl_memory_desc_init_by_tag(&bias_md, 1, bias_dims, dnnl_f32, dnnl_x));
-    CHECK(vf_dnnl_conv_weights_mds(groups, out_channels, (int)in->dims[1], kh, kw, &weights_md, &user_weights_md));
-    dnnl_dims_t strides = {stride, stride}, dilates = {dilation - 1, dilation - 1}, pad = {padding, padding};
+    dnnl_memory_desc_t res_md = net->slots[residual].md, weights_md, user_weights_md, bias_md;
     dnnl_convolution_desc_t desc;
-    CHECK(dnnl_dilated_convolution_forward_desc_init(&desc, dnnl_forward_inference, dnnl_convolution_direct, &src_md, &weights_md,
-                                                     &bias_md, &res_md, strides, dilates, pad, pad));
+    if (conv_desc(net, in, &res_md, out_channels, kh, kw, stride, padding, dilation, groups, &desc, &weights_md, &user_weights_md, &bias_md))
+        return -1;
     dnnl_post_ops_t post;
     CHECK(dnnl_post_ops_create(&post));
     int index = activation == VF_ACT_IDENTITY ? 0 : 1;
@@ -384,16 +395,12 @@ int vf_dnnl_net_conv(vf_dnnl_net *net, int src, int residual, int residual_dies,
     dnnl_dim_t n = in->dims[0], c = in->dims[1], h = in->dims[2], w = in->dims[3];
     dnnl_dim_t oh = (h + 2 * padding - dilation * (kh - 1) - 1) / stride + 1;
     dnnl_dim_t ow = (w + 2 * padding - dilation * (kw - 1) - 1) / stride + 1;
-    dnnl_memory_desc_t src_md, weights_md, bias_md, dst_md, user_weights_md;
-    dnnl_dims_t src_dims = {n, c, h, w}, dst_dims = {n, out_channels, oh, ow}, bias_dims = {out_channels};
-    CHECK(dnnl_memory_desc_init_by_tag(&src_md, 4, src_dims, dnnl_f32, dnnl_format_tag_any));
+    dnnl_memory_desc_t weights_md, bias_md, dst_md, user_weights_md;
+    dnnl_dims_t dst_dims = {n, out_channels, oh, ow};
     CHECK(dnnl_memory_desc_init_by_tag(&dst_md, 4, dst_dims, dnnl_f32, dnnl_format_tag_any));
-    CHECK(dnnl_memory_desc_init_by_tag(&bias_md, 1, bias_dims, dnnl_f32, dnnl_x));
-    CHECK(vf_dnnl_conv_weights_mds(groups, out_channels, (int)c, kh, kw, &weights_md, &user_weights_md));
-    dnnl_dims_t strides = {stride, stride}, dilates = {dilation - 1, dilation - 1}, pad = {padding, padding};
     dnnl_convolution_desc_t desc;
-    CHECK(dnnl_dilated_convolution_forward_desc_init(&desc, dnnl_forward_inference, dnnl_convolution_direct, &src_md, &weights_md,
-                                                     &bias_md, &dst_md, strides, dilates, pad, pad));
+    if (conv_desc(net, in, &dst_md, out_channels, kh, kw, stride, padding, dilation, groups, &desc, &weights_md, &user_weights_md, &bias_md))
+        return -1;
     dnnl_post_ops_t post;
     CHECK(dnnl_post_ops_create(&post));
     int failed = (residual >= 0 && !after && dnnl_post_ops_append_sum(post, 1.f) != dnnl_success) ||

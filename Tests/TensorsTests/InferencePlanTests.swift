@@ -49,15 +49,7 @@ final class InferencePlanTests: XCTestCase {
         let whole = try plan.concat([a, b, c])
         let mixed = try plan.concat([whole, odd])
         _ = try plan.conv(mixed, Conv2d(68, 8, kernel: 1, bias: true, rng: &rng))
-        for batch in [1, 3, 20] {
-            let input = Tensor(normal: [batch, 8, 16, 16], std: 1, rng: &rng)
-            plan.backend = .engine
-            let reference = try plan.run(input).scalars
-            plan.backend = .oneDNN
-            let viaOneDNN = try plan.run(input).scalars
-            XCTAssertNil(plan.oneDNNFailure)
-            assertClose(viaOneDNN, reference, tol: 1e-4)
-        }
+        try Self.assertOneDNNMatchesTheEngine(plan, batches: [1, 3, 20], image: [8, 16, 16], rng: &rng)
         plan.profiling = true
         _ = try plan.run(Tensor(normal: [2, 8, 16, 16], std: 1, rng: &rng))
         let concats = plan.lastProfile.map(\.0).filter { $0.hasPrefix("concat") }
@@ -84,15 +76,7 @@ final class InferencePlanTests: XCTestCase {
         x = try plan.conv(x, Conv2d(4, 8, kernel: 1, stride: 2, rng: &rng))
         x = plan.globalAvgPool(x)
         _ = plan.linear(x, Linear(8, 5, rng: &rng))
-        for batch in [1, 3, 37] {
-            let input = Tensor(normal: [batch, 4, 12, 12], std: 1, rng: &rng)
-            plan.backend = .engine
-            let reference = try plan.run(input).scalars
-            plan.backend = .oneDNN
-            let viaOneDNN = try plan.run(input).scalars
-            XCTAssertNil(plan.oneDNNFailure)
-            assertClose(viaOneDNN, reference, tol: 1e-4)
-        }
+        try Self.assertOneDNNMatchesTheEngine(plan, batches: [1, 3, 37], image: [4, 12, 12], rng: &rng)
         plan.profiling = true
         _ = try plan.run(Tensor(normal: [3, 4, 12, 12], std: 1, rng: &rng))
         XCTAssertTrue(plan.lastProfile.contains { $0.0.contains("conv3x3") && $0.0.contains("[") }, "\(plan.lastProfile.map(\.0))")
@@ -141,5 +125,19 @@ final class InferencePlanTests: XCTestCase {
         XCTAssertEqual(compiled.count, 40)
         for p in probed { XCTAssertEqual(p, compiled) }
         XCTAssertEqual(namesakes, 1, "the one-thread plan started OpenMP workers on the thread that ran it")
+    }
+
+    /// The plan on oneDNN equals it on the engine's kernels (1e-4) for random inputs at each batch size.
+    static func assertOneDNNMatchesTheEngine(_ plan: InferencePlan, batches: [Int], image: [Int], rng: inout RandomState,
+                                             file: StaticString = #filePath, line: UInt = #line) throws {
+        for batch in batches {
+            let input = Tensor(normal: [batch] + image, std: 1, rng: &rng)
+            plan.backend = .engine
+            let reference = try plan.run(input).scalars
+            plan.backend = .oneDNN
+            let viaOneDNN = try plan.run(input).scalars
+            XCTAssertNil(plan.oneDNNFailure, file: file, line: line)
+            assertClose(viaOneDNN, reference, tol: 1e-4, "batch \(batch)", file: file, line: line)
+        }
     }
 }
