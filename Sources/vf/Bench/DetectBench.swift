@@ -80,16 +80,11 @@ struct DetectBench: AsyncParsableCommand {
             // host. Each block starts once the other side's worker threads have stopped spinning
             // (ONNX Runtime's spin for about 60 ms after a run and would take a core from ours).
             var ours: [Double] = [], theirs: [Double] = []
-            let clock = ContinuousClock()
             for _ in 0..<10 { _ = try plan.run(one) }
             for _ in 0..<Self.turns {
                 theirs += try ort.block(Self.blockRuns)
                 usleep(150_000)
-                for _ in 0..<Self.blockRuns {
-                    let t0 = clock.now
-                    _ = try plan.run(one)
-                    ours.append((clock.now - t0).seconds * 1000)
-                }
+                ours += try PlanTiming.milliseconds(plan, one, runs: Self.blockRuns)
                 usleep(150_000)
             }
             let (b1, ortB1) = (Self.median(ours), Self.median(theirs))
