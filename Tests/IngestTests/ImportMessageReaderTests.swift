@@ -5,8 +5,8 @@ import XCTest
 
 /// The import client's read-ahead: its messages are byte for byte what SwiftProtobuf encodes
 /// for the same chunks, in list order, whatever the window, byte bound and thread count; large
-/// files are left to the sender at their place; a read error surfaces at its message; an early
-/// stop ends the workers.
+/// files (sized from the open file, not the walk) are left to the sender at their place; a
+/// read error surfaces at its message; an early stop ends the workers.
 final class ImportMessageReaderTests: XCTestCase {
     /// Files of 0 ..< 5,000 bytes (a few empty), every 37th one 20,000 bytes (over the limit used here).
     private func writeFiles(_ count: Int, in root: URL) throws -> (files: [String], contents: [Data]) {
@@ -30,7 +30,7 @@ final class ImportMessageReaderTests: XCTestCase {
         let (files, contents) = try writeFiles(400, in: root)
         let sizes = contents.map { Int64($0.count) }
         for (threads, window, maxBytes, messageFiles) in [(16, 16, 64 << 20, 1024), (16, 1, 6_000, 7), (1, 1, 1, 1), (4, 3, 100, 50)] {
-            let reader = ImportMessageReader(root: root.path, files: files, sizes: sizes, maxFileBytes: 10_000, messageBytes: 30_000,
+            let reader = ImportMessageReader(root: root.path, files: files, maxFileBytes: 10_000, messageBytes: 30_000,
                                              messageFiles: messageFiles, threads: threads, window: window, maxBytes: maxBytes)
             defer { reader.cancel() }
             var next = 0
@@ -43,6 +43,7 @@ final class ImportMessageReaderTests: XCTestCase {
                 case .message(let bytes, let range, let size):
                     XCTAssertEqual(range.lowerBound, next, "messages come in list order")
                     XCTAssertLessThanOrEqual(range.count, messageFiles)
+                    XCTAssertFalse(range.contains { contents[$0].count > 10_000 }, "a large file never travels in a message")
                     let expected = Visionfleet_V1_ImportDatasetRequest.with {
                         $0.chunks.chunks = range.map { i in .with { $0.path = files[i]; $0.data = contents[i]; $0.last = true } }
                     }
@@ -58,39 +59,43 @@ final class ImportMessageReaderTests: XCTestCase {
     func testAReadErrorSurfacesAtItsMessage() throws {
         let root = Fixtures.temp("import-reader-missing")
         defer { try? FileManager.default.removeItem(at: root) }
-        var (files, contents) = try writeFiles(40, in: root)
+        var (files, _) = try writeFiles(40, in: root)
         files[17] = "gone.bin"
-        let reader = ImportMessageReader(root: root.path, files: files, sizes: contents.map { Int64($0.count) }, maxFileBytes: 100_000,
-                                         messageBytes: 1 << 20, messageFiles: 10)
+        let reader = ImportMessageReader(root: root.path, files: files, maxFileBytes: 100_000, messageBytes: 1 << 20, messageFiles: 10)
         defer { reader.cancel() }
         guard case .message(_, let first, _)? = try reader.next() else { return XCTFail("a message first") }
         XCTAssertEqual(first, 0..<10)
         XCTAssertThrowsError(try reader.next()) { error in
             XCTAssertEqual((error as NSError).userInfo[NSFilePathErrorKey] as? String, root.path + "/gone.bin", "\(error)")
         }
-        guard case .message(_, let third, _)? = try reader.next() else { return XCTFail("the messages after a failed one still come") }
-        XCTAssertEqual(third, 20..<30)
+        guard case .message(_, let after, _)? = try reader.next() else { return XCTFail("the messages after a failed one still come") }
+        XCTAssertEqual(after.lowerBound, 18, "the next message starts after the file that failed")
     }
 
-    func testAFileThatShrankIsAnErrorNamingIt() throws {
-        let root = Fixtures.temp("import-reader-shrank")
+    func testAFileThatIsNoLongerARegularFileIsAnErrorNamingIt() throws {
+        let root = Fixtures.temp("import-reader-folder")
         defer { try? FileManager.default.removeItem(at: root) }
-        let (files, contents) = try writeFiles(5, in: root)
-        var sizes = contents.map { Int64($0.count) }
-        sizes[2] += 10  // the walk saw it larger
-        let reader = ImportMessageReader(root: root.path, files: files, sizes: sizes, maxFileBytes: 100_000, messageBytes: 1 << 20, messageFiles: 100)
+        let (files, _) = try writeFiles(5, in: root)
+        try FileManager.default.removeItem(at: root.appendingPathComponent(files[2]))
+        try FileManager.default.createDirectory(at: root.appendingPathComponent(files[2]), withIntermediateDirectories: false)
+        let reader = ImportMessageReader(root: root.path, files: files, maxFileBytes: 100_000, messageBytes: 1 << 20, messageFiles: 100)
         defer { reader.cancel() }
         XCTAssertThrowsError(try reader.next()) { error in
-            XCTAssertTrue("\(error.localizedDescription)".contains("changed while it was read"), "\(error)")
+            XCTAssertTrue("\(error.localizedDescription)".contains("\(files[2]) is not a regular file"), "\(error)")
         }
+    }
+
+    func testAnEmptyListEndsAtOnce() throws {
+        let reader = ImportMessageReader(root: "/nonexistent", files: [], maxFileBytes: 100, messageBytes: 100, messageFiles: 10)
+        XCTAssertNil(try reader.next())
+        reader.cancel()
     }
 
     func testCancelEndsWorkersWaitingForTheSender() throws {
         let root = Fixtures.temp("import-reader-cancel")
         defer { try? FileManager.default.removeItem(at: root) }
-        let (files, contents) = try writeFiles(300, in: root)
-        let reader = ImportMessageReader(root: root.path, files: files, sizes: contents.map { Int64($0.count) }, maxFileBytes: 100_000,
-                                         messageBytes: 1 << 20, messageFiles: 4, window: 2)
+        let (files, _) = try writeFiles(300, in: root)
+        let reader = ImportMessageReader(root: root.path, files: files, maxFileBytes: 100_000, messageBytes: 1 << 20, messageFiles: 4, window: 2)
         XCTAssertNotNil(try reader.next())
         Thread.sleep(forTimeInterval: 0.05)  // the workers fill the window and wait
         let started = Date()

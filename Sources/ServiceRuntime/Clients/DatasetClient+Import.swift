@@ -9,9 +9,13 @@ extension DatasetClient {
         public var root: URL
         public var annotationPath: String
         public var files: [String]
-        /// Each file's size when the folder was walked.
-        public var sizes: [Int64]
-        public var totalBytes: Int64
+    }
+
+    /// How far an import's upload has come.
+    public struct ImportProgress: Sendable {
+        public var filesSent: Int
+        public var files: Int
+        public var bytesSent: Int64
     }
 
     static let imageExtensions: Set<String> = ["png", "jpg", "jpeg"]
@@ -25,10 +29,8 @@ extension DatasetClient {
         }
         let root = isFolder.boolValue ? path : path.deletingLastPathComponent()
         var annotation = isFolder.boolValue ? "" : path.lastPathComponent
-        var kept: [FolderWalker.Entry] = []
-        var total: Int64 = 0
-        for entry in try FolderWalker.files(under: root.standardizedFileURL.path) {
-            let relative = entry.path
+        var kept: [String] = []
+        for relative in try FolderWalker.paths(under: root.standardizedFileURL.path) {
             let ext = FolderWalker.lowercasedExtension(of: relative)
             let keep: Bool = imageExtensions.contains(ext) || relative == annotation || {
                 switch format {
@@ -43,31 +45,30 @@ extension DatasetClient {
                 }
             }()
             guard keep else { continue }
-            kept.append(entry)
-            total += entry.size
+            kept.append(relative)
         }
-        kept.sort { $0.path < $1.path }
+        kept.sort()
         if annotation.isEmpty {
             switch format {
-            case .coco where kept.contains(where: { Self.isCOCOSubset($0.path) }):
+            case .coco where kept.contains(where: { Self.isCOCOSubset($0) }):
                 // CVAT / Datumaro layout: every subset's file, read together (no single annotation file).
-                kept.removeAll { $0.path.hasSuffix(".json") && !Self.isCOCOSubset($0.path) }
+                kept.removeAll { $0.hasSuffix(".json") && !Self.isCOCOSubset($0) }
             case .coco:
-                let jsons = kept.map(\.path).filter { $0.hasSuffix(".json") }
+                let jsons = kept.filter { $0.hasSuffix(".json") }
                 annotation = jsons.first { $0.contains("instances") || $0.hasPrefix("annotations") } ?? jsons.first ?? ""
-                kept.removeAll { $0.path.hasSuffix(".json") && $0.path != annotation }
+                kept.removeAll { $0.hasSuffix(".json") && $0 != annotation }
             case .labelStudio:
-                let exports = kept.map(\.path).filter { $0.hasSuffix(".json") || $0.hasSuffix(".csv") }
+                let exports = kept.filter { $0.hasSuffix(".json") || $0.hasSuffix(".csv") }
                 annotation = exports.first { !$0.contains("/") } ?? exports.first ?? ""
-                kept.removeAll { ($0.path.hasSuffix(".json") || $0.path.hasSuffix(".csv")) && $0.path != annotation }
+                kept.removeAll { ($0.hasSuffix(".json") || $0.hasSuffix(".csv")) && $0 != annotation }
             case .csv:
-                annotation = kept.first { $0.path.hasSuffix(".csv") || $0.path == "list.txt" }?.path ?? ""
+                annotation = kept.first { $0.hasSuffix(".csv") || $0 == "list.txt" } ?? ""
             case .yolo:
-                annotation = kept.first { $0.path == "data.yaml" }?.path ?? ""
+                annotation = kept.first { $0 == "data.yaml" } ?? ""
             default: break
             }
         }
-        return ImportPlan(root: root, annotationPath: annotation, files: kept.map(\.path), sizes: kept.map(\.size), totalBytes: total)
+        return ImportPlan(root: root, annotationPath: annotation, files: kept)
     }
 
     static func isCOCOSubset(_ path: String) -> Bool {
@@ -77,7 +78,7 @@ extension DatasetClient {
     /// Imports a dataset folder (or annotation file) as a new version of `name`.
     public func importDataset(path: URL, name: String, format: Visionfleet_V1_DatasetFormat, task: Visionfleet_V1_TaskType = .unspecified,
                               options: Visionfleet_V1_ImportOptions = .init(), description: String = "",
-                              progress: (@Sendable (Int64, Int64) -> Void)? = nil) async throws -> Visionfleet_V1_ImportDatasetResponse {
+                              progress: (@Sendable (ImportProgress) -> Void)? = nil) async throws -> Visionfleet_V1_ImportDatasetResponse {
         let plan = try Self.plan(path: path, format: format)
         let header = Visionfleet_V1_ImportHeader.with {
             $0.dataset = name; $0.task = task; $0.format = format; $0.annotationPath = plan.annotationPath
@@ -86,18 +87,19 @@ extension DatasetClient {
         let response: ClientResponse<Visionfleet_V1_ImportDatasetResponse> = try await rpc.clientStreaming(Methods.importDataset.path) {
             (writer: ClientRequestWriter<Visionfleet_V1_ImportDatasetRequest>) in
             try await writer.write(.with { $0.header = header })
-            var sent: Int64 = 0
+            var sent = ImportProgress(filesSent: 0, files: plan.files.count, bytesSent: 0)
             // Small files travel many to a message (up to ~1 MiB or 1,024 files), read ahead on
             // several threads straight into the serialized messages; large ones in 1 MiB chunks.
-            let reader = ImportMessageReader(root: plan.root.standardizedFileURL.path, files: plan.files, sizes: plan.sizes,
+            let reader = ImportMessageReader(root: plan.root.standardizedFileURL.path, files: plan.files,
                                              maxFileBytes: Self.chunkSize, messageBytes: Self.chunkSize, messageFiles: 1024)
             defer { reader.cancel() }
             while let part = try reader.next() {
                 switch part {
-                case .message(let bytes, _, let size):
+                case .message(let bytes, let files, let size):
                     try await writer.write(serialized: bytes)
-                    sent += size
-                    progress?(sent, plan.totalBytes)
+                    sent.filesSent += files.count
+                    sent.bytesSent += size
+                    progress?(sent)
                 case .large(let i):
                     let file = plan.files[i]
                     let handle = try FileHandle(forReadingFrom: plan.root.appendingPathComponent(file))
@@ -113,8 +115,9 @@ extension DatasetClient {
                         chunk.last = next.isEmpty
                         offset += Int64(pending.count)
                         try await writer.write(.with { $0.chunk = chunk })
-                        sent += Int64(pending.count)
-                        progress?(sent, plan.totalBytes)
+                        sent.bytesSent += Int64(pending.count)
+                        if next.isEmpty { sent.filesSent += 1 }
+                        progress?(sent)
                         if next.isEmpty { break }
                         pending = next
                     }

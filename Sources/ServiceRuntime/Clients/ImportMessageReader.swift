@@ -9,11 +9,18 @@ import Glibc
 /// hand-over per message of up to `messageFiles` files instead of one per file: a 70,000-file
 /// upload cost its client more CPU than the files' reads themselves.
 ///
+/// Sizes come from each opened file (`fstat`), not from the walk: a `stat` by path costs a
+/// second path lookup per file. So the list is read in claims of consecutive files, each
+/// claimed by one worker, sized from the bytes per file seen so far to hold about one message;
+/// a claim's worker hands over its messages (and its large files, left to the sender at their
+/// place) as it closes them, and the sender takes them claim by claim.
+///
 /// A disk answers many small reads at once far faster than one after another (20,000
 /// thumbnails not in the page cache: 2.4 s read in turn, 0.7 s sixteen at a time), so workers
 /// start at two and one is added each time a message's reads blocked (voluntary context
 /// switches: a cold cache or a network file system), up to `threads`; a busy CPU preempting a
-/// worker adds none. At most `window` messages and `maxBytes` bytes wait to be taken.
+/// worker adds none. At most `window` claims are open, and a claim the sender is not at stops
+/// before its next message while `maxBytes` bytes wait to be taken.
 /// The workers run until the list is read: a sender that stops early calls `cancel`.
 public final class ImportMessageReader: @unchecked Sendable {
     public enum Part {
@@ -23,66 +30,54 @@ public final class ImportMessageReader: @unchecked Sendable {
         case large(Int)
     }
 
+    /// Consecutive files read by one worker; its parts wait here for the sender.
+    private final class Claim {
+        let files: Range<Int>
+        var parts: [Result<Part, any Error>] = []
+        var done = false
+        init(_ files: Range<Int>) { self.files = files }
+    }
+
     private let root: String
     private let files: [String]
-    private let sizes: [Int64]
-    /// Consecutive files: a message of small files, or one large file.
-    private let groups: [(files: Range<Int>, large: Bool, bytes: Int)]
+    private let maxFileBytes: Int
+    private let messageBytes: Int
+    private let messageFiles: Int
     private let window: Int
     private let maxBytes: Int
     private let maxWorkers: Int
-    /// One mutex; the sender waits on `ready`, idle workers on `room`.
+    /// One mutex; the sender waits on `ready`, workers on `room`.
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let ready = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     private let room = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     // Guarded by `mutex`:
-    private var slots: [Result<[UInt8], any Error>?]
-    private var nextToRead = 0
-    private var nextToTake = 0
+    /// Claims not yet fully taken, in list order.
+    private var claims: [Claim] = []
+    private var nextToClaim = 0
     private var bytesWaiting = 0
-    private var awaited = -1
-    private var workersWaiting = 0
-    private var workersRunning: Int
+    private var filesRead = 0
+    private var bytesRead = 0
+    private var workersRunning = 0
     private var cancelled = false
 
-    /// `root`: the folder the relative `files` lie in; `sizes`: each file's size from the walk
-    /// (the bytes read). Files over `maxFileBytes` are left to the sender; the others travel
-    /// together, a message closed once it holds `messageBytes` bytes or `messageFiles` files.
-    public init(root: String, files: [String], sizes: [Int64], maxFileBytes: Int, messageBytes: Int, messageFiles: Int,
+    /// `root`: the folder the relative `files` lie in. Files over `maxFileBytes` are left to the
+    /// sender; the others travel together, a message closed once it holds `messageBytes` bytes
+    /// or `messageFiles` files (or at a large file, or at the end of a claim).
+    public init(root: String, files: [String], maxFileBytes: Int, messageBytes: Int, messageFiles: Int,
                 threads: Int = 16, window: Int = 16, maxBytes: Int = 64 << 20) {
-        precondition(files.count == sizes.count, "one size per file")
         self.root = root.hasSuffix("/") ? root : root + "/"
         self.files = files
-        self.sizes = sizes
-        var groups: [(files: Range<Int>, large: Bool, bytes: Int)] = []
-        var start = 0
-        var bytes = 0
-        for i in files.indices {
-            if sizes[i] > Int64(maxFileBytes) {
-                if start < i { groups.append((start..<i, false, bytes)) }
-                groups.append((i..<(i + 1), true, 0))
-                start = i + 1
-                bytes = 0
-                continue
-            }
-            bytes += Int(sizes[i])
-            if bytes >= messageBytes || i + 1 - start >= messageFiles {
-                groups.append((start..<(i + 1), false, bytes))
-                start = i + 1
-                bytes = 0
-            }
-        }
-        if start < files.count { groups.append((start..<files.count, false, bytes)) }
-        self.groups = groups
+        self.maxFileBytes = maxFileBytes
+        self.messageBytes = max(1, messageBytes)
+        self.messageFiles = max(1, messageFiles)
         self.window = max(1, window)
         self.maxBytes = maxBytes
-        slots = Array(repeating: nil, count: groups.count)
+        maxWorkers = max(1, min(threads, files.count))
         pthread_mutex_init(mutex, nil)
         pthread_cond_init(ready, nil)
         pthread_cond_init(room, nil)
-        let readGroups = groups.reduce(0) { $0 + ($1.large ? 0 : 1) }
-        maxWorkers = max(1, min(threads, readGroups))
-        workersRunning = readGroups == 0 ? 0 : min(2, maxWorkers)
+        guard !files.isEmpty else { return }
+        workersRunning = min(2, maxWorkers)
         for _ in 0..<workersRunning { startWorker() }
     }
 
@@ -105,19 +100,24 @@ public final class ImportMessageReader: @unchecked Sendable {
     public func next() throws -> Part? {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
-        guard nextToTake < groups.count else { return nil }
-        let g = nextToTake
-        nextToTake += 1
-        if workersWaiting > 0 { pthread_cond_signal(room) }
-        let group = groups[g]
-        if group.large { return .large(group.files.lowerBound) }
-        awaited = g
-        while slots[g] == nil { pthread_cond_wait(ready, mutex) }
-        awaited = -1
-        let result = slots[g]!
-        slots[g] = nil
-        bytesWaiting -= group.bytes
-        return .message(try result.get(), files: group.files, bytes: Int64(group.bytes))
+        while true {
+            if let first = claims.first {
+                if !first.parts.isEmpty {
+                    let part = first.parts.removeFirst()
+                    if case .success(.message(_, _, let bytes)) = part { bytesWaiting -= Int(bytes) }
+                    pthread_cond_broadcast(room)
+                    return try part.get()
+                }
+                if first.done {
+                    claims.removeFirst()
+                    pthread_cond_broadcast(room)
+                    continue
+                }
+            } else if nextToClaim >= files.count {
+                return nil
+            }
+            pthread_cond_wait(ready, mutex)
+        }
     }
 
     /// Stops the workers (messages read but not taken are dropped); returns once none is reading.
@@ -129,8 +129,17 @@ public final class ImportMessageReader: @unchecked Sendable {
         pthread_mutex_unlock(mutex)
     }
 
+    /// Files for the next claim: about one message's worth at the bytes per file seen so far
+    /// (64 files before any was read).
+    private func claimSize() -> Int {
+        guard filesRead > 0 else { return min(messageFiles, 64) }
+        let perFile = max(1, bytesRead / filesRead)
+        return max(1, min(messageFiles, messageBytes / perFile))
+    }
+
     private func work() {
         let folder = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        var scratch = Scratch()
         pthread_mutex_lock(mutex)
         defer {
             workersRunning -= 1
@@ -139,27 +148,63 @@ public final class ImportMessageReader: @unchecked Sendable {
             if folder >= 0 { close(folder) }
         }
         while true {
-            while nextToRead < groups.count, groups[nextToRead].large { nextToRead += 1 }
-            guard !cancelled, nextToRead < groups.count else { return }
-            // The message the sender is at is always read; later ones within the bounds.
-            let g = nextToRead
-            let ahead = g - nextToTake
-            if ahead > 0, ahead >= window || bytesWaiting + groups[g].bytes > maxBytes {
-                workersWaiting += 1
+            guard !cancelled, nextToClaim < files.count else { return }
+            if !claims.isEmpty, claims.count >= window || bytesWaiting >= maxBytes {
                 pthread_cond_wait(room, mutex)
-                workersWaiting -= 1
                 continue
             }
-            nextToRead += 1
-            bytesWaiting += groups[g].bytes
+            let end = min(files.count, nextToClaim + claimSize())
+            let claim = Claim(nextToClaim..<end)
+            nextToClaim = end
+            claims.append(claim)
+            read(claim, folder: folder, scratch: &scratch)  // unlocks while reading
+            claim.done = true
+            if claims.first === claim { pthread_cond_signal(ready) }
+        }
+    }
+
+    /// Reads a claim's files into messages, handing each over as it closes. Called and
+    /// returns with `mutex` held; reads without it.
+    private func read(_ claim: Claim, folder: Int32, scratch: inout Scratch) {
+        var i = claim.files.lowerBound
+        while i < claim.files.upperBound {
+            // A claim the sender is not at waits while enough is read ahead.
+            while !cancelled, claims.first !== claim, bytesWaiting >= maxBytes { pthread_cond_wait(room, mutex) }
+            if cancelled { return }
             pthread_mutex_unlock(mutex)
             let switchesBefore = Self.voluntarySwitches()
-            let result = Result { try encode(groups[g].files, folder: folder) }
+            scratch.clear()
+            var large: Int?
+            var failure: (any Error)?
+            let start = i
+            while i < claim.files.upperBound, scratch.sizes.count < messageFiles, scratch.bytes < messageBytes {
+                let file = i
+                i += 1
+                do {
+                    if try !scratch.append(path: files[file], root: root, folder: folder, maxBytes: maxFileBytes) {
+                        large = file
+                        break
+                    }
+                } catch {
+                    failure = error  // the message fails here; the next starts after this file
+                    break
+                }
+            }
+            let messageEnd = large ?? i
+            let encoded: Result<Part, any Error>? = if let failure { .failure(failure) } else if messageEnd > start {
+                .success(.message(scratch.encode(files[start..<messageEnd]), files: start..<messageEnd, bytes: Int64(scratch.bytes)))
+            } else { nil }
             let blocked = Self.voluntarySwitches() - switchesBefore
             pthread_mutex_lock(mutex)
-            slots[g] = result
-            if awaited == g { pthread_cond_signal(ready) }
-            if blocked * 8 >= groups[g].files.count, workersRunning < maxWorkers, !cancelled {
+            if let encoded {
+                claim.parts.append(encoded)
+                if case .success = encoded { bytesWaiting += scratch.bytes }
+            }
+            if let large { claim.parts.append(.success(.large(large))) }
+            filesRead += scratch.sizes.count + (large == nil ? 0 : 1)
+            bytesRead += scratch.bytes + (large.map { _ in maxFileBytes + 1 } ?? 0)
+            if claims.first === claim { pthread_cond_signal(ready) }
+            if blocked * 8 >= max(1, i - start), workersRunning < maxWorkers, !cancelled {
                 workersRunning += 1
                 startWorker()
             }
@@ -173,51 +218,81 @@ public final class ImportMessageReader: @unchecked Sendable {
         return usage.ru_nvcsw
     }
 
-    /// `ImportDatasetRequest { chunks = 3: FileChunkBatch { chunks = 1: FileChunk { path = 1,
-    /// data = 2, last = 4 } ... } }`, each file read into its place.
-    private func encode(_ range: Range<Int>, folder: Int32) throws -> [UInt8] {
-        var batchLength = 0
-        for i in range { batchLength += Wire.fieldLength(Wire.chunkLength(path: files[i].utf8.count, size: Int(sizes[i]))) }
-        let total = Wire.fieldLength(batchLength)
-        return try [UInt8](unsafeUninitializedCapacity: total) { buffer, count in
-            let base = buffer.baseAddress!
-            var at = Wire.put(tag: 0x1A, length: batchLength, into: base)
-            for i in range {
-                var path = files[i]
-                let pathLength = path.utf8.count
-                let size = Int(sizes[i])
-                at = Wire.put(tag: 0x0A, length: Wire.chunkLength(path: pathLength, size: size), into: at)
-                at = Wire.put(tag: 0x0A, length: pathLength, into: at)
-                path.withUTF8 { at.update(from: $0.baseAddress!, count: pathLength) }
-                at += pathLength
-                if size > 0 {
-                    at = Wire.put(tag: 0x12, length: size, into: at)
-                    try read(i, folder: folder, into: at, size: size)
-                    at += size
-                }
-                at[0] = 0x20  // last = true
-                at[1] = 1
-                at += 2
-            }
-            precondition(at - base == total, "import message length")
-            count = total
-        }
-    }
+    /// One message's files as they are read: their bytes back to back and each one's size.
+    /// A worker's own, reused from message to message.
+    private struct Scratch {
+        var data: [UInt8] = []
+        var sizes: [Int] = []
+        var bytes = 0
 
-    /// Reads exactly `size` bytes of file `i`.
-    private func read(_ i: Int, folder: Int32, into target: UnsafeMutablePointer<UInt8>, size: Int) throws {
-        let fd = folder >= 0 ? openat(folder, files[i], O_RDONLY | O_CLOEXEC) : open(root + files[i], O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw CocoaError(.fileReadNoSuchFile, userInfo: [NSFilePathErrorKey: root + files[i]]) }
-        defer { close(fd) }
-        var done = 0
-        while done < size {
-            let n = Glibc.read(fd, target + done, size - done)
-            if n < 0, errno == EINTR { continue }
-            guard n > 0 else {
-                throw CocoaError(.fileReadUnknown, userInfo: [NSFilePathErrorKey: root + files[i],
-                                                              NSLocalizedDescriptionKey: "\(root + files[i]) changed while it was read (\(done) of \(size) bytes)"])
+        mutating func clear() {
+            sizes.removeAll(keepingCapacity: true)
+            bytes = 0
+        }
+
+        /// Reads the whole file after the others; false (nothing read) when it is over `maxBytes`.
+        mutating func append(path: String, root: String, folder: Int32, maxBytes: Int) throws -> Bool {
+            let fd = folder >= 0 ? openat(folder, path, O_RDONLY | O_CLOEXEC) : open(root + path, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else { throw CocoaError(.fileReadNoSuchFile, userInfo: [NSFilePathErrorKey: root + path]) }
+            defer { close(fd) }
+            var info = stat()
+            guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
+                throw CocoaError(.fileReadUnknown, userInfo: [NSFilePathErrorKey: root + path,
+                                                              NSLocalizedDescriptionKey: "\(root + path) is not a regular file"])
             }
-            done += n
+            let size = Int(info.st_size)
+            guard size <= maxBytes else { return false }
+            if data.count < bytes + size { data.append(contentsOf: repeatElement(0, count: max(bytes + size - data.count, data.count))) }
+            var done = 0
+            try data.withUnsafeMutableBufferPointer { buffer in
+                let target = buffer.baseAddress! + bytes
+                while done < size {
+                    let n = Glibc.read(fd, target + done, size - done)
+                    if n < 0, errno == EINTR { continue }
+                    guard n > 0 else {
+                        throw CocoaError(.fileReadUnknown, userInfo: [NSFilePathErrorKey: root + path,
+                                                                      NSLocalizedDescriptionKey: "\(root + path) changed while it was read (\(done) of \(size) bytes)"])
+                    }
+                    done += n
+                }
+            }
+            sizes.append(size)
+            bytes += size
+            return true
+        }
+
+        /// `ImportDatasetRequest { chunks = 3: FileChunkBatch { chunks = 1: FileChunk { path = 1,
+        /// data = 2, last = 4 } ... } }` of the files read.
+        func encode(_ paths: ArraySlice<String>) -> [UInt8] {
+            var batchLength = 0
+            for (path, size) in zip(paths, sizes) { batchLength += Wire.fieldLength(Wire.chunkLength(path: path.utf8.count, size: size)) }
+            let total = Wire.fieldLength(batchLength)
+            return [UInt8](unsafeUninitializedCapacity: total) { buffer, count in
+                let base = buffer.baseAddress!
+                var at = Wire.put(tag: 0x1A, length: batchLength, into: base)
+                var offset = 0
+                data.withUnsafeBufferPointer { content in
+                    for (path, size) in zip(paths, sizes) {
+                        var path = path
+                        let pathLength = path.utf8.count
+                        at = Wire.put(tag: 0x0A, length: Wire.chunkLength(path: pathLength, size: size), into: at)
+                        at = Wire.put(tag: 0x0A, length: pathLength, into: at)
+                        path.withUTF8 { at.update(from: $0.baseAddress!, count: pathLength) }
+                        at += pathLength
+                        if size > 0 {
+                            at = Wire.put(tag: 0x12, length: size, into: at)
+                            at.update(from: content.baseAddress! + offset, count: size)
+                            at += size
+                            offset += size
+                        }
+                        at[0] = 0x20  // last = true
+                        at[1] = 1
+                        at += 2
+                    }
+                }
+                precondition(at - base == total, "import message length")
+                count = total
+            }
         }
     }
 

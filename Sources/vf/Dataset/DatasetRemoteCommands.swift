@@ -67,7 +67,7 @@ struct DatasetImport: AsyncParsableCommand {
         case "detection": .detection
         case let other?: throw ValidationError("--task \(other): expected classification or detection")
         }
-        let bar = connection.json ? nil : TransferBar("import")
+        let bar = connection.json ? nil : ImportBar()
         do {
             let r = try await client.importDataset(path: URL(fileURLWithPath: path), name: name, format: try DatasetRefText.format(format),
                                                    task: taskType, options: options, progress: bar?.callback)

@@ -55,7 +55,7 @@ struct DeployPipeline {
         default: .unspecified
         }
         let options = Visionfleet_V1_ImportOptions.with { $0.valFraction = valFraction; $0.splitSeed = seed; $0.allowPartial = lenient }
-        let bar = quiet ? nil : TransferBar("import")
+        let bar = quiet ? nil : ImportBar()
         do {
             let r = try await client.importDataset(path: URL(fileURLWithPath: path), name: name, format: try DatasetRefText.format(format),
                                                    task: taskType, options: options, progress: bar?.callback)
