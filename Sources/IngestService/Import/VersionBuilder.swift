@@ -135,13 +135,19 @@ struct VersionBuilder {
             let prefix = session.staging.standardizedFileURL.path + "/"
             let rootPath = dataset.root.standardizedFileURL.path + "/"
             let rootKey = rootPath.hasPrefix(prefix) ? String(rootPath.dropFirst(prefix.count)) : nil
-            for image in kept {
-                // An image the upload already stored: its blob, no second write.
+            // An image the upload already stored: its blob, no second write (looked up on every core).
+            let stored = session.imageBlobs
+            let found = ParallelMap.indices(kept.count) { i -> CommittedBlob? in
+                let image = kept[i]
+                guard image.embedded == nil else { return nil }
                 let plain = !image.file.hasPrefix("/") && !DatasetImage.hasDotOrEmptySegments(image.file)
                 let key = if let rootKey, plain { rootKey + image.file } else {
                     dataset.url(of: image).standardizedFileURL.path.replacingOccurrences(of: prefix, with: "")
                 }
-                if image.embedded == nil, let blob = session.imageBlobs[key] {
+                return stored[key]
+            }
+            for (image, blob) in zip(kept, found) {
+                if let blob {
                     try flush()
                     if blob.deduplicated { deduplicated += 1 }
                     digests.append(blob.digest.description)

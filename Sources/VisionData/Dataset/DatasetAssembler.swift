@@ -48,23 +48,34 @@ struct DatasetAssembler {
 
     /// Size and digest of an image file, or nil with the problem recorded.
     mutating func inspect(file: String, item: String) -> FileFacts? {
+        let (facts, problem) = examine(file: file, item: item)
+        if let problem { problems.append(problem) }
+        return facts
+    }
+
+    /// Records a problem `examine` found.
+    mutating func record(_ problem: DatasetProblem) {
+        problems.append(problem)
+    }
+
+    /// Size and digest of an image file, or the problem with it; changes nothing, so a reader
+    /// may examine many files at once and record the problems in its own order.
+    func examine(file: String, item: String) -> (FileFacts?, DatasetProblem?) {
         let plain = !file.hasPrefix("/") && !DatasetImage.hasDotOrEmptySegments(file)
         if let decoded = options.decoded?.byPath, plain, let prefix = decodedPrefix, let known = decoded[prefix.isEmpty ? file : prefix + file] {
-            return facts(known, item: item)
+            return Self.facts(known, item: item)
         }
         let url = root.appendingPathComponent(file)
         if let jail = options.confinedTo, !plain,
            !url.standardizedFileURL.path.hasPrefix(jail.standardizedFileURL.path + "/") {
-            problem(.missingImage, item: item, field: "file", reason: "\(file) lies outside the upload")
-            return nil
+            return (nil, DatasetProblem(.missingImage, item: item, field: "file", reason: "\(file) lies outside the upload"))
         }
         if let decoded = options.decoded?.byPath, !plain, url.standardizedFileURL.path.hasPrefix(decodedBase),
            let known = decoded[String(url.standardizedFileURL.path.dropFirst(decodedBase.count))] {
-            return facts(known, item: item)  // a path with `.` or `..` segments naming an image decoded elsewhere
+            return Self.facts(known, item: item)  // a path with `.` or `..` segments naming an image decoded elsewhere
         }
         guard let data = try? Data(contentsOf: url) else {
-            problem(.missingImage, item: item, field: "file", reason: "\(file) not found under \(root.path)")
-            return nil
+            return (nil, DatasetProblem(.missingImage, item: item, field: "file", reason: "\(file) not found under \(root.path)"))
         }
         do {
             let size: (width: Int, height: Int)
@@ -74,22 +85,24 @@ struct DatasetAssembler {
             } else {
                 size = try ImageCodec.size(data, name: file)
             }
-            return FileFacts(width: size.width, height: size.height,
-                             digest: options.computeDigests ? SHA256Digest.of(data) : "")
+            return (FileFacts(width: size.width, height: size.height, digest: options.computeDigests ? SHA256Digest.of(data) : ""), nil)
         } catch {
-            problem(.unreadableImage, item: item, field: "file", reason: error.description)
-            return nil
+            return (nil, DatasetProblem(.unreadableImage, item: item, field: "file", reason: error.description))
         }
     }
 
-    /// An image decoded elsewhere: its size, or its failure recorded.
-    private mutating func facts(_ known: DecodedImage, item: String) -> FileFacts? {
+    /// An image decoded elsewhere: its size, or its failure.
+    private static func facts(_ known: DecodedImage, item: String) -> (FileFacts?, DatasetProblem?) {
         switch known {
-        case .size(let width, let height): return FileFacts(width: width, height: height, digest: "")
-        case .failure(let reason):
-            problem(.unreadableImage, item: item, field: "file", reason: reason)
-            return nil
+        case .size(let width, let height): (FileFacts(width: width, height: height, digest: ""), nil)
+        case .failure(let reason): (nil, DatasetProblem(.unreadableImage, item: item, field: "file", reason: reason))
         }
+    }
+
+    /// Room for `count` images (a reader that knows how many it will add).
+    mutating func reserve(_ count: Int) {
+        images.reserveCapacity(count)
+        ids.reserveCapacity(count)
     }
 
     /// Validates and keeps an image, or records why not.

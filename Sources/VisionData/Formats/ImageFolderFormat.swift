@@ -17,17 +17,28 @@ enum ImageFolderFormat {
         let sorted = classNames.sorted()
         let categories = sorted.enumerated().map { DatasetCategory(id: $0.offset, name: $0.element) }
         var assembler = DatasetAssembler(root: url, categories: categories, options: options)
+        let folders = layout.flatMap { split, prefix in sorted.enumerated().map { (split: split, label: $0.offset, path: prefix + $0.element + "/") } }
+        // Each class folder listed and its images examined on every core (an upload's 70,000
+        // lookups, or a local folder's decodes), then kept in folder order.
+        let examined = FolderResults(count: folders.count)
+        let examiner = assembler
+        DispatchQueue.concurrentPerform(iterations: folders.count) { k in
+            let prefix = folders[k].path
+            examined.set(k, ExportFiles.imageFiles(in: url.appendingPathComponent(prefix), files: view).map { relative in
+                let file = prefix + relative
+                let (facts, problem) = examiner.examine(file: file, item: file)
+                return (file, facts, problem)
+            })
+        }
+        assembler.reserve(examined.values.reduce(0) { $0 + $1.count })
         var nextId = 1
-        for (split, prefix) in layout {
-            for (label, name) in sorted.enumerated() {
-                let folder = url.appendingPathComponent(prefix + name)
-                for relative in ExportFiles.imageFiles(in: folder, files: view) {
-                    let file = prefix + name + "/" + relative
-                    guard let facts = assembler.inspect(file: file, item: file) else { continue }
-                    assembler.add(DatasetImage(id: nextId, file: file, width: facts.width, height: facts.height,
-                                               digest: facts.digest, label: label, split: split), item: file)
-                    nextId += 1
-                }
+        for (folder, files) in zip(folders, examined.values) {
+            for (file, facts, problem) in files {
+                if let problem { assembler.record(problem) }
+                guard let facts else { continue }
+                assembler.add(DatasetImage(id: nextId, file: file, width: facts.width, height: facts.height,
+                                           digest: facts.digest, label: folder.label, split: folder.split), item: file)
+                nextId += 1
             }
         }
         return assembler.result()
@@ -57,5 +68,17 @@ enum ImageFolderFormat {
     static func subfolders(_ url: URL, files: any DatasetFileView) -> [String] {
         (files.contentsOfDirectory(atPath: url.path) ?? [])
             .filter { !$0.hasPrefix(".") && files.isFolder(atPath: url.appendingPathComponent($0).path) }
+    }
+}
+
+/// What each class folder's examination found, filled from many threads (one slot each).
+private final class FolderResults: @unchecked Sendable {
+    private(set) var values: [[(file: String, facts: DatasetAssembler.FileFacts?, problem: DatasetProblem?)]]
+
+    init(count: Int) { values = Array(repeating: [], count: count) }
+
+    /// Each slot is set by one thread, before `concurrentPerform` returns.
+    func set(_ k: Int, _ value: [(file: String, facts: DatasetAssembler.FileFacts?, problem: DatasetProblem?)]) {
+        values.withUnsafeMutableBufferPointer { $0[k] = value }
     }
 }
