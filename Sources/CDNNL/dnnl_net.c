@@ -330,52 +330,63 @@ static int conv_desc(vf_dnnl_net *net, const dnnl_memory_desc_t *in, const dnnl_
     return 0;
 }
 
-// act(conv(src)) + residual as one oneDNN convolution: the activation, then a binary add of the
-// residual (in its own layout, which dst takes), as post-ops. The new slot, -1 on an error, or
-// -2 where oneDNN has no jit kernel for it (its reference kernel is slower than a separate add).
-static int conv_then_binary_add(vf_dnnl_net *net, int src, int residual, const float *weight, const float *bias, int out_channels,
-                                int kh, int kw, int stride, int padding, int dilation, int groups, int activation, float leaky_slope) {
-    const dnnl_memory_desc_t *in = &net->slots[src].md;
-    dnnl_memory_desc_t res_md = net->slots[residual].md, weights_md, user_weights_md, bias_md;
+// An inference convolution's primitive over `in` into `dst_md`, its post-ops in order: a sum
+// of what dst holds (`sum_before`), the activation, a binary add of `add_after` (its operand, in
+// the layout dst takes). 0, or -1 with the error set when oneDNN has none.
+static int conv_pd(vf_dnnl_net *net, const dnnl_memory_desc_t *in, const dnnl_memory_desc_t *dst_md, int out_channels, int kh, int kw,
+                   int stride, int padding, int dilation, int groups, int sum_before, const dnnl_memory_desc_t *add_after, int activation,
+                   float leaky_slope, dnnl_primitive_desc_t *pd, dnnl_memory_desc_t *user_weights_md, dnnl_memory_desc_t *bias_md) {
+    dnnl_memory_desc_t weights_md;
     dnnl_convolution_desc_t desc;
-    if (conv_desc(net, in, &res_md, out_channels, kh, kw, stride, padding, dilation, groups, &desc, &weights_md, &user_weights_md, &bias_md))
+    if (conv_desc(net, in, dst_md, out_channels, kh, kw, stride, padding, dilation, groups, &desc, &weights_md, user_weights_md, bias_md))
         return -1;
     dnnl_post_ops_t post;
     CHECK(dnnl_post_ops_create(&post));
-    int index = activation == VF_ACT_IDENTITY ? 0 : 1;
-    if (append_activation(net, post, activation, leaky_slope) || dnnl_post_ops_append_binary(post, dnnl_binary_add, &res_md) != dnnl_success) {
-        dnnl_post_ops_destroy(post);
-        return -2;
+    int failed = (sum_before && dnnl_post_ops_append_sum(post, 1.f) != dnnl_success) || append_activation(net, post, activation, leaky_slope) ||
+                 (add_after && dnnl_post_ops_append_binary(post, dnnl_binary_add, add_after) != dnnl_success);
+    *pd = NULL;
+    if (!failed) {
+        dnnl_primitive_attr_t attr;
+        CHECK(dnnl_primitive_attr_create(&attr));
+        dnnl_primitive_attr_set_post_ops(attr, post);
+        dnnl_status_t s = dnnl_primitive_desc_create(pd, &desc, attr, net->engine, NULL);
+        dnnl_primitive_attr_destroy(attr);
+        if (s != dnnl_success) {
+            snprintf(net->error, sizeof net->error, "no oneDNN convolution for %dx%d/%d groups %d: status %d", kh, kw, stride, groups, (int)s);
+            *pd = NULL;
+            failed = 1;
+        }
     }
-    dnnl_primitive_attr_t attr;
-    CHECK(dnnl_primitive_attr_create(&attr));
-    dnnl_primitive_attr_set_post_ops(attr, post);
-    dnnl_primitive_desc_t pd = NULL;
-    dnnl_status_t status = dnnl_primitive_desc_create(&pd, &desc, attr, net->engine, NULL);
-    dnnl_primitive_attr_destroy(attr);
     dnnl_post_ops_destroy(post);
+    return failed ? -1 : 0;
+}
+
+// Whether oneDNN runs `pd` with generated code (`jit:…`, or `brgconv:…` on AVX-512), not its
+// slow reference kernel.
+static int is_jit(const_dnnl_primitive_desc_t pd) {
     const char *impl = NULL;
-    if (status == dnnl_success) dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl);
-    if (!impl || strncmp(impl, "jit", 3) != 0) {
-        if (pd) dnnl_primitive_desc_destroy(pd);
-        return -2;
-    }
+    dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl);
+    return impl && !strstr(impl, "ref");
+}
+
+// Appends the convolution `pd` (consumed) from slot `src` into `dst_mem`, its weights and bias
+// imported in the layouts it wants; `binary`, when set, is the operand of its binary post-op
+// number `binary_index`. The new slot, or -1.
+static int add_conv(vf_dnnl_net *net, dnnl_primitive_desc_t pd, int src, const float *weight, const float *bias,
+                    const dnnl_memory_desc_t *user_weights_md, const dnnl_memory_desc_t *bias_md, dnnl_memory_t dst_mem,
+                    dnnl_memory_t binary, int binary_index, const char *name) {
     const dnnl_memory_desc_t *want_src = dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0);
     const dnnl_memory_desc_t *want_weights = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
     dnnl_memory_desc_t want_dst = *dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
-    dnnl_memory_t src_mem, weights_mem, bias_mem, dst_mem, res_mem = net->slots[residual].mem;
-    dnnl_memory_desc_t plain_bias = bias_md;
-    if (in_layout(net, src, want_src, &src_mem) || import_constant(net, weight, &user_weights_md, want_weights, &weights_mem) ||
-        import_constant(net, bias, &plain_bias, &bias_md, &bias_mem) || allocate(net, &want_dst, &dst_mem)) {
+    dnnl_memory_t src_mem, weights_mem, bias_mem;
+    if (in_layout(net, src, want_src, &src_mem) || import_constant(net, weight, user_weights_md, want_weights, &weights_mem) ||
+        import_constant(net, bias, bias_md, bias_md, &bias_mem)) {
         dnnl_primitive_desc_destroy(pd);
         return -1;
     }
-    char name[96];
-    snprintf(name, sizeof name, "conv%dx%d/%d %d→%d @%dx%d%s +res", kh, kw, stride, (int)in->dims[1], out_channels, (int)want_dst.dims[2],
-             (int)want_dst.dims[3], groups > 1 ? " dw" : "");
     dnnl_exec_arg_t args[5] = {{DNNL_ARG_SRC, src_mem}, {DNNL_ARG_WEIGHTS, weights_mem}, {DNNL_ARG_BIAS, bias_mem}, {DNNL_ARG_DST, dst_mem},
-                               {DNNL_ARG_ATTR_MULTIPLE_POST_OP(index) | DNNL_ARG_SRC_1, res_mem}};
-    if (add_op(net, pd, args, 5, name)) return -1;
+                               {DNNL_ARG_ATTR_MULTIPLE_POST_OP(binary_index) | DNNL_ARG_SRC_1, binary}};
+    if (add_op(net, pd, args, binary ? 5 : 4, name)) return -1;
     return new_slot(net, &want_dst, dst_mem);
 }
 
@@ -395,54 +406,49 @@ int vf_dnnl_net_conv(vf_dnnl_net *net, int src, int residual, int residual_dies,
     dnnl_dim_t n = in->dims[0], c = in->dims[1], h = in->dims[2], w = in->dims[3];
     dnnl_dim_t oh = (h + 2 * padding - dilation * (kh - 1) - 1) / stride + 1;
     dnnl_dim_t ow = (w + 2 * padding - dilation * (kw - 1) - 1) / stride + 1;
-    dnnl_memory_desc_t weights_md, bias_md, dst_md, user_weights_md;
+    dnnl_memory_desc_t bias_md, dst_md, user_weights_md;
     dnnl_dims_t dst_dims = {n, out_channels, oh, ow};
     CHECK(dnnl_memory_desc_init_by_tag(&dst_md, 4, dst_dims, dnnl_f32, dnnl_format_tag_any));
-    dnnl_convolution_desc_t desc;
-    if (conv_desc(net, in, &dst_md, out_channels, kh, kw, stride, padding, dilation, groups, &desc, &weights_md, &user_weights_md, &bias_md))
+    dnnl_primitive_desc_t pd;
+    if (conv_pd(net, in, &dst_md, out_channels, kh, kw, stride, padding, dilation, groups, residual >= 0 && !after, NULL, activation,
+                leaky_slope, &pd, &user_weights_md, &bias_md))
         return -1;
-    dnnl_post_ops_t post;
-    CHECK(dnnl_post_ops_create(&post));
-    int failed = (residual >= 0 && !after && dnnl_post_ops_append_sum(post, 1.f) != dnnl_success) ||
-                 append_activation(net, post, activation, leaky_slope);
-    dnnl_primitive_attr_t attr;
-    dnnl_primitive_desc_t pd = NULL;
-    if (!failed) {
-        CHECK(dnnl_primitive_attr_create(&attr));
-        dnnl_primitive_attr_set_post_ops(attr, post);
-        dnnl_status_t s = dnnl_primitive_desc_create(&pd, &desc, attr, net->engine, NULL);
-        dnnl_primitive_attr_destroy(attr);
-        if (s != dnnl_success) {
-            snprintf(net->error, sizeof net->error, "no oneDNN convolution for %dx%d/%d groups %d: status %d", kh, kw, stride, groups, (int)s);
-            failed = 1;
-        }
-    }
-    dnnl_post_ops_destroy(post);
-    if (failed) return -1;
     const dnnl_memory_desc_t *want_src = dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0);
-    const dnnl_memory_desc_t *want_weights = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
     dnnl_memory_desc_t want_dst = *dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
-    dnnl_memory_t src_mem, weights_mem = NULL, bias_mem = NULL, dst_mem;
-    dnnl_memory_desc_t plain_bias = bias_md;
+    dnnl_memory_t dst_mem;
     int winograd = winograd_fits(pd, want_src, &want_dst, kh, kw, stride, padding, dilation, groups) &&
                    (!after || activation == VF_ACT_RELU || activation == VF_ACT_SILU || activation == VF_ACT_IDENTITY);
+    char name[96];
+    snprintf(name, sizeof name, "conv%dx%d/%d %d→%d @%dx%d%s%s", kh, kw, stride, (int)c, out_channels, (int)oh, (int)ow,
+             groups > 1 ? " dw" : "", residual >= 0 ? " +res" : "");
     if (after && !winograd) {
-        dnnl_primitive_desc_destroy(pd);
-        int fused = conv_then_binary_add(net, src, residual, weight, bias, out_channels, kh, kw, stride, padding, dilation, groups,
-                                         activation, leaky_slope);
-        if (fused != -2) return fused;
-        int y = vf_dnnl_net_conv(net, src, -1, 0, weight, bias, out_channels, kh, kw, stride, padding, dilation, groups, activation,
-                                 leaky_slope, 0);
+        // One convolution with the residual's add as a post-op, into the residual's layout,
+        // where a jit kernel has it; else this plain convolution, then an add op.
+        dnnl_memory_desc_t res_md = net->slots[residual].md, fused_weights_md, fused_bias_md;
+        dnnl_primitive_desc_t fused;
+        if (conv_pd(net, in, &res_md, out_channels, kh, kw, stride, padding, dilation, groups, 0, &res_md, activation, leaky_slope, &fused,
+                    &fused_weights_md, &fused_bias_md) == 0) {
+            if (is_jit(fused)) {
+                dnnl_primitive_desc_destroy(pd);
+                if (allocate(net, dnnl_primitive_desc_query_md(fused, dnnl_query_dst_md, 0), &dst_mem)) {
+                    dnnl_primitive_desc_destroy(fused);
+                    return -1;
+                }
+                return add_conv(net, fused, src, weight, bias, &fused_weights_md, &fused_bias_md, dst_mem, net->slots[residual].mem,
+                                activation == VF_ACT_IDENTITY ? 0 : 1, name);
+            }
+            dnnl_primitive_desc_destroy(fused);
+        }
+        if (allocate(net, &want_dst, &dst_mem)) {
+            dnnl_primitive_desc_destroy(pd);
+            return -1;
+        }
+        name[strlen(name) - strlen(" +res")] = 0;
+        int y = add_conv(net, pd, src, weight, bias, &user_weights_md, &bias_md, dst_mem, NULL, 0, name);
         return y < 0 ? -1 : vf_dnnl_net_add(net, y, residual);
     }
-    if (in_layout(net, src, want_src, &src_mem) ||
-        (!winograd && (import_constant(net, weight, &user_weights_md, want_weights, &weights_mem) ||
-                       import_constant(net, bias, &plain_bias, &bias_md, &bias_mem)))) {
-        dnnl_primitive_desc_destroy(pd);
-        return -1;
-    }
     if (residual >= 0) {
-        // The sum post-op adds what dst holds: the residual, in dst's layout.
+        // The sum post-op (or the Winograd kernel) adds what dst holds: the residual, in dst's layout.
         slot_t *r = &net->slots[residual];
         if (residual_dies && residual != 0 && residual != src && dnnl_memory_desc_equal(&r->md, &want_dst)) {
             dst_mem = r->mem;
@@ -458,18 +464,15 @@ int vf_dnnl_net_conv(vf_dnnl_net *net, int src, int residual, int residual_dies,
         dnnl_primitive_desc_destroy(pd);
         return -1;
     }
-    char name[96];
-    snprintf(name, sizeof name, "conv%dx%d/%d %d→%d @%dx%d%s%s", kh, kw, stride, (int)c, out_channels, (int)oh, (int)ow,
-             groups > 1 ? " dw" : "", residual >= 0 ? " +res" : "");
     if (winograd) {
+        dnnl_memory_t src_mem;
+        if (in_layout(net, src, want_src, &src_mem)) { dnnl_primitive_desc_destroy(pd); return -1; }
         dnnl_primitive_desc_destroy(pd);
         int accumulate = after ? VF_WINOGRAD_ADD_AFTER : residual >= 0 ? VF_WINOGRAD_ADD_BEFORE : 0;
         if (add_winograd(net, src_mem, (int)c, dst_mem, &want_dst, accumulate, weight, bias, activation, leaky_slope, name)) return -1;
         return new_slot(net, &want_dst, dst_mem);
     }
-    dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, src_mem}, {DNNL_ARG_WEIGHTS, weights_mem}, {DNNL_ARG_BIAS, bias_mem}, {DNNL_ARG_DST, dst_mem}};
-    if (add_op(net, pd, args, 4, name)) return -1;
-    return new_slot(net, &want_dst, dst_mem);
+    return add_conv(net, pd, src, weight, bias, &user_weights_md, &bias_md, dst_mem, NULL, 0, name);
 }
 
 int vf_dnnl_net_add(vf_dnnl_net *net, int a, int b) {
