@@ -234,7 +234,6 @@ final class ImportSession {
             if let store = error as? StoreError { throw IngestError.from(store) }
             throw IngestError.storage("storing images: \(error)")
         }
-        smallDecoded.reserveCapacity(smallDecoded.count + batch.count)
         for (i, image) in batch.enumerated() {
             // `files` keeps the entry `take` made (its digest is the blob's, in `imageBlobs`).
             smallDecoded.append((image.path, result.decoded[i]))
