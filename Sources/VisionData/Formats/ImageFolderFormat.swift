@@ -73,12 +73,12 @@ enum ImageFolderFormat {
 
 /// What each class folder's examination found, filled from many threads (one slot each).
 private final class FolderResults: @unchecked Sendable {
+    private let lock = NSLock()
     private(set) var values: [[(file: String, facts: DatasetAssembler.FileFacts?, problem: DatasetProblem?)]]
 
     init(count: Int) { values = Array(repeating: [], count: count) }
 
-    /// Each slot is set by one thread, before `concurrentPerform` returns.
     func set(_ k: Int, _ value: [(file: String, facts: DatasetAssembler.FileFacts?, problem: DatasetProblem?)]) {
-        values.withUnsafeMutableBufferPointer { $0[k] = value }
+        lock.withLock { values[k] = value }
     }
 }
