@@ -419,22 +419,24 @@ int vf_dnnl_net_conv(vf_dnnl_net *net, int src, int residual, int residual_dies,
     int winograd = winograd_fits(pd, want_src, &want_dst, kh, kw, stride, padding, dilation, groups) &&
                    (!after || activation == VF_ACT_RELU || activation == VF_ACT_SILU || activation == VF_ACT_IDENTITY);
     char name[96];
-    snprintf(name, sizeof name, "conv%dx%d/%d %d→%d @%dx%d%s%s", kh, kw, stride, (int)c, out_channels, (int)oh, (int)ow,
-             groups > 1 ? " dw" : "", residual >= 0 ? " +res" : "");
+    snprintf(name, sizeof name, "conv%dx%d/%d %d→%d @%dx%d%s", kh, kw, stride, (int)c, out_channels, (int)oh, (int)ow,
+             groups > 1 ? " dw" : "");
     if (after && !winograd) {
         // One convolution with the residual's add as a post-op, into the residual's layout,
-        // where a jit kernel has it; else this plain convolution, then an add op.
-        dnnl_memory_desc_t res_md = net->slots[residual].md, fused_weights_md, fused_bias_md;
+        // where a jit kernel has it; else this plain convolution, then an add op. (The weight and
+        // bias descriptors do not depend on the post-ops: the plain primitive's serve both.)
+        dnnl_memory_desc_t res_md = net->slots[residual].md;
         dnnl_primitive_desc_t fused;
         if (conv_pd(net, in, &res_md, out_channels, kh, kw, stride, padding, dilation, groups, 0, &res_md, activation, leaky_slope, &fused,
-                    &fused_weights_md, &fused_bias_md) == 0) {
+                    &user_weights_md, &bias_md) == 0) {
             if (is_jit(fused)) {
                 dnnl_primitive_desc_destroy(pd);
                 if (allocate(net, dnnl_primitive_desc_query_md(fused, dnnl_query_dst_md, 0), &dst_mem)) {
                     dnnl_primitive_desc_destroy(fused);
                     return -1;
                 }
-                return add_conv(net, fused, src, weight, bias, &fused_weights_md, &fused_bias_md, dst_mem, net->slots[residual].mem,
+                strcat(name, " +res");
+                return add_conv(net, fused, src, weight, bias, &user_weights_md, &bias_md, dst_mem, net->slots[residual].mem,
                                 activation == VF_ACT_IDENTITY ? 0 : 1, name);
             }
             dnnl_primitive_desc_destroy(fused);
@@ -443,11 +445,11 @@ int vf_dnnl_net_conv(vf_dnnl_net *net, int src, int residual, int residual_dies,
             dnnl_primitive_desc_destroy(pd);
             return -1;
         }
-        name[strlen(name) - strlen(" +res")] = 0;
         int y = add_conv(net, pd, src, weight, bias, &user_weights_md, &bias_md, dst_mem, NULL, 0, name);
         return y < 0 ? -1 : vf_dnnl_net_add(net, y, residual);
     }
     if (residual >= 0) {
+        strcat(name, " +res");
         // The sum post-op (or the Winograd kernel) adds what dst holds: the residual, in dst's layout.
         slot_t *r = &net->slots[residual];
         if (residual_dies && residual != 0 && residual != src && dnnl_memory_desc_equal(&r->md, &want_dst)) {
