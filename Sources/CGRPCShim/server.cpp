@@ -1,5 +1,6 @@
-// Server half of the shim: a CallbackGenericService whose reactor turns every call into
-// events for Swift and enforces bounded writes, demand-driven reads and a guaranteed Finish.
+// Server half of the shim: every call, on either transport (grpc's callback API, or its
+// completion-queue API served by our own threads), becomes a `vfg_server_call`
+// (server_call.h) that turns it into events for Swift.
 #include <grpcpp/ext/health_check_service_server_builder_option.h>
 #include <grpcpp/generic/async_generic_service.h>
 #include <grpcpp/health_check_service_interface.h>
@@ -10,171 +11,29 @@
 #include <memory>
 #include <mutex>
 
-#include "shim_internal.h"
+#include "server_call.h"
 
-struct vfg_server_call final : public grpc::ServerGenericBidiReactor {
-  vfg_server_call(grpc::GenericCallbackServerContext *ctx, size_t queue_bytes, size_t queue_messages)
-      : ctx_(ctx), queue_(queue_bytes, queue_messages) {}
+namespace {
 
-  grpc::GenericCallbackServerContext *ctx_;
-  std::mutex mu_;
-  vfg_event_callback callback_ = nullptr;
-  void *callback_context_ = nullptr;
-  std::atomic<int> refs_{2};  // grpc's (until OnDone) + the Swift side's
+/// A call on the callback transport: grpc's reactor, forwarding its completions.
+struct ReactorCall final : public vfg_server_call, public grpc::ServerGenericBidiReactor {
+  ReactorCall(grpc::GenericCallbackServerContext *ctx, size_t queue_bytes, size_t queue_messages)
+      : vfg_server_call(ctx, queue_bytes, queue_messages) {}
 
-  vfg::WriteQueue queue_;
-  bool owe_writable_ = false;  // a FULL answer was given; one WRITABLE event is owed
-  bool reading_ = false;
-  bool reads_ended_ = false;
-  grpc::ByteBuffer read_buffer_;
-
-  // Finish state: requested by Swift (or forced by cancel), started once writes drained.
-  bool finish_requested_ = false;
-  bool finish_started_ = false;
-  bool cancelled_ = false;
-  bool done_ = false;
-  grpc::Status final_status_;
-  bool has_final_message_ = false;
-  grpc::ByteBuffer final_message_;
-
-  bool initial_metadata_sent_ = false;
-
-  ~vfg_server_call() override { vfg::Deliver(callback_, callback_context_, VFG_EVENT_RELEASE); }
-
-  void Unref() {
-    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+  void StartReadOp(grpc::ByteBuffer *into) override { StartRead(into); }
+  void StartWriteOp(grpc::ByteBuffer *message) override { StartWrite(message); }
+  void StartWriteAndFinishOp(grpc::ByteBuffer *message, const grpc::Status &status) override {
+    StartWriteAndFinish(message, grpc::WriteOptions(), status);
   }
+  void StartFinishOp(const grpc::Status &status) override { Finish(status); }
 
-  /// What to start once mu_ is released. grpc may run a reaction inline inside StartWrite /
-  /// StartRead / Finish, so those are never called with mu_ held.
-  /// Ops being started outside mu_ are counted in `starting_`: Finish waits for them, because
-  /// once Finish completes grpc may end the call, and an op started after that is invalid.
-  struct Actions {
-    grpc::ByteBuffer *write = nullptr;
-    bool read = false;
-    bool finish = false;
-    bool write_and_finish = false;
-    bool notify_writable = false;
-    int started = 0;  // how many of write/read were counted in starting_
-  };
-  int starting_ = 0;
-
-  void PlanWriteLocked(Actions &a, grpc::ByteBuffer *next) {
-    if (!next) return;
-    a.write = next;
-    a.started++;
-    starting_++;
-  }
-
-  // Plans Finish if it was requested and the queue is idle. Caller holds mu_.
-  void PlanFinishLocked(Actions &a) {
-    if (!finish_requested_ || finish_started_ || !queue_.Idle() || starting_ > 0) return;
-    finish_started_ = true;
-    initial_metadata_sent_ = true;
-    if (has_final_message_ && final_status_.ok() && !cancelled_) a.write_and_finish = true;
-    else a.finish = true;
-  }
-
-  void Run(Actions a) {
-    while (true) {
-      if (a.write) StartWrite(a.write);
-      if (a.read) StartRead(&read_buffer_);
-      if (a.write_and_finish) StartWriteAndFinish(&final_message_, grpc::WriteOptions(), final_status_);
-      if (a.finish) Finish(final_status_);
-      if (a.notify_writable) vfg::Deliver(callback_, callback_context_, VFG_EVENT_WRITABLE);
-      if (a.started == 0) return;
-      Actions next;
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        starting_ -= a.started;
-        PlanFinishLocked(next);  // a finish that waited for these starts
-      }
-      a = next;
-    }
-  }
-
-  void OnReadDone(bool ok) override {
-    vfg_event e{};
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      reading_ = false;
-      if (ok) {
-        e.kind = VFG_EVENT_MESSAGE;
-        e.message = vfg::TakeBytes(read_buffer_);
-        read_buffer_.Clear();
-      } else {
-        reads_ended_ = true;
-        e.kind = VFG_EVENT_END_OF_STREAM;
-      }
-    }
-    if (callback_) callback_(callback_context_, &e);
-    else if (e.message.data) std::free(e.message.data);
-  }
-
-  void OnWriteDone(bool ok) override {
-    Actions a;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      queue_.Completed();
-      if (!ok) {
-        // The client is gone: drop what is queued and finish with what we know.
-        queue_.DropPending();
-        if (!finish_requested_) {
-          finish_requested_ = true;
-          final_status_ = grpc::Status(grpc::StatusCode::CANCELLED, "client went away");
-        }
-        cancelled_ = true;
-      } else if (!finish_started_) {
-        PlanWriteLocked(a, queue_.StartNext());
-      }
-      if (owe_writable_ && (queue_.BelowLowWater() || cancelled_)) {
-        owe_writable_ = false;
-        a.notify_writable = true;
-      }
-      PlanFinishLocked(a);
-    }
-    Run(a);
-  }
-
-  void OnCancel() override {
-    Actions a;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      cancelled_ = true;
-      queue_.DropPending();
-      if (!finish_requested_) {
-        finish_requested_ = true;
-        final_status_ = grpc::Status(grpc::StatusCode::CANCELLED, "call cancelled");
-      }
-      if (owe_writable_) {
-        owe_writable_ = false;
-        a.notify_writable = true;
-      }
-      PlanFinishLocked(a);
-    }
-    vfg::Deliver(callback_, callback_context_, VFG_EVENT_CANCELLED);
-    Run(a);
-  }
-
-  void OnDone() override {
-    grpc::Status status;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      done_ = true;
-      status = final_status_;
-    }
-    if (callback_) {
-      const std::string message = status.error_message();
-      vfg_event e{};
-      e.kind = VFG_EVENT_DONE;
-      e.status.code = static_cast<int>(status.error_code());
-      e.status.message = message.data();
-      e.status.message_length = message.size();
-      callback_(callback_context_, &e);
-    }
-    Unref();
-  }
+  void OnReadDone(bool ok) override { ReadDone(ok); }
+  void OnWriteDone(bool ok) override { WriteDone(ok); }
+  void OnCancel() override { Cancelled(); }
+  void OnDone() override { Done(); }
 };
+
+}  // namespace
 
 namespace {
 
@@ -185,23 +44,8 @@ class GenericService final : public grpc::CallbackGenericService {
       : on_call_(on_call), context_(context), queue_bytes_(queue_bytes), queue_messages_(queue_messages) {}
 
   grpc::ServerGenericBidiReactor *CreateReactor(grpc::GenericCallbackServerContext *ctx) override {
-    auto *call = new vfg_server_call(ctx, queue_bytes_, queue_messages_);
-    auto metadata = vfg::MetadataView::From(ctx->client_metadata());
-    vfg_call_info info{};
-    info.method = ctx->method().data();
-    info.method_length = ctx->method().size();
-    std::string peer = ctx->peer();
-    info.peer = peer.data();
-    info.peer_length = peer.size();
-    auto deadline = ctx->deadline();
-    if (deadline == std::chrono::system_clock::time_point::max()) {
-      info.deadline_unix_nanos = INT64_MAX;
-    } else {
-      auto nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(deadline.time_since_epoch()).count();
-      info.deadline_unix_nanos = static_cast<int64_t>(nanos);
-    }
-    info.metadata = metadata.view();
-    on_call_(context_, call, &info);
+    auto *call = new ReactorCall(ctx, queue_bytes_, queue_messages_);
+    vfg::AnnounceCall(on_call_, context_, call, ctx->method());
     return call;
   }
 
@@ -215,7 +59,8 @@ class GenericService final : public grpc::CallbackGenericService {
 }  // namespace
 
 struct vfg_server {
-  std::unique_ptr<GenericService> service;
+  std::unique_ptr<GenericService> service;      // the callback transport, or
+  std::unique_ptr<vfg::QueuedServer> queued;    // the completion-queue one (outlives `server`)
   std::unique_ptr<grpc::Server> server;
   int port = 0;
   std::once_flag shutdown_once;
@@ -243,15 +88,21 @@ vfg_server *vfg_server_start(const vfg_server_config *config, vfg_new_call_callb
 
     grpc::EnableDefaultHealthCheckService(true);
     auto server = std::make_unique<vfg_server>();
-    server->service = std::make_unique<GenericService>(on_call, context, config->write_queue_bytes,
-                                                       config->write_queue_messages);
+    if (config->completion_queue_threads > 0) {
+      server->queued = std::make_unique<vfg::QueuedServer>(on_call, context, config->write_queue_bytes,
+                                                           config->write_queue_messages);
+    } else {
+      server->service = std::make_unique<GenericService>(on_call, context, config->write_queue_bytes,
+                                                         config->write_queue_messages);
+    }
     grpc::ServerBuilder builder;
     std::string host = config->host && *config->host ? config->host : "0.0.0.0";
     std::string address = (host.find(':') != std::string::npos && host.front() != '[')
                               ? "[" + host + "]:" + std::to_string(config->port)
                               : host + ":" + std::to_string(config->port);
     builder.AddListeningPort(address, creds, &server->port);
-    builder.RegisterCallbackGenericService(server->service.get());
+    if (server->queued) server->queued->Register(builder);
+    else builder.RegisterCallbackGenericService(server->service.get());
     // A second server on a taken port must fail, not silently share it.
     builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
     builder.SetMaxReceiveMessageSize(
@@ -263,6 +114,7 @@ vfg_server *vfg_server_start(const vfg_server_config *config, vfg_new_call_callb
       vfg::WriteError(error, error_capacity, "could not bind " + address);
       return nullptr;
     }
+    if (server->queued) server->queued->Start(config->completion_queue_threads);
     return server.release();
   } catch (const std::exception &ex) {
     vfg::WriteError(error, error_capacity, std::string("server start failed: ") + ex.what());
@@ -285,6 +137,7 @@ void vfg_server_shutdown(vfg_server *server, double grace_seconds) {
         std::chrono::duration<double>(grace_seconds > 0 ? grace_seconds : 0));
     server->server->Shutdown(std::chrono::system_clock::now() + grace);
     server->server->Wait();
+    if (server->queued) server->queued->Stop();
   });
 }
 

@@ -36,10 +36,15 @@ public struct ServerOptions: ParsableArguments {
     @Option(help: "Log level: trace, debug, info, notice, warning, error (env VISIONFLEET_LOG_LEVEL).")
     public var logLevel: String?
 
+    @Option(help: "gRPC threads: 0 runs calls on grpc's callback threads; N serves one completion queue with N threads (env <PREFIX>_GRPC_THREADS; default per server).")
+    public var grpcThreads: Int?
+
     public init() {}
 
     /// Resolves flags, then environment, then defaults, into a server config.
-    public func resolve(prefix: String, defaultPort: Int,
+    /// `defaultGrpcThreads`: the server's transport when neither flag nor environment names one
+    /// (0: grpc's callback API; vf-serve serves its queue with one thread).
+    public func resolve(prefix: String, defaultPort: Int, defaultGrpcThreads: Int = 0,
                         environment: [String: String] = ProcessInfo.processInfo.environment) throws -> ResolvedServerOptions {
         func env(_ name: String) -> String? {
             environment["\(prefix)_\(name)"].flatMap { $0.isEmpty ? nil : $0 }
@@ -58,6 +63,10 @@ public struct ServerOptions: ParsableArguments {
         guard (0...65535).contains(config.port) else { throw ValidationError("port \(config.port) is out of range 0...65535") }
         config.shutdownGrace = .milliseconds(Int(try number(shutdownGrace, "SHUTDOWN_GRACE", 10.0) * 1000))
         config.maxReceiveBytes = try number(maxReceiveMib, "MAX_RECEIVE_MIB", 64) << 20
+        config.completionQueueThreads = try number(grpcThreads, "GRPC_THREADS", defaultGrpcThreads)
+        guard (0...64).contains(config.completionQueueThreads) else {
+            throw ValidationError("--grpc-threads \(config.completionQueueThreads) is out of range 0...64")
+        }
 
         let certPath = tlsCert ?? env("TLS_CERT")
         let keyPath = tlsKey ?? env("TLS_KEY")

@@ -70,7 +70,7 @@ struct VFServe: AsyncParsableCommand {
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
-        let options = try server.resolve(prefix: "VF_SERVE", defaultPort: 8001)
+        let options = try server.resolve(prefix: "VF_SERVE", defaultPort: 8001, defaultGrpcThreads: 1)
         func number(_ flag: Int?, _ variable: String) throws -> Int? {
             if let flag { return flag }
             guard let text = environment[variable], !text.isEmpty else { return nil }

@@ -47,7 +47,8 @@ final class ServeHarness: @unchecked Sendable {
         let repository = ModelRepository(source: RegistryModelSource(client: registryClient), settings: settings) { ready in
             holder.server?.setServing(ServiceCatalog.VisionService.name, ready)
         }
-        let server = RPCServer(config: ServerConfig(host: "127.0.0.1", port: 0, maxReceiveBytes: 64 << 20),
+        // vf-serve's own transport: one completion-queue thread.
+        let server = RPCServer(config: ServerConfig(host: "127.0.0.1", port: 0, maxReceiveBytes: 64 << 20, completionQueueThreads: 1),
                                services: [VisionRPCService(repository: repository),
                                           InferenceProtocolService(repository: repository, sharedMemory: SharedMemoryRegions(allowClients: allowClientShm))])
         holder.server = server

@@ -122,6 +122,9 @@ typedef struct vfg_server_config {
   const char *tls_private_key_pem;
   const char *tls_client_ca_pem;   // with it, client certificates are requested and verified
   int tls_require_client_cert;     // nonzero: mutual TLS, a missing client cert fails the call
+  // 0: grpc's callback API runs the calls on its own threads; N > 0: one completion queue
+  // served by N threads of the server's own (fewer thread hand-offs per call).
+  int completion_queue_threads;
 } vfg_server_config;
 
 /// Builds, binds and starts a server. On failure returns NULL and writes a message into

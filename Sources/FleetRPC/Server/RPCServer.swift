@@ -119,6 +119,7 @@ public final class RPCServer: Service, Sendable {
                         c.tls_private_key_pem = key
                         c.tls_client_ca_pem = ca
                         c.tls_require_client_cert = (tls?.requireClientCertificate ?? false) ? 1 : 0
+                        c.completion_queue_threads = Int32(config.completionQueueThreads)
                         return vfg_server_start(&c, serverNewCallCallback, context, &error, error.count)
                     }
                 }

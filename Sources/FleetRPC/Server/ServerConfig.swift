@@ -12,13 +12,18 @@ public struct ServerConfig: Sendable {
     public var writeQueueMessages: Int
     /// How long running calls may finish during shutdown before they are cancelled.
     public var shutdownGrace: Duration
+    /// 0: grpc's callback API runs calls on grpc's threads. N > 0: one completion queue served
+    /// by N threads of the server's own, so a unary call is read, handled inline and answered
+    /// with fewer thread hand-offs.
+    public var completionQueueThreads: Int
 
     public init(
         host: String = "127.0.0.1", port: Int = 0, tls: TLSConfig? = nil,
         maxReceiveBytes: Int = 64 << 20, maxSendBytes: Int = 64 << 20,
         writeQueueBytes: Int = 4 << 20, writeQueueMessages: Int = 64,
-        shutdownGrace: Duration = .seconds(10)
+        shutdownGrace: Duration = .seconds(10), completionQueueThreads: Int = 0
     ) {
+        self.completionQueueThreads = completionQueueThreads
         self.host = host
         self.port = port
         self.tls = tls
