@@ -18,6 +18,17 @@ final class ServerOptionsTests: XCTestCase {
         XCTAssertEqual(defaults.config.port, 1234)
         XCTAssertEqual(defaults.config.host, "0.0.0.0")
         XCTAssertEqual(defaults.config.maxReceiveBytes, 64 << 20)
+        XCTAssertEqual(defaults.config.completionQueueThreads, 0, "grpc's callback API unless the server asks otherwise")
+
+        // The transport: the server's default, then the environment, then the flag.
+        let serve = try ServerOptions.parse([]).resolve(prefix: "VF_TEST", defaultPort: 1, defaultGrpcThreads: 1, environment: [:])
+        XCTAssertEqual(serve.config.completionQueueThreads, 1)
+        let fromEnvironment = try ServerOptions.parse([]).resolve(prefix: "VF_TEST", defaultPort: 1, defaultGrpcThreads: 1,
+                                                                  environment: ["VF_TEST_GRPC_THREADS": "0"])
+        XCTAssertEqual(fromEnvironment.config.completionQueueThreads, 0)
+        let fromFlag = try ServerOptions.parse(["--grpc-threads", "2"]).resolve(prefix: "VF_TEST", defaultPort: 1,
+                                                                                environment: ["VF_TEST_GRPC_THREADS": "0"])
+        XCTAssertEqual(fromFlag.config.completionQueueThreads, 2)
     }
 
     func testBadValuesNameTheSetting() throws {
@@ -33,5 +44,11 @@ final class ServerOptionsTests: XCTestCase {
             XCTAssertTrue("\($0)".contains("/nonexistent.pem"), "\($0)")
         }
         XCTAssertThrowsError(try ServerOptions.parse(["--log-level", "loud"]).resolve(prefix: "VF_X", defaultPort: 1, environment: [:]))
+        XCTAssertThrowsError(try ServerOptions.parse(["--grpc-threads", "65"]).resolve(prefix: "VF_X", defaultPort: 1, environment: [:])) {
+            XCTAssertTrue("\($0)".contains("--grpc-threads"), "\($0)")
+        }
+        XCTAssertThrowsError(try ServerOptions.parse([]).resolve(prefix: "VF_X", defaultPort: 1, environment: ["VF_X_GRPC_THREADS": "many"])) {
+            XCTAssertTrue("\($0)".contains("VF_X_GRPC_THREADS"), "\($0)")
+        }
     }
 }
