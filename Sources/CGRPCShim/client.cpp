@@ -232,9 +232,7 @@ class StreamCall final : public vfg_client_call, public grpc::ClientBidiReactor<
       std::lock_guard<std::mutex> lock(mu_);
       reading_ = false;
       if (ok) {
-        e.kind = VFG_EVENT_MESSAGE;
-        e.message = vfg::TakeBytes(read_buffer_);
-        read_buffer_.Clear();
+        e = vfg::TakeMessageEvent(read_buffer_);
       } else {
         // The server finished (or the call failed): nothing more will be read or written.
         e.kind = VFG_EVENT_END_OF_STREAM;

@@ -110,9 +110,7 @@ struct vfg_server_call {
       std::lock_guard<std::mutex> lock(mu_);
       reading_ = false;
       if (ok) {
-        e.kind = VFG_EVENT_MESSAGE;
-        e.message = vfg::TakeBytes(read_buffer_);
-        read_buffer_.Clear();
+        e = vfg::TakeMessageEvent(read_buffer_);
       } else {
         reads_ended_ = true;
         e.kind = VFG_EVENT_END_OF_STREAM;

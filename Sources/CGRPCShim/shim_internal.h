@@ -45,6 +45,16 @@ inline vfg_bytes TakeBytes(const grpc::ByteBuffer &buffer) {
   return out;
 }
 
+/// The MESSAGE event for a completed read: the buffer's bytes, taken (the buffer is cleared for
+/// the next read).
+inline vfg_event TakeMessageEvent(grpc::ByteBuffer &buffer) {
+  vfg_event e{};
+  e.kind = VFG_EVENT_MESSAGE;
+  e.message = TakeBytes(buffer);
+  buffer.Clear();
+  return e;
+}
+
 inline grpc::ByteBuffer MakeBuffer(const uint8_t *data, size_t length) {
   grpc::Slice slice(data, length);
   return grpc::ByteBuffer(&slice, 1);
