@@ -93,6 +93,16 @@ class QueuedCall final : public vfg_server_call {
 /// Accepts posted ahead, so a burst of new calls finds one waiting for each.
 constexpr int kAcceptsAhead = 16;
 
+/// Hands each tag that comes back from `cq` to its call, until the queue is shut down and drained.
+void Serve(grpc::ServerCompletionQueue *cq) {
+  void *tag = nullptr;
+  bool ok = false;
+  while (cq->Next(&tag, &ok)) {
+    auto *t = static_cast<QueuedCall::Tag *>(tag);
+    t->call->Complete(t->kind, ok);
+  }
+}
+
 }  // namespace
 
 namespace vfg {
@@ -107,14 +117,7 @@ void QueuedServer::Register(grpc::ServerBuilder &builder) {
 void QueuedServer::Start(int threads) {
   for (int i = 0; i < kAcceptsAhead; i++) Accept();
   for (int i = 0; i < threads; i++) {
-    threads_.emplace_back([this] {
-      void *tag = nullptr;
-      bool ok = false;
-      while (cq_->Next(&tag, &ok)) {
-        auto *t = static_cast<QueuedCall::Tag *>(tag);
-        t->call->Complete(t->kind, ok);
-      }
-    });
+    threads_.emplace_back([this] { Serve(cq_.get()); });
   }
 }
 
@@ -147,14 +150,7 @@ void QueuedServer::Stop() {
   }
   lock.unlock();
   cq_->Shutdown();  // Next drains every tag still due, then ends the threads
-  if (threads_.empty()) {  // never started: drain here
-    void *tag = nullptr;
-    bool ok = false;
-    while (cq_->Next(&tag, &ok)) {
-      auto *t = static_cast<QueuedCall::Tag *>(tag);
-      t->call->Complete(t->kind, ok);
-    }
-  }
+  if (threads_.empty()) Serve(cq_.get());  // never started: drain here
   for (auto &t : threads_) t.join();
   threads_.clear();
 }

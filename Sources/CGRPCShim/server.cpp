@@ -33,10 +33,6 @@ struct ReactorCall final : public vfg_server_call, public grpc::ServerGenericBid
   void OnDone() override { Done(); }
 };
 
-}  // namespace
-
-namespace {
-
 /// The generic service: every method lands here; Swift routes by name.
 class GenericService final : public grpc::CallbackGenericService {
  public:

@@ -23,7 +23,6 @@ public struct ServerConfig: Sendable {
         writeQueueBytes: Int = 4 << 20, writeQueueMessages: Int = 64,
         shutdownGrace: Duration = .seconds(10), completionQueueThreads: Int = 0
     ) {
-        self.completionQueueThreads = completionQueueThreads
         self.host = host
         self.port = port
         self.tls = tls
@@ -32,5 +31,6 @@ public struct ServerConfig: Sendable {
         self.writeQueueBytes = writeQueueBytes
         self.writeQueueMessages = writeQueueMessages
         self.shutdownGrace = shutdownGrace
+        self.completionQueueThreads = completionQueueThreads
     }
 }
