@@ -8,12 +8,15 @@ import ServiceLifecycle
 public enum FleetServerRunner {
     /// `lifecycle`: services that run beside the server and are shut down before it (the group
     /// shuts down last-first), e.g. to end long-lived streams at once.
-    /// `created` receives the server before it starts (to set health statuses later).
+    /// `created` receives the server before it starts (to set health statuses later);
+    /// `announce` logs what the executable decided before logging was set up.
     public static func run(name: String, options: ResolvedServerOptions, services: [any RPCService],
-                           lifecycle: [any Service] = [], created: (RPCServer) -> Void = { _ in }) async throws {
+                           lifecycle: [any Service] = [], announce: (Logger) -> Void = { _ in },
+                           created: (RPCServer) -> Void = { _ in }) async throws {
         RuntimeLogSettings.shared.values = .init(level: options.logLevel)
         LoggingSystem.bootstrap { label in SwitchableLogHandler(label: label) }
         let logger = Logger(label: "visionfleet.\(name)")
+        announce(logger)
         var interceptors: [any ServerInterceptor] = [LoggingInterceptor(level: .debug)]
         if !options.authTokens.isEmpty { interceptors.append(AuthTokenInterceptor(tokens: options.authTokens)) }
         let server = RPCServer(config: options.config, services: services, interceptors: interceptors, logger: logger)

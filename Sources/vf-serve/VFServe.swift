@@ -68,8 +68,17 @@ struct VFServe: AsyncParsableCommand {
     @Flag(help: "Let clients register system shared memory (Triton's extension, as its --allow-client-shm): a client names POSIX shared-memory objects for vf-serve to map, so only for trusted local clients (env VF_SERVE_ALLOW_CLIENT_SHM=1).")
     var allowClientShm = false
 
+    @Option(help: "Scheduling of every thread but the model instances' (env VF_SERVE_HELPER_POLICY): adaptive (default: SCHED_BATCH, never preempting a running batch, while the batcher is saturated), batch (always) or normal.")
+    var helperPolicy: String?
+
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
+        // First, before any server starts its threads: they inherit the policy.
+        let policyText = helperPolicy ?? environment["VF_SERVE_HELPER_POLICY"].flatMap { $0.isEmpty ? nil : $0 } ?? "adaptive"
+        guard let policy = ComputeScheduling.HelperPolicy(rawValue: policyText) else {
+            throw ValidationError("--helper-policy \(policyText): expected \(ComputeScheduling.HelperPolicy.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        let scheduling = ComputeScheduling.apply(policy)
         let options = try server.resolve(prefix: "VF_SERVE", defaultPort: 8001, defaultGrpcThreads: 1)
         func number(_ flag: Int?, _ variable: String) throws -> Int? {
             if let flag { return flag }
@@ -144,6 +153,10 @@ struct VFServe: AsyncParsableCommand {
             services: [VisionRPCService(repository: repository, blobs: fetchBlob),
                        InferenceProtocolService(repository: repository, sharedMemory: sharedMemory)],
             lifecycle: lifecycle,
+            announce: { logger in
+                if let scheduling { logger.warning("helper threads keep the normal scheduling policy: \(scheduling)") }
+                else { logger.info("helper threads' scheduling: \(policy.rawValue)") }
+            },
             created: { server in
                 running.withLock { $0 = server }
                 server.setServing(ServiceCatalog.VisionService.name, repository.anyReady)

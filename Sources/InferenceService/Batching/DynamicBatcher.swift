@@ -130,7 +130,9 @@ final class DynamicBatcher: @unchecked Sendable {
     private var nextInstance: Int? { busy.firstIndex(of: false) }
 
     private func loop(_ instance: Int, _ runtime: ModelRuntime) {
+        ComputeScheduling.enterCompute(instance: instance)
         while let next = nextBatch(for: instance) {
+            if !next.batch.isEmpty { ComputeScheduling.observe(saturated: next.saturated) }
             for (p, error) in next.expired { p.complete(.failure(error)) }
             if !next.batch.isEmpty { run(next.batch, on: runtime, instance: instance, wide: next.wide) }
         }
@@ -145,7 +147,8 @@ final class DynamicBatcher: @unchecked Sendable {
     /// Blocks until a batch is due for `instance`; nil once stopping with nothing queued. `wide`:
     /// the batch runs on the instance's wide plan, on every core. `expired`: requests whose
     /// deadline passed in the queue, to be answered (outside the lock) instead of run.
-    private func nextBatch(for instance: Int) -> (batch: [Pending], wide: Bool, expired: [(Pending, ServeError)])? {
+    /// `saturated`: the batch is full and more requests wait (`ComputeScheduling`).
+    private func nextBatch(for instance: Int) -> (batch: [Pending], wide: Bool, saturated: Bool, expired: [(Pending, ServeError)])? {
         wakeups.lock()
         defer { wakeups.unlock() }
         while true {
@@ -183,7 +186,7 @@ final class DynamicBatcher: @unchecked Sendable {
                     "\(name): the request's deadline passed after \(Self.milliseconds(p.enqueued.duration(to: now))) ms in the queue")))
                 return true
             }
-            if batch.isEmpty { return ([], false, expired) }
+            if batch.isEmpty { return ([], false, false, expired) }
             busy[instance] = true
             // The next idle instance now forms the following batch: wake it if work waits.
             if queue.count > queuedHead, let next = nextInstance { wakeups.signal(next) }
@@ -192,7 +195,7 @@ final class DynamicBatcher: @unchecked Sendable {
             // for the other instances).
             let alone = queue.count == queuedHead && !busy.enumerated().contains { $0.offset != instance && $0.element }
             let wide = alone && inSystemAverage < 1.5 && runtimes[instance].hasWidePlan
-            return (batch, wide, expired)
+            return (batch, wide, take == config.maxBatchSize && queue.count > queuedHead, expired)
         }
     }
 
