@@ -494,6 +494,30 @@ int vf_dnnl_net_add(vf_dnnl_net *net, int a, int b) {
     return new_slot(net, &md, dst);
 }
 
+int vf_dnnl_net_relayout(vf_dnnl_net *net, int src, int block) {
+    if (!valid_slot(net, src)) return -1;
+    // A copy: new_slot may move the slots array.
+    dnnl_memory_desc_t from = net->slots[src].md, md;
+    if (from.ndims != 4 || (block != 0 && block != 8 && block != 16)) {
+        snprintf(net->error, sizeof net->error, "relayout takes a 4-D value and block 0, 8 or 16, got %d-D and %d", from.ndims, block);
+        return -1;
+    }
+    dnnl_format_tag_t tag = block == 16 ? dnnl_nChw16c : block == 8 ? dnnl_nChw8c : dnnl_nchw;
+    CHECK(dnnl_memory_desc_init_by_tag(&md, 4, from.dims, dnnl_f32, tag));
+    dnnl_memory_t mem;
+    if (dnnl_memory_desc_equal(&from, &md)) {
+        // Already there: a copy all the same, so the result is a value of its own.
+        if (allocate(net, &md, &mem)) return -1;
+        dnnl_primitive_desc_t pd;
+        CHECK(dnnl_reorder_primitive_desc_create(&pd, &from, net->engine, &md, net->engine, NULL));
+        dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, net->slots[src].mem}, {DNNL_ARG_TO, mem}};
+        if (add_op(net, pd, args, 2, "reorder")) return -1;
+    } else if (in_layout(net, src, &md, &mem)) {
+        return -1;
+    }
+    return new_slot(net, &md, mem);
+}
+
 // The channel-blocked layout (nChw8c on AVX2, nChw16c on AVX-512) `md` has with whole blocks,
 // or 0: such tensors concatenate along channels by copying each image's part whole (its blocks
 // are contiguous, in channel order).

@@ -59,6 +59,47 @@ final class InferencePlanTests: XCTestCase {
         XCTAssertNotEqual(concats.last, "concat [visionfleet:c]")
     }
 
+    /// The blocked concat with nChw16c parts (the layout of oneDNN's AVX-512 convolutions before
+    /// brgconv; no machine seen since chose it, so the parts are laid out by hand): 48 + 48
+    /// channels are copied image by image by the network's own op, and an nChw8c part beside
+    /// them falls back to oneDNN's concat. Both equal a naive channel concatenation.
+    func testSixteenChannelBlocksConcatenate() throws {
+        let (n, c, h, w) = (3, 48, 5, 7)
+        let net = try XCTUnwrap(vf_dnnl_net_create(Int32(n), Int32(c), Int32(h), Int32(w), 1))
+        defer { vf_dnnl_net_destroy(net) }
+        func checked(_ slot: Int32) throws -> Int32 {
+            guard slot >= 0 else {
+                XCTFail(String(cString: vf_dnnl_net_error(net)))
+                throw CancellationError()
+            }
+            return slot
+        }
+        let sixteen = try checked(vf_dnnl_net_relayout(net, 0, 16))
+        let doubled = try checked(vf_dnnl_net_add(net, sixteen, sixteen))  // in sixteen's layout
+        let whole = try checked([sixteen, doubled].withUnsafeBufferPointer { vf_dnnl_net_concat(net, $0.baseAddress, 2) })
+        let eight = try checked(vf_dnnl_net_relayout(net, 0, 8))
+        let mixed = try checked([whole, eight].withUnsafeBufferPointer { vf_dnnl_net_concat(net, $0.baseAddress, 2) })
+        XCTAssertEqual(vf_dnnl_net_set_output(net, mixed), 0)
+        var rng = RandomState(seed: 9)
+        let x = (0..<(n * c * h * w)).map { _ in rng.nextFloat() - 0.5 }
+        var out = [Float](repeating: .nan, count: n * 3 * c * h * w)
+        XCTAssertEqual(vf_dnnl_net_run(net, x, &out), 0, String(cString: vf_dnnl_net_error(net)))
+        let plane = c * h * w
+        for image in 0..<n {
+            let source = Array(x[(image * plane)..<((image + 1) * plane)])
+            let expected = source + source.map { $0 + $0 } + source
+            XCTAssertEqual(Array(out[(image * 3 * plane)..<((image + 1) * 3 * plane)]), expected, "image \(image)")
+        }
+        let concats = (0..<vf_dnnl_net_op_count(net)).filter { String(cString: vf_dnnl_net_op_name(net, $0)) == "concat" }
+            .map { String(cString: vf_dnnl_net_op_impl(net, $0)) }
+        XCTAssertEqual(concats.count, 2)
+        XCTAssertEqual(concats.first, "visionfleet:c", "whole nChw16c blocks: the network's own copy")
+        XCTAssertNotEqual(concats.last, "visionfleet:c", "an nChw8c part beside nChw16c ones: oneDNN's concat")
+        // A layout it does not know is an error naming it, not a crash.
+        XCTAssertEqual(vf_dnnl_net_relayout(net, 0, 4), -1)
+        XCTAssertTrue(String(cString: vf_dnnl_net_error(net)).contains("block 0, 8 or 16"))
+    }
+
     /// oneDNN and the engine's kernels agree on every step kind the plans use: dilated and
     /// grouped convolutions, every activation as a post-op, a residual sum before an activation
     /// and one after it, max pooling, global
