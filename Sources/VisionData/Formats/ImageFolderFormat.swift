@@ -20,19 +20,23 @@ enum ImageFolderFormat {
         let folders = layout.flatMap { split, prefix in sorted.enumerated().map { (split: split, label: $0.offset, path: prefix + $0.element + "/") } }
         // Each class folder listed and its images examined on every core (an upload's 70,000
         // lookups, or a local folder's decodes), then kept in folder order.
-        let examined = FolderResults(count: folders.count)
+        var examined = [[(file: String, facts: DatasetAssembler.FileFacts?, problem: DatasetProblem?)]](repeating: [], count: folders.count)
         let examiner = assembler
-        DispatchQueue.concurrentPerform(iterations: folders.count) { k in
-            let prefix = folders[k].path
-            examined.set(k, ExportFiles.imageFiles(in: url.appendingPathComponent(prefix), files: view).map { relative in
-                let file = prefix + relative
-                let (facts, problem) = examiner.examine(file: file, item: file)
-                return (file, facts, problem)
-            })
+        examined.withUnsafeMutableBufferPointer { buffer in
+            // Each iteration writes its own slot only, and all are done before the buffer goes.
+            nonisolated(unsafe) let slots = buffer
+            DispatchQueue.concurrentPerform(iterations: folders.count) { k in
+                let prefix = folders[k].path
+                slots[k] = ExportFiles.imageFiles(in: url.appendingPathComponent(prefix), files: view).map { relative in
+                    let file = prefix + relative
+                    let (facts, problem) = examiner.examine(file: file, item: file)
+                    return (file, facts, problem)
+                }
+            }
         }
-        assembler.reserve(examined.values.reduce(0) { $0 + $1.count })
+        assembler.reserve(examined.reduce(0) { $0 + $1.count })
         var nextId = 1
-        for (folder, files) in zip(folders, examined.values) {
+        for (folder, files) in zip(folders, examined) {
             for (file, facts, problem) in files {
                 if let problem { assembler.record(problem) }
                 guard let facts else { continue }
@@ -68,17 +72,5 @@ enum ImageFolderFormat {
     static func subfolders(_ url: URL, files: any DatasetFileView) -> [String] {
         (files.contentsOfDirectory(atPath: url.path) ?? [])
             .filter { !$0.hasPrefix(".") && files.isFolder(atPath: url.appendingPathComponent($0).path) }
-    }
-}
-
-/// What each class folder's examination found, filled from many threads (one slot each).
-private final class FolderResults: @unchecked Sendable {
-    private let lock = NSLock()
-    private(set) var values: [[(file: String, facts: DatasetAssembler.FileFacts?, problem: DatasetProblem?)]]
-
-    init(count: Int) { values = Array(repeating: [], count: count) }
-
-    func set(_ k: Int, _ value: [(file: String, facts: DatasetAssembler.FileFacts?, problem: DatasetProblem?)]) {
-        lock.withLock { values[k] = value }
     }
 }
