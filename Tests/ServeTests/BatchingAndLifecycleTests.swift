@@ -177,11 +177,7 @@ final class BatchingAndLifecycleTests: XCTestCase {
     func testRegistryDownAtStartupThenUp() async throws {
         // A registry that has the model, stopped before vf-serve starts.
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("vf-serve-down-\(UUID().uuidString)")
-        let registry = try ModelRegistry(directory: root.appendingPathComponent("registry"))
-        let first = RPCServer(config: ServerConfig(host: "127.0.0.1", port: 0), services: [RegistryRPCService(registry: registry)])
-        let port = try await first.start()
-        let registryClient = try RegistryClient(address: "127.0.0.1:\(port)", environment: [:])
-        _ = try await registryClient.upload(directory: try ServePackages.classifier(), model: "shapes", aliases: ["production"])
+        let (registry, first, port, registryClient) = try await ServeHarness.registryWithClassifier(under: root)
         await first.shutdown(grace: .seconds(1))
 
         let holder = ServerHolder()

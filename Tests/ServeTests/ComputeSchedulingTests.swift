@@ -17,11 +17,7 @@ final class ComputeSchedulingTests: XCTestCase {
     /// process following it with `arguments`, once the model serves.
     func startServe(_ arguments: [String]) async throws -> (ServerProcess, RPCClient, RPCServer, URL) {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("vf-serve-sched-\(UUID().uuidString)")
-        let registry = try ModelRegistry(directory: root.appendingPathComponent("registry"))
-        let registryServer = RPCServer(config: ServerConfig(host: "127.0.0.1", port: 0), services: [RegistryRPCService(registry: registry)])
-        let registryPort = try await registryServer.start()
-        let registryClient = try RegistryClient(address: "127.0.0.1:\(registryPort)", environment: [:])
-        _ = try await registryClient.upload(directory: try ServePackages.classifier(), model: "shapes", aliases: ["production"])
+        let (_, registryServer, registryPort, _) = try await ServeHarness.registryWithClassifier(under: root)
         let serve = try ServerProcess("vf-serve", home: root.appendingPathComponent("serve"), extraArguments: [
             "--registry", "127.0.0.1:\(registryPort)", "--models", "shapes@production", "--metrics-port", "0", "--http-port", "0",
         ] + arguments)

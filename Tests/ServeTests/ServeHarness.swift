@@ -61,6 +61,17 @@ final class ServeHarness: @unchecked Sendable {
                             repository: repository, server: server, follower: follower, followTask: followTask, port: port, client: client)
     }
 
+    /// A registry alone (in process, on 127.0.0.1:0 under `root`) that serves the classifier as
+    /// shapes@production: for tests that run vf-serve their own way.
+    static func registryWithClassifier(under root: URL) async throws -> (registry: ModelRegistry, server: RPCServer, port: Int, client: RegistryClient) {
+        let registry = try ModelRegistry(directory: root.appendingPathComponent("registry"))
+        let server = RPCServer(config: ServerConfig(host: "127.0.0.1", port: 0), services: [RegistryRPCService(registry: registry)])
+        let port = try await server.start()
+        let client = try RegistryClient(address: "127.0.0.1:\(port)", environment: [:])
+        _ = try await client.upload(directory: try ServePackages.classifier(), model: "shapes", aliases: ["production"])
+        return (registry, server, port, client)
+    }
+
     func stop() async {
         followTask.cancel()
         await repository.shutdown()
