@@ -73,10 +73,11 @@ struct VFServe: AsyncParsableCommand {
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
-        // First, before any server starts its threads: they inherit the policy.
+        // First, before any server starts threads: with `batch` every thread yields from here on
+        // (new ones inherit it); with `adaptive` the batcher moves them later.
         let policyText = helperPolicy ?? environment["VF_SERVE_HELPER_POLICY"].flatMap { $0.isEmpty ? nil : $0 } ?? "adaptive"
         guard let policy = ComputeScheduling.HelperPolicy(rawValue: policyText) else {
-            throw ValidationError("--helper-policy \(policyText): expected \(ComputeScheduling.HelperPolicy.allCases.map(\.rawValue).joined(separator: ", "))")
+            throw ValidationError("helper policy '\(policyText)' (--helper-policy / VF_SERVE_HELPER_POLICY): expected \(ComputeScheduling.HelperPolicy.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         let scheduling = ComputeScheduling.apply(policy)
         let options = try server.resolve(prefix: "VF_SERVE", defaultPort: 8001, defaultGrpcThreads: 1)

@@ -117,6 +117,6 @@ final class ComputeSchedulingTests: XCTestCase {
         let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         XCTAssertNotEqual(process.terminationStatus, 0)
-        XCTAssertTrue(text.contains("--helper-policy fastest") && text.contains("adaptive, batch, normal"), text)
+        XCTAssertTrue(text.contains("helper policy 'fastest'") && text.contains("adaptive, batch, normal"), text)
     }
 }
