@@ -49,6 +49,16 @@ final class ComputeSchedulingTests: XCTestCase {
 
     static func policy(of name: String, in pid: Int32) -> Int32? { threads(of: pid).first { $0.name == name }?.policy }
 
+    /// The process's Prometheus text, from the metrics port its log names.
+    static func scrape(_ serve: ServerProcess) throws -> String {
+        let line = try XCTUnwrap(serve.log.split(separator: "\n").first { $0.contains("metrics listening") }, serve.log)
+        let port = try XCTUnwrap(line.firstMatch(of: /port=(\d+)/)?.1, String(line))
+        let fetched = try runPython(["-c", "import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1]).read().decode())",
+                                     "http://127.0.0.1:\(port)/metrics"])
+        XCTAssertEqual(fetched.status, 0, fetched.stderr)
+        return fetched.stdout
+    }
+
     func testBatchPolicyLeavesOnlyTheInstancesNormal() async throws {
         let (serve, client, registryServer, root) = try await startServe(["--helper-policy", "batch"])
         let pid = serve.process.processIdentifier
@@ -58,6 +68,8 @@ final class ComputeSchedulingTests: XCTestCase {
         for t in compute { XCTAssertEqual(t.policy, Self.normal, "\(t.name) computes under the normal policy") }
         XCTAssertEqual(Self.policy(of: "vf-grpc-cq", in: pid), Self.batch, "the completion-queue thread yields: \(threads)")
         XCTAssertEqual(threads.first { $0.tid == pid }?.policy, Self.batch, "the main thread yields")
+        let metrics = try Self.scrape(serve)
+        XCTAssertTrue(metrics.contains("vf_serve_helpers_yielding 1") && metrics.contains("vf_serve_helper_moves 1"), metrics)
         // Requests are answered as before.
         let image = try ServePackages.png(width: 32, height: 32, seed: 3)
         let response: Visionfleet_V1_ClassifyResponse = try await client.unary(Methods.classify.path, Visionfleet_V1_ClassifyRequest.with {
@@ -101,6 +113,12 @@ final class ComputeSchedulingTests: XCTestCase {
         // One request at a time: unsaturated batches move the helpers back.
         for _ in 0..<(ComputeScheduling.switchAfter + 4) { try await classify() }
         XCTAssertEqual(Self.policy(of: "vf-grpc-cq", in: pid), Self.normal, "back under the normal policy: \(Self.threads(of: pid))")
+        // Exposed to Prometheus: not yielding now, after an even number (at least two) of moves.
+        let metrics = try Self.scrape(serve)
+        XCTAssertTrue(metrics.contains("vf_serve_helpers_yielding 0"), metrics)
+        let moves = try XCTUnwrap(metrics.firstMatch(of: /vf_serve_helper_moves (\d+)/).flatMap { Int($0.1) }, metrics)
+        XCTAssertGreaterThanOrEqual(moves, 2)
+        XCTAssertEqual(moves % 2, 0, "yielding and back, as often")
         serve.kill(SIGTERM)
         await registryServer.shutdown(grace: .seconds(1))
         try? FileManager.default.removeItem(at: root)

@@ -35,6 +35,7 @@ public enum ComputeScheduling {
         var yielding = false
         /// Batches in a row that pointed the other way.
         var streak = 0
+        var moves = 0
     }
 
     /// Batches in a row, over every instance, before the helpers move.
@@ -59,6 +60,9 @@ public enum ComputeScheduling {
         }
         return nil
     }
+
+    /// Whether the helpers yield now, and how many moves there were (`ServeMetrics`).
+    static var current: (yielding: Bool, moves: Int) { state.withLock { ($0.yielding, $0.moves) } }
 
     static let computeName = "vf-compute"
 
@@ -91,6 +95,7 @@ public enum ComputeScheduling {
     private static func move(_ s: inout State, yielding: Bool) {
         s.yielding = yielding
         s.streak = 0
+        s.moves += 1
         var param = sched_param()
         let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
         for task in tasks {

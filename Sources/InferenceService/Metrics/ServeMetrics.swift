@@ -1,12 +1,22 @@
 import Prometheus
+import Synchronization
 
 /// vf-serve's Prometheus metrics, with Triton's names where they exist, labelled by model and
-/// version, plus a batch-size histogram. Counters are updated as requests and batches finish.
+/// version, plus a batch-size histogram. Counters are updated as requests and batches finish;
+/// the helper threads' scheduling (`ComputeScheduling`) is read at each scrape.
 public final class ServeMetrics: Sendable {
     public let registry = PrometheusCollectorRegistry()
     static let batchBuckets: [Double] = [1, 2, 4, 8, 16, 32, 64, 128, 256]
+    private let helpersYielding: Gauge
+    private let helperMoves: Counter
+    private let movesCounted = Mutex(0)
 
-    public init() {}
+    public init() {
+        helpersYielding = registry.makeGauge(descriptor: Self.name(
+            "vf_serve_helpers_yielding", "1 while vf-serve's helper threads run as SCHED_BATCH (the batcher is saturated), else 0"))
+        helperMoves = registry.makeCounter(descriptor: Self.name(
+            "vf_serve_helper_moves", "Times the helper threads changed scheduling policy"))
+    }
 
     /// The counters of one model version.
     func model(_ name: String, version: Int32) -> ModelMetrics {
@@ -27,7 +37,15 @@ public final class ServeMetrics: Sendable {
     }
 
     /// The Prometheus text exposition.
-    public func text() -> String { registry.emitToString() }
+    public func text() -> String {
+        let (yielding, moves) = ComputeScheduling.current
+        helpersYielding.set(to: yielding ? 1.0 : 0.0)
+        movesCounted.withLock { counted in
+            if moves > counted { helperMoves.increment(by: Int64(moves - counted)) }
+            counted = max(counted, moves)
+        }
+        return registry.emitToString()
+    }
 }
 
 /// One model version's metric handles.
