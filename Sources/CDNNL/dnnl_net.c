@@ -504,17 +504,9 @@ int vf_dnnl_net_relayout(vf_dnnl_net *net, int src, int block) {
     }
     dnnl_format_tag_t tag = block == 16 ? dnnl_nChw16c : block == 8 ? dnnl_nChw8c : dnnl_nchw;
     CHECK(dnnl_memory_desc_init_by_tag(&md, 4, from.dims, dnnl_f32, tag));
+    if (dnnl_memory_desc_equal(&from, &md)) return src;  // already there
     dnnl_memory_t mem;
-    if (dnnl_memory_desc_equal(&from, &md)) {
-        // Already there: a copy all the same, so the result is a value of its own.
-        if (allocate(net, &md, &mem)) return -1;
-        dnnl_primitive_desc_t pd;
-        CHECK(dnnl_reorder_primitive_desc_create(&pd, &from, net->engine, &md, net->engine, NULL));
-        dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, net->slots[src].mem}, {DNNL_ARG_TO, mem}};
-        if (add_op(net, pd, args, 2, "reorder")) return -1;
-    } else if (in_layout(net, src, &md, &mem)) {
-        return -1;
-    }
+    if (in_layout(net, src, &md, &mem)) return -1;
     return new_slot(net, &md, mem);
 }
 

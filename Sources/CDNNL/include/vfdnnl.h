@@ -29,8 +29,8 @@ int vf_dnnl_net_add(vf_dnnl_net *net, int a, int b);
 // Channel concatenation of values of one spatial size (at most 5).
 int vf_dnnl_net_concat(vf_dnnl_net *net, const int *parts, int count);
 int vf_dnnl_net_upsample2x(vf_dnnl_net *net, int src);
-// `src` copied into a channel-blocked layout: nChw8c (block 8) or nChw16c (block 16), or plain
-// NCHW (block 0). The plans never need it (oneDNN's primitives choose); the tests reach every
+// `src` in a channel-blocked layout: nChw8c (block 8) or nChw16c (block 16), or plain NCHW
+// (block 0) — a reordered copy, or `src` itself when it is in that layout already. The plans never need it (oneDNN's primitives choose); the tests reach every
 // layout a primitive may choose on some CPU through it.
 int vf_dnnl_net_relayout(vf_dnnl_net *net, int src, int block);
 // YOLOX's Focus phases: (N, C, H, W) → (N, 4C, H/2, W/2), plain.

@@ -132,9 +132,11 @@ final class DynamicBatcher: @unchecked Sendable {
     private func loop(_ instance: Int, _ runtime: ModelRuntime) {
         ComputeScheduling.enterCompute(instance: instance)
         while let next = nextBatch(for: instance) {
-            if !next.batch.isEmpty { ComputeScheduling.observe(saturated: next.saturated) }
             for (p, error) in next.expired { p.complete(.failure(error)) }
-            if !next.batch.isEmpty { run(next.batch, on: runtime, instance: instance, wide: next.wide) }
+            if !next.batch.isEmpty {
+                ComputeScheduling.observe(saturated: next.saturated)
+                run(next.batch, on: runtime, instance: instance, wide: next.wide)
+            }
         }
         wakeups.lock()
         running -= 1
