@@ -100,7 +100,8 @@ let package = Package(
         ),
 
         // storage
-        .target(name: "FleetStore", dependencies: ["COpenSSL", "CFileSync", .product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "FleetStore", dependencies: ["COpenSSL", "CFileSync", .product(name: "GRDB", package: "GRDB.swift"),
+                                                 .product(name: "GRDBSQLite", package: "GRDB.swift")]),
 
         // services
         .target(

@@ -169,6 +169,25 @@ final class ImportStreamTests: XCTestCase {
         .with { $0.chunk = .with { $0.path = path; $0.data = data; $0.offset = offset; $0.last = last } }
     }
 
+    /// `file_count` only sizes the server's tables: any value — absurd, negative, wrong — imports the same.
+    func testFileCountIsOnlyAHint() async throws {
+        let h = try await IngestHarness.start()
+        let png = try ImageCodec.encodePNG(PixelImage(width: 8, height: 8, channels: 3, fill: 9))
+        let other = try ImageCodec.encodePNG(PixelImage(width: 8, height: 8, channels: 3, fill: 200))
+        var digests: Set<String> = []
+        for (k, count) in [Int64.max, -5, 1, 2].enumerated() {
+            var start = header()
+            start.header.dataset = "hint\(k)"
+            start.header.fileCount = count
+            let response = try await raw(h, [start, chunk("a/x.png", png), chunk("b/y.png", other)])
+            XCTAssertEqual(response.version.imageCount, 2, "file_count \(count)")
+            XCTAssertEqual(response.version.classCounts, ["a": 1, "b": 1], "file_count \(count)")
+            digests.insert(response.version.manifestDigest)
+        }
+        XCTAssertEqual(digests.count, 1, "the same content whatever the hint")
+        await h.stop()
+    }
+
     func testBadStreamsAndLimits() async throws {
         let h = try await IngestHarness.start()
         let png = try ImageCodec.encodePNG(PixelImage(width: 8, height: 8, channels: 3, fill: 9))

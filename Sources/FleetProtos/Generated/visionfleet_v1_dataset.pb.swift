@@ -418,6 +418,9 @@ public nonisolated struct Visionfleet_V1_ImportHeader: Sendable {
 
   public var description_p: String = String()
 
+  /// how many files the stream carries: a sizing hint (never trusted, capped)
+  public var fileCount: Int64 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1324,7 +1327,7 @@ nonisolated extension Visionfleet_V1_ImportOptions: SwiftProtobuf.Message, Swift
 
 nonisolated extension Visionfleet_V1_ImportHeader: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ImportHeader"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}dataset\0\u{1}task\0\u{1}format\0\u{3}annotation_path\0\u{1}options\0\u{1}description\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}dataset\0\u{1}task\0\u{1}format\0\u{3}annotation_path\0\u{1}options\0\u{1}description\0\u{3}file_count\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1338,6 +1341,7 @@ nonisolated extension Visionfleet_V1_ImportHeader: SwiftProtobuf.Message, SwiftP
       case 4: try { try decoder.decodeSingularStringField(value: &self.annotationPath) }()
       case 5: try { try decoder.decodeSingularMessageField(value: &self._options) }()
       case 6: try { try decoder.decodeSingularStringField(value: &self.description_p) }()
+      case 7: try { try decoder.decodeSingularInt64Field(value: &self.fileCount) }()
       default: break
       }
     }
@@ -1366,6 +1370,9 @@ nonisolated extension Visionfleet_V1_ImportHeader: SwiftProtobuf.Message, SwiftP
     if !self.description_p.isEmpty {
       try visitor.visitSingularStringField(value: self.description_p, fieldNumber: 6)
     }
+    if self.fileCount != 0 {
+      try visitor.visitSingularInt64Field(value: self.fileCount, fieldNumber: 7)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1376,6 +1383,7 @@ nonisolated extension Visionfleet_V1_ImportHeader: SwiftProtobuf.Message, SwiftP
     if lhs.annotationPath != rhs.annotationPath {return false}
     if lhs._options != rhs._options {return false}
     if lhs.description_p != rhs.description_p {return false}
+    if lhs.fileCount != rhs.fileCount {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -110,8 +110,19 @@ final class ImportSession {
             throw IngestError.storage("\(staging.path): \(error.localizedDescription)")
         }
         header = h
+        // Sized once from the client's count (a hint, capped: a header cannot claim memory):
+        // grown by doubling, these tables rehash every path they hold at each step.
+        let expected = Int(min(max(h.fileCount, 0), Self.reserveLimit))
+        if expected > 0 {
+            files.reserveCapacity(expected)
+            imageBlobs.reserveCapacity(expected)
+            smallDecoded.reserveCapacity(expected)
+        }
         state = .receiving
     }
+
+    /// The most files an import's tables are sized for up front.
+    static let reserveLimit: Int64 = 1 << 18
 
     private func take(_ chunk: Visionfleet_V1_FileChunk) throws {
         bytesReceived += Int64(chunk.data.count)

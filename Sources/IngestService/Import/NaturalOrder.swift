@@ -9,11 +9,25 @@ enum NaturalOrder {
     }
 
     /// The order of `values` by their names (ties by `tieBreak`), each name's bytes read once.
+    /// The names are packed into one buffer (a comparison then touches no array header or
+    /// reference count: a sort of 70,000 names compares over a million times).
     static func sortedIndices(_ names: [String], tieBreak: @Sendable (Int, Int) -> Bool) -> [Int] {
-        let bytes = names.map { Array($0.utf8) }
-        return TwoCoreSort.indices(names.count) { i, j in
-            let order = bytes[i].withUnsafeBufferPointer { x in bytes[j].withUnsafeBufferPointer { y in compare(x, y) } }
-            return order == .orderedSame ? tieBreak(i, j) : order == .orderedAscending
+        var starts = [Int](repeating: 0, count: names.count + 1)
+        for (i, name) in names.enumerated() { starts[i + 1] = starts[i] + name.utf8.count }
+        var packed = [UInt8]()
+        packed.reserveCapacity(starts[names.count])
+        for name in names { packed += name.utf8 }
+        return packed.withUnsafeBufferPointer { all in
+            starts.withUnsafeBufferPointer { starts in
+                // Read-only, and valid until the synchronous sort returns.
+                nonisolated(unsafe) let (all, starts) = (all, starts)
+                return TwoCoreSort.indices(names.count) { i, j in
+                    let x = UnsafeBufferPointer(rebasing: all[starts[i]..<starts[i + 1]])
+                    let y = UnsafeBufferPointer(rebasing: all[starts[j]..<starts[j + 1]])
+                    let order = compare(x, y)
+                    return order == .orderedSame ? tieBreak(i, j) : order == .orderedAscending
+                }
+            }
         }
     }
 

@@ -21,8 +21,10 @@ enum SplitAssigner {
         guard fraction > 0 else { return out }
         var groups: [Int: [Int]] = [:]
         for i in digests.indices { groups[classes[i] ?? -1, default: []].append(i) }
+        // Each key hashed once, not at every comparison of the sort.
+        let keys = digests.indices.map { key(seed, digests[$0], $0) }
         for members in groups.values {
-            let ranked = members.sorted { key(seed, digests[$0], $0) < key(seed, digests[$1], $1) }
+            let ranked = members.sorted { keys[$0] < keys[$1] }
             let held = Int((Double(ranked.count) * fraction).rounded())
             for i in ranked.prefix(held) { out[i] = .val }
         }

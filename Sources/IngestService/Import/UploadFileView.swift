@@ -25,7 +25,8 @@ struct UploadFileView: DatasetFileView {
         var listed: [(name: String, kind: DatasetFileKind)] = []
         for relative in images {
             let path = Substring(relative)
-            let slash = path.lastIndex(of: "/")
+            // Searched as bytes: a Character search walks grapheme breaks, once per image.
+            let slash = path.utf8.lastIndex(of: UInt8(ascii: "/"))
             let parent = slash.map { path[..<$0] } ?? ""
             if parent != folder {
                 if folder != nil {
@@ -37,7 +38,7 @@ struct UploadFileView: DatasetFileView {
                 names = children.removeValue(forKey: absolute) ?? [:]
                 listed = order.removeValue(forKey: absolute) ?? []
             }
-            let name = String(slash.map { path[path.index(after: $0)...] } ?? path)
+            let name = String(slash.map { path[path.utf8.index(after: $0)...] } ?? path)
             if names.updateValue(.file, forKey: name) == nil { listed.append((name, .file)) }
         }
         if folder != nil {

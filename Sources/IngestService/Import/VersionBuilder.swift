@@ -114,7 +114,8 @@ struct VersionBuilder {
         let header = session.header
         var pinned: [BlobDigest] = []
         var deduplicated = 0
-        var digests: [String] = []
+        var digests: [BlobDigest] = []
+        digests.reserveCapacity(kept.count)
         var bytes: Int64 = 0
         var pendingWriters: [any BlobWriter] = []
         do {
@@ -127,7 +128,7 @@ struct VersionBuilder {
                 for committed in try blobs.commitAll(batch) {
                     pinned.append(committed.digest)
                     if committed.deduplicated { deduplicated += 1 }
-                    digests.append(committed.digest.description)
+                    digests.append(committed.digest)
                     bytes += committed.size
                 }
                 batch.removeAll(keepingCapacity: true)
@@ -150,7 +151,7 @@ struct VersionBuilder {
                 if let blob {
                     try flush()
                     if blob.deduplicated { deduplicated += 1 }
-                    digests.append(blob.digest.description)
+                    digests.append(blob.digest)
                     bytes += blob.size
                     continue
                 }
@@ -174,17 +175,18 @@ struct VersionBuilder {
             throw IngestError.storage("storing images: \(error)")
         }
         lap("store")
-        let splits = SplitAssigner.assign(digests: digests, formatSplits: kept.map(\.split), classes: kept.map(\.label),
+        let blobDigests = digests
+        let texts = ParallelMap.indices(blobDigests.count) { blobDigests[$0].description }
+        let splits = SplitAssigner.assign(digests: texts, formatSplits: kept.map(\.split), classes: kept.map(\.label),
                                           fraction: header.options.valFraction == 0 ? 0.1 : header.options.valFraction,
                                           seed: header.options.splitSeed)
         // Built on every core (a message per item), then put in order.
-        let blobDigests = digests
         let built = ParallelMap.indices(kept.count) { i -> Visionfleet_V1_DatasetItem in
             let image = kept[i]
             return .with { item in
                 item.imageID = String(image.id)
                 item.fileName = image.file
-                item.blobDigest = blobDigests[i]
+                item.blobDigest = texts[i]
                 item.width = Int32(image.width)
                 item.height = Int32(image.height)
                 item.split = splits[i]
@@ -197,7 +199,7 @@ struct VersionBuilder {
         let made = ConcurrentSlots<Visionfleet_V1_DatasetVersion>(count: 1)
         let statistics = DispatchGroup()
         let categories = dataset.categories, task = self.task
-        DispatchQueue.global().async(group: statistics) { made.set(0, VersionStatistics.make(items: built, categories: categories, task: task)) }
+        DispatchQueue.global().async(group: statistics) { made.set(0, VersionStatistics.make(items: built, categories: categories, task: task, blobDigests: blobDigests)) }
         // File names in natural order (img2 before img10, IDX's stem#9 before stem#10), so a
         // version's order is the order its files are numbered in whatever order they arrived.
         let order = NaturalOrder.sortedIndices(built.map(\.fileName)) { built[$0].blobDigest < built[$1].blobDigest }

@@ -5,8 +5,8 @@ import VisionData
 
 /// A version's counts, histograms, box statistics and identity digest.
 enum VersionStatistics {
-    static func make(items: [Visionfleet_V1_DatasetItem], categories: [DatasetCategory], task: Visionfleet_V1_TaskType)
-        -> Visionfleet_V1_DatasetVersion {
+    static func make(items: [Visionfleet_V1_DatasetItem], categories: [DatasetCategory], task: Visionfleet_V1_TaskType,
+                     blobDigests: [BlobDigest]? = nil) -> Visionfleet_V1_DatasetVersion {
         var v = Visionfleet_V1_DatasetVersion()
         v.imageCount = Int64(items.count)
         v.categories = categories.map { c in .with { $0.id = Int32(c.id); $0.name = c.name } }
@@ -17,10 +17,13 @@ enum VersionStatistics {
         // Tallied by split and class id, named once at the end (a map update per item hashes a string).
         var splits = [Int64](repeating: 0, count: 3)
         var classes: [Int32: Int64] = [:]
-        for item in items {
-            splits[item.split == .val ? 1 : item.split == .test ? 2 : 0] += 1
-            if item.classID >= 0 { classes[item.classID, default: 0] += 1 }
-            for a in item.annotations {
+        // Fields read in place (a copy of each item costs a retain and release per field).
+        for i in items.indices {
+            let split = items[i].split, classID = items[i].classID
+            splits[split == .val ? 1 : split == .test ? 2 : 0] += 1
+            if classID >= 0 { classes[classID, default: 0] += 1 }
+            guard !items[i].annotations.isEmpty else { continue }
+            for a in items[i].annotations {
                 classes[a.categoryID, default: 0] += 1
                 let w = Double(a.box.xMax - a.box.xMin), h = Double(a.box.yMax - a.box.yMin), area = w * h
                 stats.count += 1
@@ -43,14 +46,16 @@ enum VersionStatistics {
             stats.minArea = 0
         }
         if task == .detection { v.boxStats = stats }
-        v.manifestDigest = digest(items: items, categories: categories)
+        v.manifestDigest = digest(items: items, categories: categories, blobDigests: blobDigests)
         return v
     }
 
     /// The version's identity: its content, not its file names or ids. Categories by name,
     /// each item as (image digest, split, class name, boxes with class names), sorted — so an
     /// export in any format that keeps the labels re-imports to the same digest.
-    static func digest(items: [Visionfleet_V1_DatasetItem], categories: [DatasetCategory]) -> String {
+    /// `blobDigests`: each item's digest when the caller holds them (else read from the text).
+    static func digest(items: [Visionfleet_V1_DatasetItem], categories: [DatasetCategory], blobDigests: [BlobDigest]? = nil) -> String {
+        precondition(blobDigests.map { $0.count == items.count } ?? true, "one digest per item")
         let names = Dictionary(categories.map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
         @Sendable func name(_ id: Int32) -> String { names[Int(id)] ?? "#\(id)" }
         let hasher = SHA256Stream()
@@ -62,16 +67,18 @@ enum VersionStatistics {
         }
         let classNames = nameBytes
         /// Appends an item's line: digest, split, class name, boxes sorted, tab-separated.
-        @Sendable func appendLine(_ item: Visionfleet_V1_DatasetItem, to text: inout [UInt8]) {
-            text += item.blobDigest.utf8
+        /// (Fields read in place from `items[i]`: a copy of an item retains and releases each field.)
+        @Sendable func appendLine(_ i: Int, to text: inout [UInt8]) {
+            text += items[i].blobDigest.utf8
             text.append(UInt8(ascii: "\t"))
-            appendDecimal(item.split.rawValue, to: &text)
+            appendDecimal(items[i].split.rawValue, to: &text)
             text.append(UInt8(ascii: "\t"))
-            if item.classID >= 0 {
-                if let bytes = classNames[item.classID] { text += bytes } else { text += name(item.classID).utf8 }
+            let classID = items[i].classID
+            if classID >= 0 {
+                if let bytes = classNames[classID] { text += bytes } else { text += name(classID).utf8 }
             }
-            if !item.annotations.isEmpty {
-                let boxes = item.annotations.map { a in
+            if !items[i].annotations.isEmpty {
+                let boxes = items[i].annotations.map { a in
                     "\(name(a.categoryID)):\(a.box.xMin.bitPattern),\(a.box.yMin.bitPattern),\(a.box.xMax.bitPattern),\(a.box.yMax.bitPattern)"
                 }
                 for box in boxes.sorted() {
@@ -81,25 +88,23 @@ enum VersionStatistics {
             }
             text.append(UInt8(ascii: "\n"))
         }
-        @Sendable func line(_ item: Visionfleet_V1_DatasetItem) -> String {
+        @Sendable func line(_ i: Int) -> String {
             var line: [UInt8] = []
-            appendLine(item, to: &line)
+            appendLine(i, to: &line)
             return String(decoding: line, as: UTF8.self)
         }
         // The lines in sorted order. Every line starts with its image's digest (64 hex digits,
         // ordered as the digests are), so items are sorted by digest and only items of one
         // image compare whole lines — the same order as sorting the lines, without building
         // them first.
-        let keys = digestKeys(items)
+        let keys = blobDigests.map { $0.map(Optional.some) } ?? digestKeys(items)
         @Sendable func before(_ a: Int, _ b: Int) -> Bool {
-            if let x = keys[a], let y = keys[b], x != y {
-                return x.0 != y.0 ? x.0 < y.0 : x.1 != y.1 ? x.1 < y.1 : x.2 != y.2 ? x.2 < y.2 : x.3 < y.3
-            }
-            return line(items[a]) < line(items[b])
+            if let x = keys[a], let y = keys[b], x != y { return x < y }
+            return line(a) < line(b)
         }
         var text: [UInt8] = []
         text.reserveCapacity(((items.first?.blobDigest.utf8.count ?? 64) + 16) * items.count)
-        for next in TwoCoreSort.indices(items.count, by: before) { appendLine(items[next], to: &text) }
+        for next in TwoCoreSort.indices(items.count, by: before) { appendLine(next, to: &text) }
         hasher.update(text)
         return hasher.finish().description
     }
@@ -116,14 +121,11 @@ enum VersionStatistics {
     /// Each item's digest ("sha256:" and 64 lowercase hex digits) as four big-endian words,
     /// which order as the text does; nil for a digest in any other form (its lines are
     /// compared as text).
-    private static func digestKeys(_ items: [Visionfleet_V1_DatasetItem]) -> [(UInt64, UInt64, UInt64, UInt64)?] {
-        var bytes = [UInt8](repeating: 0, count: 32)
+    private static func digestKeys(_ items: [Visionfleet_V1_DatasetItem]) -> [BlobDigest?] {
+        let length = BlobDigest.prefix.utf8.count + 64
         return items.map { item in
-            let text = item.blobDigest
-            guard text.utf8.count == BlobDigest.prefix.utf8.count + 64,
-                  bytes.withUnsafeMutableBytes({ BlobDigest.writeBytes(of: text, to: $0.baseAddress!) }) else { return nil }
-            func word(_ k: Int) -> UInt64 { bytes[(8 * k)..<(8 * k + 8)].reduce(0) { $0 << 8 | UInt64($1) } }
-            return (word(0), word(1), word(2), word(3))
+            // Only the full "sha256:<hex>" form: its keys order as its text does.
+            item.blobDigest.utf8.count == length ? try? BlobDigest(parsing: item.blobDigest) : nil
         }
     }
 }

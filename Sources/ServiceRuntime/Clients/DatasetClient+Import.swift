@@ -82,7 +82,7 @@ extension DatasetClient {
         let plan = try Self.plan(path: path, format: format)
         let header = Visionfleet_V1_ImportHeader.with {
             $0.dataset = name; $0.task = task; $0.format = format; $0.annotationPath = plan.annotationPath
-            $0.options = options; $0.description_p = description
+            $0.options = options; $0.description_p = description; $0.fileCount = Int64(plan.files.count)
         }
         let response: ClientResponse<Visionfleet_V1_ImportDatasetResponse> = try await rpc.clientStreaming(Methods.importDataset.path) {
             (writer: ClientRequestWriter<Visionfleet_V1_ImportDatasetRequest>) in
