@@ -7,11 +7,9 @@ enum TwoCoreSort {
     static func indices(_ count: Int, by before: @Sendable (Int, Int) -> Bool) -> [Int] {
         guard count >= 2048 else { return (0..<count).sorted(by: before) }
         let middle = count / 2
-        let halves = ConcurrentSlots<[Int]>(count: 2)
-        DispatchQueue.concurrentPerform(iterations: 2) { h in
-            halves.set(h, Array(h == 0 ? 0..<middle : middle..<count).sorted(by: before))
+        let (a, b) = withoutActuallyEscaping(before) { before in
+            ForkJoin.both({ Array(0..<middle).sorted(by: before) }, { Array(middle..<count).sorted(by: before) })
         }
-        let a = halves.values[0]!, b = halves.values[1]!
         var merged: [Int] = []
         merged.reserveCapacity(count)
         var i = 0, j = 0

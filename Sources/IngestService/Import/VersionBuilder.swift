@@ -48,20 +48,14 @@ struct VersionBuilder {
             // there (the blobs are already hashed) and sees the upload through `fileView`.
             // The lookup and the file view are built side by side (each a pass over every image).
             let (small, large, staging) = (session.smallDecoded, session.largeImages, session.staging)
-            let lookup = ConcurrentSlots<[String: DecodedImage]>(count: 1), view = ConcurrentSlots<UploadFileView>(count: 1)
-            DispatchQueue.concurrentPerform(iterations: 2) { part in
-                if part == 0 {
-                    view.set(0, ImportSession.fileView(root: staging, small: small))
-                    return
-                }
+            let (lookup, view) = ForkJoin.both({
                 var decoded = Self.decodeAll(large, in: staging)
                 decoded.reserveCapacity(decoded.count + small.count)
                 for (path, image) in small { decoded[path] = image }
-                lookup.set(0, decoded)
-            }
+                return decoded
+            }, { ImportSession.fileView(root: staging, small: small) })
             result = try format.read(url, options: DatasetReadOptions(verifyPixels: true, computeDigests: false, confinedTo: session.staging,
-                                                                      decoded: DecodedImages(root: staging, byPath: lookup.values[0]!),
-                                                                      files: view.values[0]!))
+                                                                      decoded: DecodedImages(root: staging, byPath: lookup), files: view))
         } catch {
             throw IngestError.invalidArgument(item: header.annotationPath.isEmpty ? "upload" : header.annotationPath, field: "annotations",
                                               message: "\(error)")
