@@ -86,9 +86,6 @@ public enum FolderWalker {
             default: continue
             }
         }
-        // Sorted here, on every core: a caller's sort of the whole walk then finds runs.
-        listing.files.sort { $0.path < $1.path }
-        listing.folders.sort()
         return listing
     }
 }
