@@ -77,7 +77,7 @@ struct SyntheticVersion {
         version.valFraction = fraction
         version.splitSeed = request.options.splitSeed
         version.totalBytes = bytes
-        return VersionBuilder.Built(version: version, items: items, problems: [], deduplicated: deduplicated, pinned: pinned)
+        return VersionBuilder.Built(version: version, items: try PreparedItems(items), problems: [], deduplicated: deduplicated, pinned: pinned)
     }
 
     struct Rendered: Sendable { var index: Int; var png: Data; var boxes: [LabeledBox] }

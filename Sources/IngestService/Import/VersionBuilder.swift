@@ -13,7 +13,8 @@ struct VersionBuilder {
 
     struct Built {
         var version: Visionfleet_V1_DatasetVersion
-        var items: [Visionfleet_V1_DatasetItem]
+        /// In the version's order, the catalog's pages made.
+        var items: PreparedItems
         var problems: [Visionfleet_V1_ItemError]
         var deduplicated: Int
         /// Blobs committed and pinned until the version's metadata commits.
@@ -189,26 +190,25 @@ struct VersionBuilder {
             }
         }
         // The counts and the identity digest do not depend on the items' order: made beside
-        // the sort below (each of the two passes has serial parts that leave a core idle).
-        let made = ConcurrentSlots<Visionfleet_V1_DatasetVersion>(count: 1)
-        let statistics = DispatchGroup()
+        // the sort and the catalog's pages (each pass has serial parts that leave a core idle).
         let categories = dataset.categories, task = self.task
-        DispatchQueue.global().async(group: statistics) { made.set(0, VersionStatistics.make(items: built, categories: categories, task: task, blobDigests: blobDigests)) }
-        // File names in natural order (img2 before img10, IDX's stem#9 before stem#10), so a
-        // version's order is the order its files are numbered in whatever order they arrived.
-        let order = NaturalOrder.sortedIndices(built.map(\.fileName)) { built[$0].blobDigest < built[$1].blobDigest }
-        let items = order.map { built[$0] }
-        lap("items")
-        statistics.wait()
-        var version = made.values[0]!
+        let (prepared, made) = try ForkJoin.both({ () throws -> PreparedItems in
+            // File names in natural order (img2 before img10, IDX's stem#9 before stem#10), so a
+            // version's order is the order its files are numbered in whatever order they arrived.
+            let order = NaturalOrder.sortedIndices(built.map(\.fileName)) { built[$0].blobDigest < built[$1].blobDigest }
+            let items = order.map { built[$0] }
+            lap("items")
+            return try PreparedItems(items)
+        }, { VersionStatistics.make(items: built, categories: categories, task: task, blobDigests: blobDigests) })
+        var version = made
         version.dataset = header.dataset
         version.sourceFormat = ImportFormat.reader(header.format)!.rawValue
         version.valFraction = header.options.valFraction == 0 ? 0.1 : header.options.valFraction
         version.splitSeed = header.options.splitSeed
         version.warnings = problems
         version.totalBytes = bytes
-        lap("statistics")
-        return Built(version: version, items: items, problems: problems, deduplicated: deduplicated, pinned: pinned)
+        lap("statistics and pages")
+        return Built(version: version, items: prepared, problems: problems, deduplicated: deduplicated, pinned: pinned)
     }
 }
 

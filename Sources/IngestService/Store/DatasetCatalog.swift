@@ -13,7 +13,7 @@ public protocol DatasetCatalog: Sendable {
     /// Commits a version and its items in one transaction (creating the dataset with
     /// `createTask` when it does not exist). When the latest version has the same
     /// `manifest_digest`, nothing is written and that version is returned with `reused`.
-    func commitVersion(_ version: Visionfleet_V1_DatasetVersion, items: [Visionfleet_V1_DatasetItem], createTask: Visionfleet_V1_TaskType,
+    func commitVersion(_ version: Visionfleet_V1_DatasetVersion, items: PreparedItems, createTask: Visionfleet_V1_TaskType,
                        description: String, actor: String, now: Date) throws -> (version: Visionfleet_V1_DatasetVersion, reused: Bool)
     /// Version 0 = the latest.
     func version(_ ref: Visionfleet_V1_DatasetRef) throws -> Visionfleet_V1_DatasetVersion
@@ -28,4 +28,12 @@ public protocol DatasetCatalog: Sendable {
     /// Housekeeping after a large commit (the log moved into the database file), for a
     /// background queue: what is committed is durable without it.
     func checkpoint() throws
+}
+
+extension DatasetCatalog {
+    /// `commitVersion` with the items' pages made here.
+    public func commitVersion(_ version: Visionfleet_V1_DatasetVersion, items: [Visionfleet_V1_DatasetItem], createTask: Visionfleet_V1_TaskType,
+                              description: String, actor: String, now: Date) throws -> (version: Visionfleet_V1_DatasetVersion, reused: Bool) {
+        try commitVersion(version, items: try PreparedItems(items), createTask: createTask, description: description, actor: actor, now: now)
+    }
 }

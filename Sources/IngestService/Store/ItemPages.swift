@@ -29,15 +29,20 @@ enum ItemPages {
             FOREIGN KEY (dataset, version) REFERENCES version(dataset, version) ON DELETE CASCADE)
         """
 
-    /// Writes a version's items (records serialized on every core).
-    static func insert(_ items: [Visionfleet_V1_DatasetItem], dataset: String, version: Int32, db: Database) throws {
+    /// One page ready to insert: its items' place, per-split counts, digests and framed records.
+    struct Page: Sendable {
+        var range: Range<Int>
+        var counts: [Int]
+        var digests: Data
+        var frames: Data
+    }
+
+    /// The pages of a version's items (records serialized on every core): independent of the
+    /// version's number, so made before the catalog's transaction, beside other work.
+    static func prepare(_ items: [Visionfleet_V1_DatasetItem]) throws -> [Page] {
         let records = try serialize(items)
-        let statement = try db.cachedStatement(sql: """
-            INSERT INTO item_page (dataset, version, page, first_position, count, train_before, train_count, val_before, val_count,
-                                   test_before, test_count, digests, records) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """)
-        var before = [Int](repeating: 0, count: splitColumns.count)
-        for (page, start) in stride(from: 0, to: items.count, by: pageSize).enumerated() {
+        var pages: [Page] = []
+        for start in stride(from: 0, to: items.count, by: pageSize) {
             let range = start..<min(items.count, start + pageSize)
             var counts = [Int](repeating: 0, count: splitColumns.count)
             var digests = Data(count: 32 * range.count)
@@ -48,7 +53,7 @@ enum ItemPages {
                     for (k, i) in range.enumerated() {
                         let split = items[i].split
                         guard BlobDigest.writeBytes(of: items[i].blobDigest, to: digestBytes.baseAddress! + 32 * k) else {
-                            throw IngestError.storage("item \(i) of \(dataset)@\(version): blob digest '\(items[i].blobDigest)' is not a SHA-256 digest")
+                            throw IngestError.storage("item \(i): blob digest '\(items[i].blobDigest)' is not a SHA-256 digest")
                         }
                         if let s = splitColumns.firstIndex(where: { $0.split == split }) { counts[s] += 1 }
                         frameBytes[at] = UInt8(truncatingIfNeeded: split.rawValue)
@@ -58,11 +63,24 @@ enum ItemPages {
                     }
                 }
             }
-            var arguments: StatementArguments = [dataset, version, page, range.lowerBound, range.count]
-            for k in splitColumns.indices { arguments += [before[k], counts[k]] }
-            arguments += [digests, frames]
+            pages.append(Page(range: range, counts: counts, digests: digests, frames: frames))
+        }
+        return pages
+    }
+
+    /// Writes a version's prepared pages.
+    static func insert(_ pages: [Page], dataset: String, version: Int32, db: Database) throws {
+        let statement = try db.cachedStatement(sql: """
+            INSERT INTO item_page (dataset, version, page, first_position, count, train_before, train_count, val_before, val_count,
+                                   test_before, test_count, digests, records) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        var before = [Int](repeating: 0, count: splitColumns.count)
+        for (page, prepared) in pages.enumerated() {
+            var arguments: StatementArguments = [dataset, version, page, prepared.range.lowerBound, prepared.range.count]
+            for k in splitColumns.indices { arguments += [before[k], prepared.counts[k]] }
+            arguments += [prepared.digests, prepared.frames]
             try statement.execute(arguments: arguments)
-            for k in splitColumns.indices { before[k] += counts[k] }
+            for k in splitColumns.indices { before[k] += prepared.counts[k] }
         }
     }
 

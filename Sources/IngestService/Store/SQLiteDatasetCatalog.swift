@@ -65,7 +65,7 @@ public final class SQLiteDatasetCatalog: DatasetCatalog {
                 let version: Int32 = row[1]
                 let records = try Data.fetchAll(db, sql: "SELECT record FROM item WHERE dataset = ? AND version = ? ORDER BY position",
                                                 arguments: [dataset, version])
-                try ItemPages.insert(try records.map { try Visionfleet_V1_DatasetItem(serializedBytes: $0) }, dataset: dataset, version: version, db: db)
+                try ItemPages.insert(try ItemPages.prepare(try records.map { try Visionfleet_V1_DatasetItem(serializedBytes: $0) }), dataset: dataset, version: version, db: db)
             }
             try db.execute(sql: "DROP TABLE item")
         }
@@ -125,7 +125,7 @@ public final class SQLiteDatasetCatalog: DatasetCatalog {
         }
     }
 
-    public func commitVersion(_ draft: Visionfleet_V1_DatasetVersion, items: [Visionfleet_V1_DatasetItem], createTask: Visionfleet_V1_TaskType,
+    public func commitVersion(_ draft: Visionfleet_V1_DatasetVersion, items: PreparedItems, createTask: Visionfleet_V1_TaskType,
                               description: String, actor: String, now: Date) throws -> (version: Visionfleet_V1_DatasetVersion, reused: Bool) {
         try write { db in
             if try !Self.exists(db, draft.dataset) {
@@ -147,7 +147,7 @@ public final class SQLiteDatasetCatalog: DatasetCatalog {
             try db.execute(sql: "UPDATE dataset SET last_version = ? WHERE name = ?", arguments: [version.version, draft.dataset])
             try db.execute(sql: "INSERT INTO version (dataset, version, digest, record) VALUES (?, ?, ?, ?)",
                            arguments: [draft.dataset, version.version, version.manifestDigest, try version.serializedData()])
-            try ItemPages.insert(items, dataset: draft.dataset, version: version.version, db: db)
+            try ItemPages.insert(items.pages, dataset: draft.dataset, version: version.version, db: db)
             return (version, false)
         }
     }
