@@ -37,35 +37,38 @@ enum ItemPages {
         var frames: Data
     }
 
-    /// The pages of a version's items (records serialized on every core): independent of the
-    /// version's number, so made before the catalog's transaction, beside other work.
+    /// The pages of a version's items, made on every core (a page per task): independent of
+    /// the version's number, so made before the catalog's transaction, beside other work.
     static func prepare(_ items: [Visionfleet_V1_DatasetItem]) throws -> [Page] {
-        let records = try serialize(items)
-        var pages: [Page] = []
-        for start in stride(from: 0, to: items.count, by: pageSize) {
-            let range = start..<min(items.count, start + pageSize)
-            var counts = [Int](repeating: 0, count: splitColumns.count)
-            var digests = Data(count: 32 * range.count)
-            var frames = Data(count: range.reduce(0) { $0 + 5 + records[$1].count })
-            try digests.withUnsafeMutableBytes { (digestBytes: UnsafeMutableRawBufferPointer) in
-                try frames.withUnsafeMutableBytes { (frameBytes: UnsafeMutableRawBufferPointer) in
-                    var at = 0
-                    for (k, i) in range.enumerated() {
-                        let split = items[i].split
-                        guard BlobDigest.writeBytes(of: items[i].blobDigest, to: digestBytes.baseAddress! + 32 * k) else {
-                            throw IngestError.storage("item \(i): blob digest '\(items[i].blobDigest)' is not a SHA-256 digest")
-                        }
-                        if let s = splitColumns.firstIndex(where: { $0.split == split }) { counts[s] += 1 }
-                        frameBytes[at] = UInt8(truncatingIfNeeded: split.rawValue)
-                        frameBytes.storeBytes(of: UInt32(records[i].count).littleEndian, toByteOffset: at + 1, as: UInt32.self)
-                        records[i].withUnsafeBytes { frameBytes.baseAddress!.advanced(by: at + 5).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
-                        at += 5 + records[i].count
+        let starts = Array(stride(from: 0, to: items.count, by: pageSize))
+        return try ParallelMap.indices(starts.count, serialBelow: 2) { p in
+            Result { try page(items, starts[p]..<min(items.count, starts[p] + pageSize)) }
+        }.map { try $0.get() }
+    }
+
+    /// One page: its items' records serialized and framed, their digests packed, splits counted.
+    private static func page(_ items: [Visionfleet_V1_DatasetItem], _ range: Range<Int>) throws -> Page {
+        let records = try range.map { try items[$0].serializedData() }
+        var counts = [Int](repeating: 0, count: splitColumns.count)
+        var digests = Data(count: 32 * range.count)
+        var frames = Data(count: records.reduce(0) { $0 + 5 + $1.count })
+        try digests.withUnsafeMutableBytes { (digestBytes: UnsafeMutableRawBufferPointer) in
+            try frames.withUnsafeMutableBytes { (frameBytes: UnsafeMutableRawBufferPointer) in
+                var at = 0
+                for (k, i) in range.enumerated() {
+                    let split = items[i].split
+                    guard BlobDigest.writeBytes(of: items[i].blobDigest, to: digestBytes.baseAddress! + 32 * k) else {
+                        throw IngestError.storage("item \(i): blob digest '\(items[i].blobDigest)' is not a SHA-256 digest")
                     }
+                    if let s = splitColumns.firstIndex(where: { $0.split == split }) { counts[s] += 1 }
+                    frameBytes[at] = UInt8(truncatingIfNeeded: split.rawValue)
+                    frameBytes.storeBytes(of: UInt32(records[k].count).littleEndian, toByteOffset: at + 1, as: UInt32.self)
+                    records[k].withUnsafeBytes { frameBytes.baseAddress!.advanced(by: at + 5).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+                    at += 5 + records[k].count
                 }
             }
-            pages.append(Page(range: range, counts: counts, digests: digests, frames: frames))
         }
-        return pages
+        return Page(range: range, counts: counts, digests: digests, frames: frames)
     }
 
     /// Writes a version's prepared pages.
@@ -135,10 +138,5 @@ enum ItemPages {
             }
         }
         return out
-    }
-
-    /// Each item's protobuf record, on all cores.
-    static func serialize(_ items: [Visionfleet_V1_DatasetItem]) throws -> [Data] {
-        try ParallelMap.indices(items.count) { i in Result { try items[i].serializedData() } }.map { try $0.get() }
     }
 }
