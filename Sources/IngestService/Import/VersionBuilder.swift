@@ -70,8 +70,11 @@ struct VersionBuilder {
         for p in result.problems where session.oversized[relative(p.item)] == nil {
             problems.append(Self.problem(relative(p.item), p.field, p.reason))
         }
-        var kept: [DatasetImage] = []
-        for image in result.dataset.images {
+        let images = result.dataset.images
+        // Usually every image is kept: then the reader's array is shared, not copied image by image.
+        let keepsAll = session.oversized.isEmpty && (task != .classification || !images.contains { $0.label == nil })
+        var kept: [DatasetImage] = keepsAll ? images : []
+        for image in images where !keepsAll {
             if session.oversized[image.file] != nil { continue }
             if task == .classification, image.label == nil {
                 problems.append(Self.problem(image.file, "label", "no class label (the dataset's task is classification)"))
