@@ -185,6 +185,19 @@ final class ImportStreamTests: XCTestCase {
             digests.insert(response.version.manifestDigest)
         }
         XCTAssertEqual(digests.count, 1, "the same content whatever the hint")
+        // Past the first 1,024 files the tables are sized from the hint (capped): an absurd one too.
+        var many = [header()]
+        many[0].header.dataset = "hint-many"
+        many[0].header.fileCount = Int64.max
+        for i in 0..<1100 {
+            let pixel = UInt8(truncatingIfNeeded: i), row = UInt8(truncatingIfNeeded: i >> 8)
+            var image = PixelImage(width: 4, height: 4, channels: 1, fill: pixel)
+            image.pixels[0] = row
+            many.append(chunk("\(i % 2 == 0 ? "a" : "b")/\(i).png", try ImageCodec.encodePNG(image)))
+        }
+        let response = try await raw(h, many)
+        XCTAssertEqual(response.version.imageCount, 1100)
+        XCTAssertEqual(response.blobsDeduplicated, 0)
         await h.stop()
     }
 

@@ -110,18 +110,21 @@ final class ImportSession {
             throw IngestError.storage("\(staging.path): \(error.localizedDescription)")
         }
         header = h
-        // Sized once from the client's count (a hint, capped: a header cannot claim memory):
-        // grown by doubling, these tables rehash every path they hold at each step.
-        let expected = Int(min(max(h.fileCount, 0), Self.reserveLimit))
-        if expected > 0 {
-            files.reserveCapacity(expected)
-            imageBlobs.reserveCapacity(expected)
-            smallDecoded.reserveCapacity(expected)
-        }
         state = .receiving
     }
 
-    /// The most files an import's tables are sized for up front.
+    /// Sizes the session's path tables from the header's `file_count` once `reserveAfter`
+    /// files have arrived (grown by doubling, they rehash every path they hold at each step).
+    /// A hint only: capped, and honoured only after real files, so a header alone claims no memory.
+    private func sizeTablesFromHint() {
+        let expected = Int(min(max(header.fileCount, 0), Self.reserveLimit))
+        guard expected > files.count else { return }
+        files.reserveCapacity(expected)
+        imageBlobs.reserveCapacity(expected)
+        smallDecoded.reserveCapacity(expected)
+    }
+
+    static let reserveAfter = 1024
     static let reserveLimit: Int64 = 1 << 18
 
     private func take(_ chunk: Visionfleet_V1_FileChunk) throws {
@@ -141,6 +144,7 @@ final class ImportSession {
                 guard files.updateValue((Int64(chunk.data.count), ""), forKey: path) == nil else {
                     throw bad(path, "chunk.path", "the file was sent twice")
                 }
+                if files.count == Self.reserveAfter { sizeTablesFromHint() }
                 smallImages.append(SmallImage(path: path, data: chunk.data, announcedDigest: chunk.digest))
                 smallBytes += chunk.data.count
                 if smallImages.count >= Self.smallBatchCount || smallBytes >= Self.smallBatchBytes { try storeSmallImages() }
