@@ -19,29 +19,31 @@ enum ImageFolderFormat {
         var assembler = DatasetAssembler(root: url, categories: categories, options: options)
         let folders = layout.flatMap { split, prefix in sorted.enumerated().map { (split: split, label: $0.offset, path: prefix + $0.element + "/") } }
         // Each class folder listed and its images examined on every core (an upload's 70,000
-        // lookups, or a local folder's decodes), then kept in folder order.
-        var examined = [[(file: String, facts: DatasetAssembler.FileFacts?, problem: DatasetProblem?)]](repeating: [], count: folders.count)
+        // lookups, or a local folder's decodes), each image made there, then kept in folder
+        // order: ids are numbered as they are kept.
+        var examined = [[(image: DatasetImage?, problem: DatasetProblem?)]](repeating: [], count: folders.count)
         let examiner = assembler
         examined.withUnsafeMutableBufferPointer { buffer in
             // Each iteration writes its own slot only, and all are done before the buffer goes.
             nonisolated(unsafe) let slots = buffer
             DispatchQueue.concurrentPerform(iterations: folders.count) { k in
-                let prefix = folders[k].path
-                slots[k] = ExportFiles.imageFiles(in: url.appendingPathComponent(prefix), files: view).map { relative in
-                    let file = prefix + relative
+                let folder = folders[k]
+                slots[k] = ExportFiles.imageFiles(in: url.appendingPathComponent(folder.path), files: view).map { relative in
+                    let file = folder.path + relative
                     let (facts, problem) = examiner.examine(file: file, item: file)
-                    return (file, facts, problem)
+                    return (facts.map { DatasetImage(id: 0, file: file, width: $0.width, height: $0.height, digest: $0.digest,
+                                                     label: folder.label, split: folder.split) }, problem)
                 }
             }
         }
         assembler.reserve(examined.reduce(0) { $0 + $1.count })
         var nextId = 1
-        for (folder, files) in zip(folders, examined) {
-            for (file, facts, problem) in files {
+        for files in examined {
+            for (image, problem) in files {
                 if let problem { assembler.record(problem) }
-                guard let facts else { continue }
-                assembler.add(DatasetImage(id: nextId, file: file, width: facts.width, height: facts.height,
-                                           digest: facts.digest, label: folder.label, split: folder.split), item: file)
+                guard var image else { continue }
+                image.id = nextId
+                assembler.add(image, item: image.file)
                 nextId += 1
             }
         }
